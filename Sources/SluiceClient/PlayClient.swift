@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// What `sluice play` measured.
+public struct PlayReport: Sendable, Codable {
+    public var status: Int
+    public var engineURL: String?
+    /// Request sent to first media byte received.
+    public var startupMilliseconds: Double
+    /// First byte to last byte.
+    public var transferMilliseconds: Double
+    public var bytes: Int64
+    public var averageBitsPerSecond: Double
+    public var sha256: String
+    /// Nil when the director's catalog could not be read.
+    public var expectedSHA256: String?
+    public var errorMessage: String?
+
+    public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
+}
+
+/// Plays an object over HTTP: follows the director's redirect, writes the bytes, measures.
+public struct PlayClient: Sendable {
+    public init() {}
+
+    public func play(url: String, apiKey: String?, output: String?, timeout: Duration = .seconds(3600)) async throws -> PlayReport {
+        // Redirects are followed by hand: the API key is for the director, not the engine.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        do {
+            let report = try await play(url: url, apiKey: apiKey, output: output, timeout: timeout, client: client)
+            try await client.shutdown()
+            return report
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func play(url: String, apiKey: String?, output: String?, timeout: Duration, client: HTTPClient) async throws -> PlayReport {
+        var request = HTTPClientRequest(url: url)
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let first = try await client.execute(request, timeout: .seconds(120))
+        var response = first
+        var engineURL: String?
+        if (300..<400).contains(Int(first.status.code)), let location = first.headers.first(name: "Location") {
+            _ = try? await first.body.collect(upTo: 1 << 16)
+            engineURL = location
+            response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(Int64(timeout.seconds)))
+        }
+        let status = Int(response.status.code)
+        guard status == 200 || status == 206 else {
+            let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
+            let message = (try? JSONDecoder().decode(ClusterMessages.Problem.self, from: Data(body.utf8)))?.message ?? body
+            return PlayReport(
+                status: status, engineURL: engineURL, startupMilliseconds: (clock.now - start).milliseconds,
+                transferMilliseconds: 0, bytes: 0, averageBitsPerSecond: 0, sha256: "", expectedSHA256: nil,
+                errorMessage: message.isEmpty ? "HTTP \(status)" : message)
+        }
+        var file: FileHandle?
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: nil)
+            file = FileHandle(forWritingAtPath: output)
+            if file == nil { throw ClientError("cannot write \(output)") }
+        }
+        defer { try? file?.close() }
+        var hasher = SHA256()
+        var bytes: Int64 = 0
+        var firstByte: ContinuousClock.Instant?
+        for try await chunk in response.body {
+            if firstByte == nil { firstByte = clock.now }
+            bytes += Int64(chunk.readableBytes)
+            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            try file?.write(contentsOf: Data(chunk.readableBytesView))
+        }
+        let end = clock.now
+        let transfer = firstByte.map { end - $0 } ?? .zero
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return PlayReport(
+            status: status, engineURL: engineURL, startupMilliseconds: ((firstByte ?? end) - start).milliseconds,
+            transferMilliseconds: transfer.milliseconds, bytes: bytes,
+            averageBitsPerSecond: transfer > .zero ? Double(bytes * 8) / transfer.seconds : 0,
+            sha256: digest, expectedSHA256: await expectedChecksum(playURL: url, apiKey: apiKey, client: client))
+    }
+
+    /// Looks the object up in the director's catalog (`/v1/objects`) for its SHA-256.
+    func expectedChecksum(playURL: String, apiKey: String?, client: HTTPClient) async -> String? {
+        guard let components = URLComponents(string: playURL), let range = components.path.range(of: "/play/") else { return nil }
+        let name = String(components.path[range.upperBound...])
+        var catalog = components
+        catalog.path = "/v1/objects"
+        catalog.query = nil
+        guard let catalogURL = catalog.string else { return nil }
+        var request = HTTPClientRequest(url: catalogURL)
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        if apiKey == nil, let key = components.queryItems?.first(where: { $0.name == "key" })?.value {
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        }
+        struct Row: Decodable { var object: MediaObject }
+        guard let response = try? await client.execute(request, timeout: .seconds(10)), response.status == .ok,
+              let body = try? await response.body.collect(upTo: 16 << 20),
+              let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)) else { return nil }
+        return rows.first { $0.object.name == name }?.object.sha256
+    }
+}
+
+public struct ClientError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    var milliseconds: Double { seconds * 1000 }
+}

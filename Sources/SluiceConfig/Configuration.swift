@@ -1,0 +1,215 @@
+import Foundation
+import SluiceCore
+import Yams
+
+/// The whole cluster description, decoded once from YAML and validated with every problem
+/// listed (see `examples/sluice.yaml`).
+public struct Configuration: Sendable {
+    public struct Director: Sendable {
+        public var host: String
+        public var port: Int
+        public var dataDirectory: String
+        public var apiKeys: [String]
+        public var policy: AdmissionPolicy
+    }
+
+    public struct Engine: Sendable {
+        public var name: String
+        public var host: String
+        public var port: Int
+        public var dataDirectory: String
+        public var capacity: EngineCapacity
+        /// Send rate = reserved rate; the token bucket may burst this many bytes.
+        public var burstBytes: Int
+    }
+
+    public var director: Director
+    /// Base URL engines use to reach the director.
+    public var directorURL: String
+    /// Shared secret the director signs grants with and engines verify them with.
+    public var grantSecret: String
+    public var topology: Topology
+    public var clientNetworks: ClientNetworks
+    public var engines: [Engine]
+
+    public func engine(named name: String) -> Engine? { engines.first { $0.name == name } }
+
+    public static func load(path: String) throws -> Configuration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(problems: ["cannot read \(path): no such file or not readable"])
+        }
+        guard data.count <= 4 << 20 else { throw ConfigurationError(problems: ["\(path) is larger than 4 MiB; that is not a config file"]) }
+        return try parse(yaml: String(decoding: data, as: UTF8.self), relativeTo: (path as NSString).deletingLastPathComponent)
+    }
+
+    /// Parses YAML text. Relative data directories are resolved against `relativeTo`.
+    public static func parse(yaml: String, relativeTo base: String = ".") throws -> Configuration {
+        let raw: RawConfiguration
+        do {
+            raw = try YAMLDecoder().decode(RawConfiguration.self, from: yaml)
+        } catch {
+            throw ConfigurationError(problems: ["not valid Sluice YAML: \(error)"])
+        }
+        var problems: [String] = []
+        func resolve(_ dir: String) -> String {
+            dir.hasPrefix("/") ? dir : (base as NSString).appendingPathComponent(dir)
+        }
+
+        var policy = AdmissionPolicy()
+        let rawDirector = raw.director ?? RawConfiguration.RawDirector()
+        func duration(_ text: String?, _ field: String) -> Duration? {
+            guard let text else { return nil }
+            guard let value = Quantity.duration(text) else {
+                problems.append("director.\(field): '\(text)' is not a duration (try '10s' or '500ms')")
+                return nil
+            }
+            return value
+        }
+        if let value = duration(rawDirector.maxWait, "maxWait") { policy.maxWait = value }
+        if let value = duration(rawDirector.leaseSlack, "leaseSlack") { policy.leaseSlack = value }
+        if let value = duration(rawDirector.heartbeatTimeout, "heartbeatTimeout") { policy.heartbeatTimeout = value }
+        if let value = rawDirector.rateHeadroom {
+            if value < 0 || value > 1 { problems.append("director.rateHeadroom must be between 0 and 1, not \(value)") } else { policy.rateHeadroom = value }
+        }
+        if let value = rawDirector.maxQueueLength {
+            if value < 0 { problems.append("director.maxQueueLength must not be negative") } else { policy.maxQueueLength = value }
+        }
+        if let value = rawDirector.bufferSeconds { policy.bufferSeconds = max(0, value) }
+        if let text = rawDirector.ingestRate {
+            if let value = Quantity.bitsPerSecond(text), value > 0 { policy.ingestBitsPerSecond = value } else { problems.append("director.ingestRate: '\(text)' is not a rate (try '200Mbit')") }
+        }
+        let (host, port) = splitListen(rawDirector.listen ?? "127.0.0.1:8080", field: "director.listen", problems: &problems)
+        let director = Director(
+            host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
+            apiKeys: rawDirector.apiKeys ?? [], policy: policy)
+
+        var nodes: [SluiceCore.Node] = []
+        var links: [Link] = []
+        for node in raw.topology?.nodes ?? [] {
+            guard let kind = SluiceCore.Node.Kind(rawValue: node.kind) else {
+                problems.append("topology node '\(node.name)': kind '\(node.kind)' is not one of \(SluiceCore.Node.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            nodes.append(SluiceCore.Node(name: node.name, kind: kind))
+        }
+        for link in raw.topology?.links ?? [] {
+            guard let capacity = Quantity.bitsPerSecond(link.capacity) else {
+                problems.append("topology link '\(link.name)': capacity '\(link.capacity)' is not a rate (try '100Mbit')")
+                continue
+            }
+            links.append(Link(name: link.name, from: link.from, to: link.to, capacityBitsPerSecond: capacity))
+        }
+        var topology: Topology?
+        do throws(TopologyError) {
+            topology = try Topology(nodes: nodes, links: links)
+        } catch {
+            problems += error.problems
+        }
+        if nodes.isEmpty { problems.append("topology: no nodes declared") }
+
+        let firstEdge = nodes.first { $0.kind == SluiceCore.Node.Kind.edge }?.name
+        let defaultEdge = raw.defaultEdge ?? firstEdge ?? ""
+        if !nodes.contains(where: { $0.name == defaultEdge && $0.kind == SluiceCore.Node.Kind.edge }) {
+            problems.append("defaultEdge '\(defaultEdge)' is not an edge node of the topology")
+        }
+        var entries: [ClientNetworks.Entry] = []
+        for network in raw.clientNetworks ?? [] {
+            guard let block = CIDRBlock(network.cidr) else {
+                problems.append("clientNetworks: '\(network.cidr)' is not a CIDR block (try '10.0.0.0/8')")
+                continue
+            }
+            if !nodes.contains(where: { $0.name == network.edge && $0.kind == SluiceCore.Node.Kind.edge }) {
+                problems.append("clientNetworks: '\(network.cidr)' maps to '\(network.edge)', which is not an edge node")
+            }
+            entries.append(.init(block: block, edge: network.edge))
+        }
+
+        var engines: [Engine] = []
+        for engine in raw.engines ?? [] {
+            if !nodes.contains(where: { $0.name == engine.name && $0.kind == SluiceCore.Node.Kind.engine }) {
+                problems.append("engine '\(engine.name)' is not an engine node of the topology")
+            }
+            let (host, port) = splitListen(engine.listen ?? "127.0.0.1:0", field: "engines.\(engine.name).listen", problems: &problems)
+            func bytes(_ text: String?, _ fallback: Int64, _ field: String) -> Int64 {
+                guard let text else { return fallback }
+                guard let value = Quantity.bytes(text) else {
+                    problems.append("engine '\(engine.name)': \(field) '\(text)' is not a size (try '10GiB')")
+                    return fallback
+                }
+                return value
+            }
+            var ingest: Int64 = 1_000_000_000
+            if let text = engine.ingestRate {
+                if let value = Quantity.bitsPerSecond(text) { ingest = value } else { problems.append("engine '\(engine.name)': ingestRate '\(text)' is not a rate") }
+            }
+            engines.append(Engine(
+                name: engine.name, host: host, port: port,
+                dataDirectory: resolve(engine.dataDirectory ?? "sluice-data/\(engine.name)"),
+                capacity: EngineCapacity(
+                    maxStreams: engine.maxStreams ?? 1000, bufferBytes: bytes(engine.bufferMemory, 1 << 30, "bufferMemory"),
+                    ingestBitsPerSecond: ingest, diskBytes: bytes(engine.disk, 100 << 30, "disk")),
+                burstBytes: Int(bytes(engine.burst, 64 * 1024, "burst"))))
+        }
+        let secret = raw.grantSecret ?? ""
+        if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
+
+        guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
+        return Configuration(
+            director: director, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
+            topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
+    }
+
+    private static func splitListen(_ text: String, field: String, problems: inout [String]) -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            problems.append("\(field): '\(text)' is not host:port")
+            return ("127.0.0.1", 0)
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}
+
+/// Every problem in a configuration, one per line.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public var description: String { "configuration has \(problems.count) problem(s):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
+}
+
+struct RawConfiguration: Decodable {
+    struct RawDirector: Decodable {
+        var listen: String?
+        var dataDirectory: String?
+        var apiKeys: [String]?
+        var maxWait: String?
+        var leaseSlack: String?
+        var heartbeatTimeout: String?
+        var rateHeadroom: Double?
+        var maxQueueLength: Int?
+        var bufferSeconds: Double?
+        var ingestRate: String?
+    }
+
+    struct RawNode: Decodable { var name: String; var kind: String }
+    struct RawLink: Decodable { var name: String; var from: String; var to: String; var capacity: String }
+    struct RawTopology: Decodable { var nodes: [RawNode]?; var links: [RawLink]? }
+    struct RawNetwork: Decodable { var cidr: String; var edge: String }
+    struct RawEngine: Decodable {
+        var name: String
+        var listen: String?
+        var dataDirectory: String?
+        var maxStreams: Int?
+        var bufferMemory: String?
+        var ingestRate: String?
+        var disk: String?
+        var burst: String?
+    }
+
+    var director: RawDirector?
+    var directorURL: String?
+    var grantSecret: String?
+    var topology: RawTopology?
+    var clientNetworks: [RawNetwork]?
+    var defaultEdge: String?
+    var engines: [RawEngine]?
+}

@@ -1,0 +1,50 @@
+/// Parses the human quantities config files use: rates ("100Mbit", "4M", "1.5G" bit/s),
+/// sizes ("256MiB", "10GB", "4096") and durations ("10s", "500ms", "2m", "30").
+enum Quantity {
+    static func bitsPerSecond(_ text: String) -> Int64? {
+        var body = text.trimmed.lowercased()
+        for suffix in ["bit/s", "bps", "bit", "b/s"] where body.hasSuffix(suffix) {
+            body = String(body.dropLast(suffix.count))
+            break
+        }
+        return scaled(body, units: ["k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12])
+    }
+
+    static func bytes(_ text: String) -> Int64? {
+        var body = text.trimmed.lowercased()
+        if body.hasSuffix("ib") {
+            body = String(body.dropLast(2))
+            return scaled(body, units: ["k": 1024, "m": 1_048_576, "g": 1_073_741_824, "t": 1_099_511_627_776])
+        }
+        if body.hasSuffix("b") { body = String(body.dropLast()) }
+        return scaled(body, units: ["k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12])
+    }
+
+    static func duration(_ text: String) -> Duration? {
+        let body = text.trimmed.lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where body.hasSuffix(suffix) {
+            guard let value = Double(body.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
+            return .milliseconds(Int64(value * scale * 1000))
+        }
+        guard let value = Double(body), value >= 0, value.isFinite else { return nil }
+        return .milliseconds(Int64(value * 1000))
+    }
+
+    private static func scaled(_ body: String, units: [String: Double]) -> Int64? {
+        var number = body.trimmed
+        var scale = 1.0
+        if let last = number.last, let unit = units[String(last)] {
+            scale = unit
+            number.removeLast()
+        }
+        guard let value = Double(number.trimmed), value >= 0, value.isFinite, value * scale < 9e18 else { return nil }
+        return Int64((value * scale).rounded())
+    }
+}
+
+extension String {
+    var trimmed: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,105 @@
+/// The tunables of admission, with the defaults a small cluster wants.
+public struct AdmissionPolicy: Hashable, Sendable, Codable {
+    /// Reserved rate = the object's average bitrate x (1 + headroom).
+    public var rateHeadroom: Double = 0.05
+    /// Lease = expected duration x `leaseFactor` + `leaseSlack`; renewals extend to now + slack.
+    public var leaseFactor: Double = 1.1
+    public var leaseSlack: Duration = .seconds(30)
+    /// Engine buffer budget per stream, in seconds of media at the reserved rate.
+    public var bufferSeconds: Double = 2
+    /// Longest a request may wait in the queue (a request may ask for less).
+    public var maxWait: Duration = .seconds(10)
+    public var maxQueueLength: Int = 1000
+    /// An engine that has not sent a heartbeat for this long is down.
+    public var heartbeatTimeout: Duration = .seconds(6)
+    /// Write bandwidth reserved on the engine for one upload.
+    public var ingestBitsPerSecond: Int64 = 200_000_000
+
+    public init() {}
+
+    public func reservedRate(for object: MediaObject) -> Int64 {
+        max(1, Int64((Double(object.averageBitsPerSecond) * (1 + rateHeadroom)).rounded(.up)))
+    }
+
+    public func bufferBytes(forRate bitsPerSecond: Int64) -> Int64 {
+        Int64(Double(bitsPerSecond) / 8 * bufferSeconds)
+    }
+
+    public func initialLease(expected: Duration, from now: Timestamp) -> Timestamp {
+        now + .milliseconds(Int64(Double(expected.wholeMilliseconds) * leaseFactor)) + leaseSlack
+    }
+}
+
+/// A request to play an object or to upload one.
+public struct AdmissionRequest: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        case play(object: String)
+        case ingest(object: String, sizeBytes: Int64)
+    }
+
+    public var ticket: UInt64
+    public var kind: Kind
+    public var clientAddress: String
+    /// After this instant a waiting request is refused.
+    public var deadline: Timestamp
+
+    public init(ticket: UInt64, kind: Kind, clientAddress: String, deadline: Timestamp) {
+        self.ticket = ticket
+        self.kind = kind
+        self.clientAddress = clientAddress
+        self.deadline = deadline
+    }
+
+    public var objectName: String {
+        switch kind {
+        case .play(let object), .ingest(let object, _): object
+        }
+    }
+}
+
+/// One hop of a stream's label-switched path: the link and the label its downstream node uses.
+public struct Hop: Hashable, Sendable, Codable {
+    public var link: String
+    public var node: String
+    public var label: UInt32
+
+    public init(link: String, node: String, label: UInt32) {
+        self.link = link
+        self.node = node
+        self.label = label
+    }
+}
+
+/// An admitted stream or upload and everything it holds.
+public struct LiveStream: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable { case play, ingest }
+
+    public var id: UInt32
+    public var kind: Kind
+    public var object: String
+    public var engine: String
+    public var clientAddress: String
+    public var hops: [Hop]
+    public var reservation: Reservation
+    public var admittedAt: Timestamp
+    public var leaseExpiry: Timestamp
+    public var bytesSent: Int64
+
+    public init(
+        id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],
+        reservation: Reservation, admittedAt: Timestamp, leaseExpiry: Timestamp, bytesSent: Int64 = 0
+    ) {
+        self.id = id
+        self.kind = kind
+        self.object = object
+        self.engine = engine
+        self.clientAddress = clientAddress
+        self.hops = hops
+        self.reservation = reservation
+        self.admittedAt = admittedAt
+        self.leaseExpiry = leaseExpiry
+        self.bytesSent = bytesSent
+    }
+
+    public var bitsPerSecond: Int64 { kind == .play ? reservation.bitsPerSecond : reservation.ingestBitsPerSecond }
+}

@@ -1,0 +1,64 @@
+/// Allocates 32-bit stream IDs (the RTP SSRC): never 0, unique among live streams.
+public struct StreamIDAllocator: Sendable {
+    public private(set) var live: Set<UInt32> = []
+    private var next: UInt32
+
+    public init(seed: UInt32 = 1) {
+        next = seed == 0 ? 1 : seed
+    }
+
+    public mutating func allocate() -> UInt32 {
+        // A live set far smaller than 2^32 means this loop ends after a step or two.
+        while next == 0 || live.contains(next) { next &+= 1 }
+        let id = next
+        live.insert(id)
+        next &+= 1
+        return id
+    }
+
+    /// Marks an ID taken again (after a restart); false if it was already live.
+    @discardableResult
+    public mutating func claim(_ id: UInt32) -> Bool {
+        id != 0 && live.insert(id).inserted
+    }
+
+    public mutating func free(_ id: UInt32) {
+        live.remove(id)
+    }
+}
+
+/// Allocates per-node 20-bit labels of the label-switched path (16...1048575; 0-15 are
+/// reserved as in MPLS), unique per node among live streams.
+public struct LabelAllocator: Sendable {
+    public static let range: ClosedRange<UInt32> = 16...1_048_575
+    private var inUse: [String: Set<UInt32>] = [:]
+    private var next: [String: UInt32] = [:]
+
+    public init() {}
+
+    public func labels(atNode node: String) -> Set<UInt32> { inUse[node, default: []] }
+
+    /// A free label at `node`, or nil if all 1,048,560 are live.
+    public mutating func allocate(atNode node: String) -> UInt32? {
+        var used = inUse[node, default: []]
+        guard used.count < Self.range.count else { return nil }
+        var candidate = next[node, default: Self.range.lowerBound]
+        while used.contains(candidate) {
+            candidate = candidate >= Self.range.upperBound ? Self.range.lowerBound : candidate + 1
+        }
+        used.insert(candidate)
+        inUse[node] = used
+        next[node] = candidate >= Self.range.upperBound ? Self.range.lowerBound : candidate + 1
+        return candidate
+    }
+
+    @discardableResult
+    public mutating func claim(_ label: UInt32, atNode node: String) -> Bool {
+        Self.range.contains(label) && inUse[node, default: []].insert(label).inserted
+    }
+
+    public mutating func free(_ label: UInt32, atNode node: String) {
+        inUse[node]?.remove(label)
+        if inUse[node]?.isEmpty == true { inUse[node] = nil }
+    }
+}

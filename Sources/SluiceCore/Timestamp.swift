@@ -1,0 +1,63 @@
+/// A wall-clock instant in milliseconds since the Unix epoch.
+///
+/// Leases and usage records outlive a director process, so the core reasons in wall-clock
+/// time that can be stored and compared after a restart. It is always passed in (see
+/// `SluiceClock`), never read from the system by the core itself.
+public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public var millisecondsSinceEpoch: Int64
+
+    public init(millisecondsSinceEpoch: Int64) {
+        self.millisecondsSinceEpoch = millisecondsSinceEpoch
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
+    }
+
+    public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp {
+        Timestamp(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch + rhs.wholeMilliseconds)
+    }
+
+    public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
+        .milliseconds(lhs.millisecondsSinceEpoch - rhs.millisecondsSinceEpoch)
+    }
+
+    public var description: String { "t=\(millisecondsSinceEpoch)ms" }
+}
+
+extension Duration {
+    /// The duration truncated to whole milliseconds.
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The duration in seconds as a floating-point number.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+/// The source of "now" for every time-dependent decision. Servers use `SystemClock`;
+/// tests use `MockClock` from SluiceTestKit and advance it by hand.
+public protocol SluiceClock: Sendable {
+    func now() -> Timestamp
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The real wall clock, for servers. Core logic never calls it; it is handed `now`.
+public struct SystemClock: SluiceClock {
+    public init() {}
+
+    public func now() -> Timestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
+    }
+}

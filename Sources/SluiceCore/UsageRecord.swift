@@ -1,0 +1,39 @@
+/// One durable record per finished stream or upload: who, what, when, how much.
+public struct UsageRecord: Hashable, Sendable, Codable {
+    public enum EndReason: String, Hashable, Sendable, Codable {
+        /// The engine sent everything asked for.
+        case completed
+        /// The client closed the connection early.
+        case clientGone = "client_gone"
+        /// The lease ran out without renewal.
+        case leaseExpired = "lease_expired"
+        /// An operator tore the stream down.
+        case tornDown = "torn_down"
+        /// The upload failed its checks or was cut off.
+        case failed
+    }
+
+    public var streamID: UInt32
+    public var kind: LiveStream.Kind
+    public var object: String
+    public var engine: String
+    public var clientAddress: String
+    public var startedAt: Timestamp
+    public var endedAt: Timestamp
+    public var bytes: Int64
+    public var reservedBitsPerSecond: Int64
+    public var endReason: EndReason
+
+    public init(stream: LiveStream, endedAt: Timestamp, bytes: Int64, endReason: EndReason) {
+        streamID = stream.id
+        kind = stream.kind
+        object = stream.object
+        engine = stream.engine
+        clientAddress = stream.clientAddress
+        startedAt = stream.admittedAt
+        self.endedAt = endedAt
+        self.bytes = bytes
+        reservedBitsPerSecond = stream.bitsPerSecond
+        self.endReason = endReason
+    }
+}

@@ -1,0 +1,83 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SluiceConfig
+import SluiceCore
+import SluiceGrant
+import SluiceStore
+
+/// Builds a director from configuration: store, core, HTTP API and the lease sweeper.
+public struct DirectorServer: Sendable {
+    public let configuration: Configuration
+    public let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Runs until SIGINT/SIGTERM (or the task is cancelled). `onListening` gets the bound port.
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let settings = configuration.director
+        let store = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
+        let controller = AdmissionController(
+            topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
+            streamIDSeed: UInt32.random(in: 1...UInt32.max))
+        let director = Director(controller: controller, store: store, clock: SystemClock(), logger: logger)
+        try await director.restore()
+        if settings.apiKeys.isEmpty {
+            logger.warning("no apiKeys configured: the director accepts every client")
+        }
+
+        let router = Router(context: SluiceRequestContext.self)
+        router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
+        DirectorRoutes(
+            director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
+            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)
+        ).register(on: router)
+
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
+            services: [LeaseSweeper(director: director)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(store.path)"])
+                await onListening(port)
+            },
+            logger: logger)
+        try await app.runService()
+        await director.shutdown()
+    }
+}
+
+/// Expires leases, marks silent engines down and settles waiters, ten times a second.
+struct LeaseSweeper: Service {
+    let director: Director
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await director.tick()
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// Logs requests that failed with a server error, so a 500 always leaves a trace.
+struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            if error.status.code >= 500 { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"]) }
+            throw error
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            throw error
+        }
+    }
+}

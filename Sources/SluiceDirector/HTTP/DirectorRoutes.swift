@@ -1,0 +1,231 @@
+import Foundation
+import Hummingbird
+import SluiceCore
+import SluiceGrant
+
+/// The director's HTTP API: the play front door, uploads, the engine control plane and the
+/// operator's views. Handlers decode, call `Director`, encode.
+struct DirectorRoutes {
+    let director: Director
+    let signer: GrantSigner
+    let apiKeys: Set<String>
+    let engineToken: String
+
+    func register(on router: Router<SluiceRequestContext>) {
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/play/:object", use: play)
+        router.post("/v1/uploads", use: upload)
+        router.post("/v1/uploads/:id/complete", use: uploadCompleted)
+        router.post("/v1/engines/register", use: registerEngine)
+        router.post("/v1/engines/:name/heartbeat", use: heartbeat)
+        router.post("/v1/streams/:id/renew", use: renew)
+        router.post("/v1/streams/:id/end", use: end)
+        router.get("/v1/objects", use: objects)
+        router.get("/v1/engines", use: engines)
+        router.get("/v1/links", use: links)
+        router.get("/v1/streams", use: streams)
+        router.delete("/v1/streams/:id", use: tearDown)
+        router.get("/v1/usage", use: usage)
+    }
+
+    // MARK: Authentication
+
+    /// An API key from `Authorization: Bearer`, `X-API-Key` or `?key=`. Open when no keys are configured.
+    private func requireClient(_ request: Request) throws {
+        guard !apiKeys.isEmpty else { return }
+        let presented = bearer(request) ?? request.headers[.xAPIKey] ?? request.uri.queryParameters.get("key")
+        guard let presented, apiKeys.contains(presented) else {
+            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"sluice\""], message: "a valid API key is required (Authorization: Bearer KEY, X-API-Key or ?key=)")
+        }
+    }
+
+    private func requireEngine(_ request: Request) throws {
+        guard bearer(request) == engineToken else {
+            throw HTTPError(.unauthorized, message: "engine calls need the cluster token derived from grantSecret")
+        }
+    }
+
+    private func bearer(_ request: Request) -> String? {
+        guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(value.dropFirst(7))
+    }
+
+    // MARK: Play and upload
+
+    @Sendable func play(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let name = try context.parameters.require("object")
+        guard MediaObject.isValidName(name) else { throw HTTPError(.badRequest, message: "'\(name.prefix(64))' is not a valid object name") }
+        let maxWait = request.uri.queryParameters.get("maxWait").flatMap(Double.init).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+        let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait)
+        switch result {
+        case .failure(let refusal):
+            return JSONResponse.refusal(refusal, retryAfter: await director.policy.leaseSlack / 10)
+        case .success(let stream):
+            guard let engine = await director.controller.directory.engines[stream.engine] else {
+                await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
+                return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
+            }
+            let grant = StreamGrant(
+                streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
+                clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry)
+            let location = "\(engine.url)/stream/\(name)?grant=\(signer.sign(grant))"
+            return Response(status: .found, headers: [
+                .location: location, .xSluiceStreamID: "\(stream.id)", .contentLength: "0",
+            ])
+        }
+    }
+
+    @Sendable func upload(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let body = try await JSONResponse.decode(ClusterMessages.UploadRequest.self, from: request, context: context)
+        guard MediaObject.isValidName(body.name) else {
+            throw HTTPError(.badRequest, message: "object names are 1-128 characters of A-Z a-z 0-9 . _ - and do not start with . or -")
+        }
+        guard body.sizeBytes > 0, body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
+            throw HTTPError(.badRequest, message: "an upload needs sizeBytes > 0 and the 64-hex-digit sha256 of the file")
+        }
+        let result = await director.admit(.ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil)
+        switch result {
+        case .failure(let refusal):
+            return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
+        case .success(let stream):
+            guard let engine = await director.controller.directory.engines[stream.engine] else {
+                await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
+                return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
+            }
+            let grant = StreamGrant(
+                streamID: stream.id, action: .ingest, object: body.name, engine: stream.engine,
+                bitsPerSecond: stream.bitsPerSecond, clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry,
+                sizeBytes: body.sizeBytes, sha256: body.sha256.lowercased())
+            let ticket = ClusterMessages.UploadTicket(
+                streamID: stream.id, engine: stream.engine, uploadURL: "\(engine.url)/objects/\(body.name)?grant=\(signer.sign(grant))")
+            return JSONResponse.make(ticket, status: .created)
+        }
+    }
+
+    @Sendable func uploadCompleted(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let body = try await JSONResponse.decode(ClusterMessages.UploadCompleted.self, from: request, context: context)
+        guard await director.uploadCompleted(streamID: body.streamID, object: body.object, engine: body.engine) else {
+            return JSONResponse.problem(.gone, "unknown_upload", "upload \(body.streamID) is not live (its lease may have expired)")
+        }
+        return JSONResponse.make(body.object)
+    }
+
+    // MARK: Engine control plane
+
+    @Sendable func registerEngine(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let body = try await JSONResponse.decode(ClusterMessages.RegisterEngine.self, from: request, context: context)
+        guard await director.controller.topology.nodes[body.name]?.kind == .engine else {
+            return JSONResponse.problem(.badRequest, "unknown_engine", "engine '\(body.name)' is not an engine node of the director's topology")
+        }
+        let record = EngineRecord(name: body.name, url: body.url, capacity: body.capacity, isUp: true, lastHeartbeat: await director.now())
+        await director.registerEngine(record, objects: body.objects.filter { MediaObject.isValidName($0.name) })
+        return JSONResponse.make(["registered": body.name])
+    }
+
+    @Sendable func heartbeat(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let name = try context.parameters.require("name")
+        guard await director.heartbeat(engine: name) else {
+            return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name)' must register first")
+        }
+        return JSONResponse.make(["ok": true])
+    }
+
+    @Sendable func renew(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let id = try streamID(context)
+        let body = try await JSONResponse.decode(ClusterMessages.Renew.self, from: request, context: context)
+        guard let stream = await director.renew(streamID: id, bytesSent: body.bytesSent) else {
+            return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has no live lease: stop sending")
+        }
+        return JSONResponse.make(ClusterMessages.Lease(streamID: id, leaseExpiry: stream.leaseExpiry))
+    }
+
+    @Sendable func end(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let id = try streamID(context)
+        let body = try await JSONResponse.decode(ClusterMessages.End.self, from: request, context: context)
+        guard await director.end(streamID: id, bytesSent: body.bytesSent, reason: body.reason) != nil else {
+            return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has already ended")
+        }
+        return JSONResponse.make(["ended": id])
+    }
+
+    // MARK: Views
+
+    @Sendable func objects(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let directory = await director.controller.directory
+        struct Row: Encodable { var object: MediaObject; var replicas: [String] }
+        let rows = directory.objects.values.sorted { $0.name < $1.name }.map { Row(object: $0, replicas: directory.replicas[$0.name, default: []].sorted()) }
+        return JSONResponse.make(rows)
+    }
+
+    @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let controller = await director.controller
+        struct Row: Encodable { var engine: EngineRecord; var usage: EngineUsage; var load: Double }
+        let rows = controller.directory.engines.values.sorted { $0.name < $1.name }.map {
+            Row(engine: $0, usage: controller.book.usage(ofEngine: $0.name), load: controller.load(ofEngine: $0.name))
+        }
+        return JSONResponse.make(rows)
+    }
+
+    @Sendable func links(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let controller = await director.controller
+        struct Row: Encodable { var name: String; var from: String; var to: String; var capacity_bps: Int64; var reserved_bps: Int64 }
+        let rows = controller.topology.links.values.sorted { $0.name < $1.name }.map {
+            Row(name: $0.name, from: $0.from, to: $0.to, capacity_bps: $0.capacityBitsPerSecond, reserved_bps: controller.book.reserved(onLink: $0.name))
+        }
+        return JSONResponse.make(rows)
+    }
+
+    @Sendable func streams(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let streams = await director.controller.streams.values.sorted { $0.id < $1.id }
+        return JSONResponse.make(streams)
+    }
+
+    @Sendable func tearDown(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let id = try streamID(context)
+        guard let stream = await director.end(streamID: id, bytesSent: nil, reason: .tornDown) else {
+            return JSONResponse.problem(.notFound, "stream_gone", "no live stream \(id)")
+        }
+        return JSONResponse.make(stream)
+    }
+
+    @Sendable func usage(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let since = Timestamp(millisecondsSinceEpoch: request.uri.queryParameters.get("since").flatMap(Int64.init) ?? 0)
+        let limit = min(100_000, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 10_000)
+        let records = try await director.usage(since: since, limit: limit)
+        switch request.uri.queryParameters.get("format") ?? "json" {
+        case "json":
+            return JSONResponse.make(records)
+        case "jsonl":
+            let lines = records.compactMap { try? JSONResponse.encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) + "\n" }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: lines.joined())))
+        case "csv":
+            var text = "stream_id,kind,object,engine,client,started_ms,ended_ms,bytes,reserved_bps,end_reason\n"
+            for r in records {
+                text += "\(r.streamID),\(r.kind.rawValue),\(r.object),\(r.engine),\(r.clientAddress),\(r.startedAt.millisecondsSinceEpoch),\(r.endedAt.millisecondsSinceEpoch),\(r.bytes),\(r.reservedBitsPerSecond),\(r.endReason.rawValue)\n"
+            }
+            return Response(status: .ok, headers: [.contentType: "text/csv"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        default:
+            throw HTTPError(.badRequest, message: "format must be json, jsonl or csv")
+        }
+    }
+
+    private func streamID(_ context: SluiceRequestContext) throws -> UInt32 {
+        guard let id = UInt32(try context.parameters.require("id")), id != 0 else {
+            throw HTTPError(.badRequest, message: "stream IDs are integers from 1 to 4294967295")
+        }
+        return id
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import SluiceCore
+
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) -> Response {
+        make(ClusterMessages.Problem(error: code, message: message), status: status, headers: headers)
+    }
+
+    static func refusal(_ refusal: AdmissionRefusal, retryAfter: Duration) -> Response {
+        let problem = ClusterMessages.Problem(
+            error: refusal.code.rawValue, message: refusal.message, link: refusal.link, engine: refusal.engine,
+            requestedBitsPerSecond: refusal.requestedBitsPerSecond, availableBitsPerSecond: refusal.availableBitsPerSecond)
+        switch refusal.code {
+        case .unknownObject:
+            return make(problem, status: .notFound)
+        case .objectExists:
+            return make(problem, status: .conflict)
+        default:
+            let seconds = max(1, Int(retryAfter.seconds.rounded(.up)))
+            return make(problem, status: .serviceUnavailable, headers: [.retryAfter: "\(seconds)"])
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: SluiceRequestContext) async throws -> T {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: "body is not a valid \(T.self) document: \(error)")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Hummingbird
+import HTTPTypes
+import NIOCore
+
+/// Hummingbird context that remembers the peer address (admission maps it to an edge).
+public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// Control-plane bodies are small JSON documents.
+    public var maxUploadSize: Int { 1 << 20 }
+
+    /// The client's IP address as text ("" when unknown).
+    public var clientIP: String { remoteAddress?.ipAddress ?? "" }
+}
+
+extension HTTPField.Name {
+    static let xAPIKey = Self("X-API-Key")!
+    static let xSluiceStreamID = Self("X-Sluice-Stream-ID")!
+}

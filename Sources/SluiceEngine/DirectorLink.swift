@@ -1,0 +1,58 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// The engine's calls to the director: register, heartbeat, renew, end, upload completed.
+public struct DirectorLink: Sendable {
+    public let baseURL: String
+    let token: String
+    let client: HTTPClient
+
+    public init(baseURL: String, token: String, client: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.client = client
+    }
+
+    public struct Reply: Sendable {
+        public var status: Int
+        public var body: Data
+    }
+
+    /// POSTs a JSON body; throws only when the director could not be reached.
+    public func post(_ path: String, _ body: some Encodable, timeout: TimeAmount = .seconds(5)) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        let response = try await client.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), body: Data(bytes.readableBytesView))
+    }
+
+    public func register(_ message: ClusterMessages.RegisterEngine) async throws -> Reply {
+        try await post("/v1/engines/register", message)
+    }
+
+    public func heartbeat(engine: String) async throws -> Reply {
+        try await post("/v1/engines/\(engine)/heartbeat", [String: String]())
+    }
+
+    /// True while the lease lives; false when the director says the stream is gone.
+    public func renew(streamID: UInt32, bytesSent: Int64) async throws -> Bool {
+        let reply = try await post("/v1/streams/\(streamID)/renew", ClusterMessages.Renew(bytesSent: bytesSent))
+        return reply.status != 410 && reply.status != 404
+    }
+
+    public func end(streamID: UInt32, bytesSent: Int64, reason: UsageRecord.EndReason) async throws {
+        _ = try await post("/v1/streams/\(streamID)/end", ClusterMessages.End(bytesSent: bytesSent, reason: reason))
+    }
+
+    public func uploadCompleted(_ message: ClusterMessages.UploadCompleted) async throws -> Bool {
+        let reply = try await post("/v1/uploads/\(message.streamID)/complete", message)
+        return reply.status == 200
+    }
+}

@@ -1,0 +1,115 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SluiceConfig
+import SluiceCore
+import SluiceGrant
+import Synchronization
+
+/// Builds an engine from configuration: object store, HTTP server, registration and heartbeats.
+public struct EngineServer: Sendable {
+    public var settings: Configuration.Engine
+    public var directorURL: String
+    public var grantSecret: String
+    public var heartbeatInterval: Duration = .seconds(2)
+    public var renewInterval: Duration = .seconds(1)
+    public var reconnectGrace: Duration = .seconds(2)
+    /// URL the director hands to clients; by default http://host:port of the bound socket.
+    public var advertisedURL: String?
+    public let logger: Logger
+
+    public init(settings: Configuration.Engine, directorURL: String, grantSecret: String, logger: Logger) {
+        self.settings = settings
+        self.directorURL = directorURL
+        self.grantSecret = grantSecret
+        self.logger = logger
+    }
+
+    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
+        try await objects.open()
+        let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
+        let streams = StreamTable(director: director, reconnectGrace: reconnectGrace, logger: logger)
+        let router = Router(context: EngineRequestContext.self)
+        EngineRoutes(
+            name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
+            burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), logger: logger
+        ).register(on: router)
+
+        let registration = Registration(
+            name: settings.name, capacity: settings.capacity, objects: objects, director: director,
+            heartbeatInterval: heartbeatInterval, logger: logger)
+        let settings = self.settings
+        let advertisedURL = self.advertisedURL
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
+            services: [registration],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? settings.port
+                let url = advertisedURL ?? "http://\(settings.host):\(port)"
+                logger.info("engine listening", metadata: ["engine": "\(settings.name)", "url": "\(url)", "data": "\(settings.dataDirectory)"])
+                registration.listening(at: url)
+                await onListening(port)
+            },
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+/// Registers with the director once the server listens, then heartbeats; registers again
+/// whenever the director has forgotten this engine (e.g. a fresh director).
+final class Registration: Service, Sendable {
+    let name: String
+    let capacity: EngineCapacity
+    let objects: ObjectStore
+    let director: DirectorLink
+    let heartbeatInterval: Duration
+    let logger: Logger
+    private let url = Mutex<String?>(nil)
+
+    init(name: String, capacity: EngineCapacity, objects: ObjectStore, director: DirectorLink, heartbeatInterval: Duration, logger: Logger) {
+        self.name = name
+        self.capacity = capacity
+        self.objects = objects
+        self.director = director
+        self.heartbeatInterval = heartbeatInterval
+        self.logger = logger
+    }
+
+    func listening(at url: String) {
+        self.url.withLock { $0 = url }
+    }
+
+    func run() async throws {
+        var registered = false
+        var warned = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let url = url.withLock({ $0 }) {
+                do {
+                    if !registered {
+                        let message = ClusterMessages.RegisterEngine(name: name, url: url, capacity: capacity, objects: await objects.all)
+                        let reply = try await director.register(message)
+                        registered = reply.status == 200
+                        if registered {
+                            logger.info("registered with director", metadata: ["director": "\(director.baseURL)"])
+                        } else {
+                            logger.error("director refused registration", metadata: ["status": "\(reply.status)", "reply": "\(String(decoding: reply.body, as: UTF8.self))"])
+                        }
+                    } else {
+                        let reply = try await director.heartbeat(engine: name)
+                        if reply.status == 404 { registered = false }
+                    }
+                    warned = false
+                } catch {
+                    registered = false
+                    if !warned { logger.warning("director unreachable; retrying", metadata: ["director": "\(director.baseURL)", "error": "\(error)"]) }
+                    warned = true
+                }
+            }
+            try? await Task.sleep(for: registered ? heartbeatInterval : .milliseconds(200))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SluiceCore
+import SluiceGrant
+import SluiceMedia
+
+/// The engine's HTTP face: paced, range-capable play, and verified uploads.
+struct EngineRoutes {
+    let name: String
+    let objects: ObjectStore
+    let streams: StreamTable
+    let director: DirectorLink
+    let signer: GrantSigner
+    let burstBytes: Int
+    let renewInterval: Duration
+    let clock: any SluiceClock
+    let logger: Logger
+
+    func register(on router: Router<EngineRequestContext>) {
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/stream/:object", use: stream)
+        router.head("/stream/:object", use: stream)
+        router.put("/objects/:object", use: upload)
+    }
+
+    @Sendable func stream(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        let name = try context.parameters.require("object")
+        let grant: StreamGrant
+        do throws(GrantError) {
+            grant = try signer.verify(
+                request.uri.queryParameters.get("grant"), object: name, engine: self.name,
+                clientAddress: context.clientIP, action: .play, now: clock.now())
+        } catch {
+            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
+            throw HTTPError(.forbidden, message: error.message)
+        }
+        guard let object = await objects.object(named: name) else {
+            throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
+        }
+        let range: ByteRange?
+        do throws(ByteRangeError) {
+            range = try ByteRange.parse(request.headers[.range], length: object.sizeBytes)
+        } catch {
+            if error.httpStatus == 416 {
+                throw HTTPError(.rangeNotSatisfiable, headers: [.contentRange: "bytes */\(object.sizeBytes)"], message: error.message)
+            }
+            throw HTTPError(.badRequest, message: error.message)
+        }
+        let selected = range ?? ByteRange(first: 0, last: object.sizeBytes - 1)
+        var headers: HTTPFields = [
+            .contentType: "video/mp2t", .acceptRanges: "bytes", .contentLength: "\(selected.count)", .cacheControl: "no-store",
+        ]
+        if range != nil { headers[.contentRange] = selected.contentRange(length: object.sizeBytes) }
+        let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
+        if request.method == .head { return Response(status: status, headers: headers) }
+        let sender = PacedSender(
+            path: objects.path(of: name), range: selected.first..<(selected.last + 1), grant: grant, burstBytes: burstBytes,
+            renewInterval: renewInterval, streams: streams, director: director, logger: logger)
+        logger.info("stream starting", metadata: [
+            "stream_id": "\(grant.streamID)", "object": "\(name)", "first_byte": "\(selected.first)", "rate_bps": "\(grant.bitsPerSecond)",
+        ])
+        return Response(status: status, headers: headers, body: sender.body())
+    }
+
+    @Sendable func upload(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        let name = try context.parameters.require("object")
+        let grant: StreamGrant
+        do throws(GrantError) {
+            grant = try signer.verify(
+                request.uri.queryParameters.get("grant"), object: name, engine: self.name,
+                clientAddress: context.clientIP, action: .ingest, now: clock.now())
+        } catch {
+            throw HTTPError(.forbidden, message: error.message)
+        }
+        guard let size = grant.sizeBytes, let sha = grant.sha256 else { throw HTTPError(.forbidden, message: "grant lacks size or checksum") }
+        if let declared = request.headers[.contentLength].flatMap(Int64.init), declared != size {
+            try? await director.end(streamID: grant.streamID, bytesSent: 0, reason: .failed)
+            throw HTTPError(.badRequest, message: "Content-Length \(declared) differs from the \(size) bytes admitted")
+        }
+        let object: MediaObject
+        do throws(IngestError) {
+            object = try await objects.ingest(name: name, expectedSize: size, expectedSHA256: sha, body: request.body)
+        } catch {
+            logger.warning("upload rejected", metadata: ["object": "\(name)", "stream_id": "\(grant.streamID)", "reason": "\(error.message)"])
+            try? await director.end(streamID: grant.streamID, bytesSent: 0, reason: .failed)
+            throw HTTPError(HTTPResponse.Status(code: error.httpStatus), message: error.message)
+        }
+        let listed = (try? await director.uploadCompleted(.init(streamID: grant.streamID, engine: self.name, object: object))) ?? false
+        guard listed else {
+            await objects.remove(name)
+            throw HTTPError(.serviceUnavailable, message: "the director did not accept the upload (its lease may have expired); nothing was listed")
+        }
+        return Response(status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"object\":\"\(name)\",\"sha256\":\"\(object.sha256)\",\"sizeBytes\":\(object.sizeBytes)}\n")))
+    }
+}

@@ -1,0 +1,163 @@
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import SluiceCore
+import SluiceMedia
+
+/// An engine's objects on disk: `objects/NAME` with its metadata in `objects/NAME.json`;
+/// uploads are written to `incoming/` and renamed into place only once verified.
+public actor ObjectStore {
+    public let root: String
+    private var objects: [String: MediaObject] = [:]
+    private var ingesting: Set<String> = []
+    private let logger: Logger
+
+    var objectsDirectory: String { root + "/objects" }
+    var incomingDirectory: String { root + "/incoming" }
+
+    public init(root: String, logger: Logger) {
+        self.root = root
+        self.logger = logger
+    }
+
+    /// Creates the directories, drops half-written uploads, and loads every intact object.
+    public func open() throws {
+        let files = FileManager.default
+        try files.createDirectory(atPath: objectsDirectory, withIntermediateDirectories: true)
+        try? files.removeItem(atPath: incomingDirectory)
+        try files.createDirectory(atPath: incomingDirectory, withIntermediateDirectories: true)
+        for entry in try files.contentsOfDirectory(atPath: objectsDirectory) where entry.hasSuffix(".json") {
+            let metadataPath = objectsDirectory + "/" + entry
+            guard let data = files.contents(atPath: metadataPath),
+                  let object = try? JSONDecoder().decode(MediaObject.self, from: data),
+                  MediaObject.isValidName(object.name) else {
+                logger.warning("skipping unreadable object metadata", metadata: ["file": "\(metadataPath)"])
+                continue
+            }
+            let size = (try? files.attributesOfItem(atPath: path(of: object.name))[.size] as? NSNumber)?.int64Value
+            guard size == object.sizeBytes else {
+                logger.warning("skipping object whose size does not match its metadata", metadata: ["object": "\(object.name)", "expected": "\(object.sizeBytes)", "found": "\(size ?? -1)"])
+                continue
+            }
+            objects[object.name] = object
+        }
+        logger.info("object store opened", metadata: ["root": "\(root)", "objects": "\(objects.count)"])
+    }
+
+    public var all: [MediaObject] { objects.values.sorted { $0.name < $1.name } }
+
+    public func object(named name: String) -> MediaObject? { objects[name] }
+
+    public nonisolated func path(of name: String) -> String { root + "/objects/" + name }
+
+    /// Receives an upload: bounded by the granted size, hashed and scanned as it arrives,
+    /// fsynced, checked, then renamed into place. Nothing is listed unless every check passed.
+    public func ingest(
+        name: String, expectedSize: Int64, expectedSHA256: String, body: some AsyncSequence<ByteBuffer, any Error>
+    ) async throws(IngestError) -> MediaObject {
+        guard objects[name] == nil else { throw IngestError(.exists, "object '\(name)' already exists on this engine") }
+        guard ingesting.insert(name).inserted else { throw IngestError(.exists, "object '\(name)' is being uploaded already") }
+        defer { ingesting.remove(name) }
+        let partPath = incomingDirectory + "/" + name + ".part"
+        guard FileManager.default.createFile(atPath: partPath, contents: nil), let handle = FileHandle(forWritingAtPath: partPath) else {
+            throw IngestError(.storage, "cannot create \(partPath)")
+        }
+        var cleanUp = true
+        defer {
+            try? handle.close()
+            if cleanUp { try? FileManager.default.removeItem(atPath: partPath) }
+        }
+        var hasher = SHA256()
+        var scanner = TransportStreamScanner()
+        var received: Int64 = 0
+        var scanError: TransportStreamError?
+        do {
+            for try await chunk in body {
+                received += Int64(chunk.readableBytes)
+                guard received <= expectedSize else {
+                    throw IngestError(.tooLarge, "upload is larger than the \(expectedSize) bytes it was admitted for")
+                }
+                chunk.withUnsafeReadableBytes { bytes in
+                    hasher.update(bufferPointer: bytes)
+                    if scanError == nil {
+                        do throws(TransportStreamError) { try scanner.consume(bytes) } catch { scanError = error }
+                    }
+                }
+                try handle.write(contentsOf: Data(chunk.readableBytesView))
+            }
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.cutOff, "upload cut off after \(received) of \(expectedSize) bytes: \(error)")
+        }
+        guard received == expectedSize else {
+            throw IngestError(.cutOff, "upload cut off after \(received) of \(expectedSize) bytes")
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        guard digest == expectedSHA256 else {
+            throw IngestError(.checksumMismatch, "SHA-256 of the received bytes is \(digest), not \(expectedSHA256)")
+        }
+        if let scanError { throw IngestError(.notTransportStream, "not a playable MPEG-TS: \(scanError)") }
+        let summary: TransportStreamSummary
+        do throws(TransportStreamError) { summary = try scanner.finish() } catch { throw IngestError(.notTransportStream, "not a playable MPEG-TS: \(error)") }
+        do {
+            try handle.synchronize()
+            let object = MediaObject(
+                name: name, sizeBytes: received, durationMilliseconds: summary.durationMilliseconds,
+                averageBitsPerSecond: summary.averageBitsPerSecond, sha256: digest)
+            try FileManager.default.moveItem(atPath: partPath, toPath: path(of: name))
+            cleanUp = false
+            try writeMetadata(object)
+            objects[name] = object
+            logger.info("object stored", metadata: ["object": "\(name)", "bytes": "\(received)", "duration_ms": "\(summary.durationMilliseconds)", "bitrate_bps": "\(summary.averageBitsPerSecond)"])
+            return object
+        } catch {
+            try? FileManager.default.removeItem(atPath: path(of: name))
+            throw IngestError(.storage, "cannot store '\(name)': \(error)")
+        }
+    }
+
+    /// Removes an object (used when the director refuses to list a finished upload).
+    public func remove(_ name: String) {
+        objects[name] = nil
+        try? FileManager.default.removeItem(atPath: path(of: name) + ".json")
+        try? FileManager.default.removeItem(atPath: path(of: name))
+    }
+
+    private func writeMetadata(_ object: MediaObject) throws {
+        let data = try JSONEncoder().encode(object)
+        let temporary = incomingDirectory + "/" + object.name + ".json.part"
+        guard FileManager.default.createFile(atPath: temporary, contents: data), let handle = FileHandle(forWritingAtPath: temporary) else {
+            throw IngestError(.storage, "cannot write metadata for '\(object.name)'")
+        }
+        try handle.synchronize()
+        try handle.close()
+        try? FileManager.default.removeItem(atPath: path(of: object.name) + ".json")
+        try FileManager.default.moveItem(atPath: temporary, toPath: path(of: object.name) + ".json")
+    }
+}
+
+/// Why an upload was rejected; each maps to one HTTP status.
+public struct IngestError: Error, Sendable, CustomStringConvertible {
+    public enum Code: Sendable { case exists, tooLarge, cutOff, checksumMismatch, notTransportStream, storage }
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var httpStatus: Int {
+        switch code {
+        case .exists: 409
+        case .tooLarge: 413
+        case .cutOff: 400
+        case .checksumMismatch: 422
+        case .notTransportStream: 415
+        case .storage: 500
+        }
+    }
+
+    public var description: String { message }
+}

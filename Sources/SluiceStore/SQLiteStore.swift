@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import SQLiteNIO
+import SluiceCore
+
+/// The embedded default store: one SQLite file in the director's data directory (WAL mode).
+public final class SQLiteStore: SluiceStore {
+    private let connection: SQLiteConnection
+    public let path: String
+
+    /// Schema versions, applied in order; `PRAGMA user_version` records how far a file got.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE objects (name TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL,
+              duration_ms INTEGER NOT NULL, average_bps INTEGER NOT NULL, sha256 TEXT NOT NULL)
+            """,
+            "CREATE TABLE replicas (object TEXT NOT NULL, engine TEXT NOT NULL, PRIMARY KEY (object, engine))",
+            "CREATE TABLE engines (name TEXT PRIMARY KEY, url TEXT NOT NULL, capacity TEXT NOT NULL, last_heartbeat_ms INTEGER NOT NULL)",
+            "CREATE TABLE streams (id INTEGER PRIMARY KEY, engine TEXT NOT NULL, object TEXT NOT NULL, lease_expiry_ms INTEGER NOT NULL, body TEXT NOT NULL)",
+            """
+            CREATE TABLE usage (seq INTEGER PRIMARY KEY AUTOINCREMENT, stream_id INTEGER NOT NULL, kind TEXT NOT NULL,
+              object TEXT NOT NULL, engine TEXT NOT NULL, client TEXT NOT NULL, started_ms INTEGER NOT NULL,
+              ended_ms INTEGER NOT NULL, bytes INTEGER NOT NULL, reserved_bps INTEGER NOT NULL, end_reason TEXT NOT NULL)
+            """,
+            "CREATE INDEX usage_ended ON usage (ended_ms)",
+        ],
+    ]
+
+    private init(connection: SQLiteConnection, path: String) {
+        self.connection = connection
+        self.path = path
+    }
+
+    /// Opens (creating if needed) `directory/sluice.sqlite` and migrates it.
+    public static func open(directory: String, logger: Logger) async throws -> SQLiteStore {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = (directory as NSString).appendingPathComponent("sluice.sqlite")
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let store = SQLiteStore(connection: connection, path: path)
+        do {
+            try await store.migrate(logger: logger)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return store
+    }
+
+    private func migrate(logger: Logger) async throws {
+        _ = try await connection.query("PRAGMA journal_mode=WAL")
+        _ = try await connection.query("PRAGMA synchronous=FULL")
+        let version = try await connection.query("PRAGMA user_version").first?.column("user_version")?.integer ?? 0
+        guard version <= Self.migrations.count else {
+            throw StoreError("the store at \(path) has schema version \(version), newer than this sluice (\(Self.migrations.count)); upgrade sluice")
+        }
+        for (index, statements) in Self.migrations.enumerated().dropFirst(version) {
+            _ = try await connection.query("BEGIN IMMEDIATE")
+            do {
+                for statement in statements { _ = try await connection.query(statement) }
+                _ = try await connection.query("PRAGMA user_version = \(index + 1)")
+                _ = try await connection.query("COMMIT")
+            } catch {
+                _ = try? await connection.query("ROLLBACK")
+                throw error
+            }
+            logger.info("store migrated", metadata: ["path": "\(path)", "schema_version": "\(index + 1)"])
+        }
+    }
+
+    public func load() async throws -> StoreSnapshot {
+        var snapshot = StoreSnapshot()
+        for row in try await connection.query("SELECT name, size_bytes, duration_ms, average_bps, sha256 FROM objects") {
+            snapshot.objects.append(MediaObject(
+                name: row.string("name"), sizeBytes: row.int64("size_bytes"), durationMilliseconds: row.int64("duration_ms"),
+                averageBitsPerSecond: row.int64("average_bps"), sha256: row.string("sha256")))
+        }
+        for row in try await connection.query("SELECT object, engine FROM replicas") {
+            snapshot.replicas.append((row.string("object"), row.string("engine")))
+        }
+        let decoder = JSONDecoder()
+        for row in try await connection.query("SELECT name, url, capacity, last_heartbeat_ms FROM engines") {
+            let capacity = try decoder.decode(EngineCapacity.self, from: Data(row.string("capacity").utf8))
+            snapshot.engines.append(EngineRecord(
+                name: row.string("name"), url: row.string("url"), capacity: capacity, isUp: false,
+                lastHeartbeat: Timestamp(millisecondsSinceEpoch: row.int64("last_heartbeat_ms"))))
+        }
+        for row in try await connection.query("SELECT body FROM streams ORDER BY id") {
+            snapshot.streams.append(try decoder.decode(LiveStream.self, from: Data(row.string("body").utf8)))
+        }
+        return snapshot
+    }
+
+    public func save(object: MediaObject) async throws {
+        _ = try await connection.query(
+            "INSERT OR REPLACE INTO objects (name, size_bytes, duration_ms, average_bps, sha256) VALUES (?, ?, ?, ?, ?)",
+            [.text(object.name), .integer(Int(object.sizeBytes)), .integer(Int(object.durationMilliseconds)),
+             .integer(Int(object.averageBitsPerSecond)), .text(object.sha256)])
+    }
+
+    public func save(replicaOf object: String, on engine: String) async throws {
+        _ = try await connection.query("INSERT OR IGNORE INTO replicas (object, engine) VALUES (?, ?)", [.text(object), .text(engine)])
+    }
+
+    public func save(engine: EngineRecord) async throws {
+        let capacity = String(decoding: try JSONEncoder().encode(engine.capacity), as: UTF8.self)
+        _ = try await connection.query(
+            "INSERT OR REPLACE INTO engines (name, url, capacity, last_heartbeat_ms) VALUES (?, ?, ?, ?)",
+            [.text(engine.name), .text(engine.url), .text(capacity), .integer(Int(engine.lastHeartbeat.millisecondsSinceEpoch))])
+    }
+
+    public func save(stream: LiveStream) async throws {
+        let body = String(decoding: try JSONEncoder().encode(stream), as: UTF8.self)
+        _ = try await connection.query(
+            "INSERT OR REPLACE INTO streams (id, engine, object, lease_expiry_ms, body) VALUES (?, ?, ?, ?, ?)",
+            [.integer(Int(stream.id)), .text(stream.engine), .text(stream.object),
+             .integer(Int(stream.leaseExpiry.millisecondsSinceEpoch)), .text(body)])
+    }
+
+    public func deleteStream(id: UInt32) async throws {
+        _ = try await connection.query("DELETE FROM streams WHERE id = ?", [.integer(Int(id))])
+    }
+
+    public func append(usage record: UsageRecord) async throws {
+        _ = try await connection.query(
+            """
+            INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.integer(Int(record.streamID)), .text(record.kind.rawValue), .text(record.object), .text(record.engine),
+             .text(record.clientAddress), .integer(Int(record.startedAt.millisecondsSinceEpoch)),
+             .integer(Int(record.endedAt.millisecondsSinceEpoch)), .integer(Int(record.bytes)),
+             .integer(Int(record.reservedBitsPerSecond)), .text(record.endReason.rawValue)])
+    }
+
+    public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
+        let rows = try await connection.query(
+            """
+            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason
+            FROM usage WHERE ended_ms >= ? ORDER BY seq LIMIT ?
+            """,
+            [.integer(Int(since.millisecondsSinceEpoch)), .integer(max(0, limit))])
+        return rows.map { row in
+            let kind = LiveStream.Kind(rawValue: row.string("kind")) ?? .play
+            let stream = LiveStream(
+                id: UInt32(truncatingIfNeeded: row.int64("stream_id")), kind: kind, object: row.string("object"),
+                engine: row.string("engine"), clientAddress: row.string("client"), hops: [],
+                reservation: Reservation(
+                    engine: row.string("engine"), links: [],
+                    bitsPerSecond: kind == .play ? row.int64("reserved_bps") : 0,
+                    ingestBitsPerSecond: kind == .ingest ? row.int64("reserved_bps") : 0),
+                admittedAt: Timestamp(millisecondsSinceEpoch: row.int64("started_ms")),
+                leaseExpiry: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")))
+            return UsageRecord(
+                stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")),
+                bytes: row.int64("bytes"), endReason: UsageRecord.EndReason(rawValue: row.string("end_reason")) ?? .completed)
+        }
+    }
+
+    public func close() async throws {
+        try await connection.close()
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension SQLiteRow {
+    func string(_ name: String) -> String { column(name)?.string ?? "" }
+    func int64(_ name: String) -> Int64 { Int64(column(name)?.integer ?? 0) }
+}

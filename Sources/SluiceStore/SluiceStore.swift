@@ -1,0 +1,23 @@
+import SluiceCore
+
+/// Everything a director persists, read back in one piece at start.
+public struct StoreSnapshot: Sendable {
+    public var objects: [MediaObject] = []
+    public var replicas: [(object: String, engine: String)] = []
+    public var engines: [EngineRecord] = []
+    public var streams: [LiveStream] = []
+    public init() {}
+}
+
+/// Durable state of a director: catalog, replicas, engines, live leases, usage records.
+public protocol SluiceStore: Sendable {
+    func load() async throws -> StoreSnapshot
+    func save(object: MediaObject) async throws
+    func save(replicaOf object: String, on engine: String) async throws
+    func save(engine: EngineRecord) async throws
+    func save(stream: LiveStream) async throws
+    func deleteStream(id: UInt32) async throws
+    func append(usage: UsageRecord) async throws
+    func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord]
+    func close() async throws
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import SluiceClient
+import SluiceMedia
+
+struct PutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "put",
+        abstract: "Upload an MPEG-TS file: the director admits the write, the engine stores and verifies it.",
+        discussion: "The object is listed only after the engine has fsynced it and checked its size and SHA-256.")
+
+    @Argument(help: "MPEG-TS file to upload.")
+    var file: String
+    @Option(help: "Object name (A-Z a-z 0-9 . _ -).")
+    var name: String
+    @Option(help: "Director base URL.")
+    var director: String = "http://127.0.0.1:8080"
+    @Option(help: "API key (or set SLUICE_API_KEY).")
+    var key: String?
+
+    func run() async throws {
+        let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
+        do {
+            let result = try await UploadClient().put(file: file, name: name, directorURL: director, apiKey: apiKey)
+            announce("stored '\(name)' on \(result.engine): \(result.sizeBytes) bytes, sha256 \(result.sha256)")
+        } catch let error as ClientError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct PlayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "play",
+        abstract: "Play an object over HTTP, write it to a file and report startup latency, rate and checksum.",
+        discussion: "Example: sluice play http://127.0.0.1:8080/play/sample --key demo-key --out sample.ts")
+
+    @Argument(help: "Play URL on the director, e.g. http://127.0.0.1:8080/play/NAME")
+    var url: String
+    @Option(help: "Write the received bytes here.")
+    var out: String?
+    @Option(help: "API key (or set SLUICE_API_KEY).")
+    var key: String?
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() async throws {
+        let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
+        let report = try await PlayClient().play(url: url, apiKey: apiKey, output: out)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            announce(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else if let error = report.errorMessage {
+            announce("refused: HTTP \(report.status): \(error)")
+        } else {
+            let checksum = report.checksumMatches.map { $0 ? "matches the directory" : "DOES NOT MATCH the directory (\(report.expectedSHA256 ?? ""))" } ?? "not checked (catalog unavailable)"
+            announce("""
+                engine:   \(report.engineURL ?? url)
+                startup:  \(String(format: "%.1f", report.startupMilliseconds)) ms to first byte
+                received: \(report.bytes) bytes in \(String(format: "%.2f", report.transferMilliseconds / 1000)) s, \(String(format: "%.3f", report.averageBitsPerSecond / 1e6)) Mbit/s
+                sha256:   \(report.sha256) \(checksum)
+                """)
+        }
+        if report.errorMessage != nil || report.checksumMatches == false { throw ExitCode(1) }
+    }
+}
+
+struct SampleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Write a synthetic MPEG-TS with exact PCR timing (no ffmpeg needed).")
+
+    @Option(help: "Output file.")
+    var out: String
+    @Option(help: "Duration in seconds.")
+    var seconds: Double = 10
+    @Option(help: "Bitrate in bit/s.")
+    var bitrate: Int64 = 2_000_000
+
+    func run() async throws {
+        guard seconds > 0, seconds <= 36_000, bitrate >= 10_000, bitrate <= 1_000_000_000 else {
+            throw ValidationError("seconds must be in (0, 36000] and bitrate in [10000, 1e9]")
+        }
+        let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(seconds * 1000), bitsPerSecond: bitrate)
+        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
+        announce("wrote \(bytes.count) bytes of MPEG-TS (\(seconds) s at \(bitrate) bit/s) to \(out)")
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import SluiceClient
+import SluiceConfig
+import SluiceDirector
+import SluiceEngine
+import SluiceMedia
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a director and two engines on loopback, load a sample video and print how to play it.",
+        discussion: """
+            Uses the embedded SQLite store (nothing to install). The sample is real video made with \
+            ffmpeg when it is installed, otherwise a synthetic MPEG-TS. Runs until Ctrl-C.
+            """)
+
+    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
+    var config: String = defaultConfigPath()
+    @Option(help: "Put all data (store, engines' objects) under this directory instead of the config's.")
+    var dataDir: String?
+    @Option(help: "Length of the generated sample in seconds.")
+    var sampleSeconds: Int = 30
+    @Option(help: "Stop by itself after this many seconds (for scripted runs).")
+    var exitAfter: Double?
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "sluice.demo")
+        var configuration = try Configuration.load(path: config)
+        if let dataDir {
+            configuration.director.dataDirectory = dataDir + "/director"
+            for index in configuration.engines.indices {
+                configuration.engines[index].dataDirectory = dataDir + "/" + configuration.engines[index].name
+            }
+        }
+        let directorReady = AsyncStream.makeStream(of: Int.self)
+        let configurationCopy = configuration
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await DirectorServer(configuration: configurationCopy, logger: Logger(label: "sluice.director")).run { port in
+                    directorReady.continuation.yield(port)
+                }
+            }
+            var iterator = directorReady.stream.makeAsyncIterator()
+            guard let port = await iterator.next() else { return }
+            let directorURL = "http://\(configuration.director.host):\(port)"
+            for engine in configuration.engines {
+                group.addTask {
+                    try await EngineServer(
+                        settings: engine, directorURL: directorURL, grantSecret: configurationCopy.grantSecret,
+                        logger: Logger(label: "sluice.engine.\(engine.name)")
+                    ).run()
+                }
+            }
+            let key = configuration.director.apiKeys.first
+            try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count)
+            try await loadSample(directorURL: directorURL, apiKey: key, directory: configuration.director.dataDirectory, logger: logger)
+            printTour(directorURL: directorURL, apiKey: key)
+            if let exitAfter {
+                try await Task.sleep(for: .milliseconds(Int64(exitAfter * 1000)))
+                announce("demo: --exit-after reached, stopping")
+                group.cancelAll()
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func waitForEngines(directorURL: String, apiKey: String?, count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        struct Row: Decodable { struct Engine: Decodable { var isUp: Bool }; var engine: Engine }
+        while ContinuousClock.now < deadline {
+            var request = HTTPClientRequest(url: directorURL + "/v1/engines")
+            if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
+               let body = try? await response.body.collect(upTo: 1 << 20),
+               let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)),
+               rows.filter(\.engine.isUp).count >= count {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw ValidationError("engines did not register with the director within 20 s; see the log above")
+    }
+
+    private func loadSample(directorURL: String, apiKey: String?, directory: String, logger: Logger) async throws {
+        var request = HTTPClientRequest(url: directorURL + "/v1/objects")
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        if String(buffer: body).contains("\"name\":\"sample\"") {
+            announce("demo: 'sample' is already in the catalog")
+            return
+        }
+        let path = directory + "/sample.ts"
+        if makeVideoWithFFmpeg(path: path) {
+            announce("demo: made \(sampleSeconds) s of test video with ffmpeg")
+        } else {
+            let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(sampleSeconds) * 1000, bitsPerSecond: 2_000_000)
+            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            announce("demo: ffmpeg not found; made \(sampleSeconds) s of synthetic MPEG-TS at 2 Mbit/s")
+        }
+        let result = try await UploadClient().put(file: path, name: "sample", directorURL: directorURL, apiKey: apiKey)
+        announce("demo: stored 'sample' on \(result.engine) (\(result.sizeBytes) bytes)")
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    private func makeVideoWithFFmpeg(path: String) -> Bool {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-t", "\(sampleSeconds)", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "1500k", "-g", "50",
+            "-c:a", "aac", "-b:a", "96k", "-f", "mpegts", path,
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        } catch {
+            return false
+        }
+    }
+
+    private func printTour(directorURL: String, apiKey: String?) {
+        let key = apiKey.map { "?key=\($0)" } ?? ""
+        announce("""
+
+            Sluice demo is running (Ctrl-C to stop).
+              play with the client: sluice play \(directorURL)/play/sample\(key) --out /tmp/sample.ts
+              play with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
+              play with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
+              links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
+
+            """)
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import SluiceConfig
+import SluiceDirector
+import SluiceEngine
+
+struct DirectorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "director",
+        abstract: "Run a director: admission control, path reservation, leases and the HTTP front door.",
+        discussion: """
+            Reads the topology, engines and policy from the config file and keeps its catalog, engines, \
+            live leases and usage records in SQLite under its data directory, so a restart loses nothing. \
+            Prints "director listening on URL" once it accepts connections.
+            """)
+
+    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
+    var config: String = defaultConfigPath()
+    @Option(help: "Listen address HOST:PORT (port 0 picks a free port); overrides director.listen.")
+    var listen: String?
+    @Option(help: "Data directory for the embedded store; overrides director.dataDirectory.")
+    var dataDir: String?
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "sluice.director")
+        var configuration = try Configuration.load(path: config)
+        if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
+        if let dataDir { configuration.director.dataDirectory = dataDir }
+        let host = configuration.director.host
+        try await DirectorServer(configuration: configuration, logger: logger).run { port in
+            announce("director listening on http://\(host):\(port)")
+        }
+    }
+}
+
+struct EngineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "engine",
+        abstract: "Run a stream engine: stores objects, takes uploads, sends paced media straight to viewers.",
+        discussion: """
+            The engine's limits come from its entry under `engines:` in the config. It registers with \
+            the director, heartbeats, renews the lease of every stream it sends and reports each end. \
+            Prints "engine NAME listening on URL" once it accepts connections.
+            """)
+
+    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
+    var config: String = defaultConfigPath()
+    @Option(help: "Engine name, as declared under `engines:` and in the topology.")
+    var name: String
+    @Option(help: "Listen address HOST:PORT (port 0 picks a free port).")
+    var listen: String?
+    @Option(help: "Directory for this engine's objects.")
+    var dataDir: String?
+    @Option(help: "Director base URL; overrides directorURL.")
+    var director: String?
+    @Option(help: "URL the director gives clients for this engine (default: http://HOST:PORT it listens on).")
+    var advertise: String?
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "sluice.engine.\(name)")
+        let configuration = try Configuration.load(path: config)
+        guard var settings = configuration.engine(named: name) else {
+            throw ValidationError("engine '\(name)' is not declared under `engines:` in \(config); declared: \(configuration.engines.map(\.name).joined(separator: ", "))")
+        }
+        if let listen { (settings.host, settings.port) = try parseListen(listen) }
+        if let dataDir { settings.dataDirectory = dataDir }
+        var server = EngineServer(
+            settings: settings, directorURL: director ?? configuration.directorURL, grantSecret: configuration.grantSecret, logger: logger)
+        server.advertisedURL = advertise
+        let host = settings.host
+        let name = self.name
+        try await server.run { port in
+            announce("engine \(name) listening on http://\(host):\(port)")
+        }
+    }
+}
+
+func parseListen(_ text: String) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("'\(text)' is not HOST:PORT")
+    }
+    return (String(text[..<colon]), port)
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct Sluice: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "A streaming-media delivery cluster that reserves the whole path before it streams.",
+        discussion: """
+            A director admits each play request only after reserving bandwidth on every link from an \
+            engine to the viewer, then redirects the viewer to that engine, which sends the media \
+            directly at the reserved rate. Start with `sluice demo`.
+            """,
+        subcommands: [DemoCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self]
+    )
+}
+
+/// Options every server command shares.
+struct LoggingOptions: ParsableArguments {
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"] ?? "info"
+
+    func bootstrap(label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+/// Prints a line to stdout at once (tests and scripts read these).
+func announce(_ line: String) {
+    var text = line
+    text.append("\n")
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// The example config shipped with the source, found from the working directory.
+func defaultConfigPath() -> String {
+    for candidate in ["examples/sluice.yaml", "sluice.yaml"] where FileManager.default.fileExists(atPath: candidate) {
+        return candidate
+    }
+    return "examples/sluice.yaml"
+}
