@@ -50,11 +50,12 @@ public struct ByteRange: Hashable, Sendable {
             return ByteRange(first: max(0, length - suffix), last: length - 1)
         }
         let first = try number(firstText)
-        let last = lastText.isEmpty ? length - 1 : try number(lastText)
-        guard last >= first else { throw ByteRangeError(.malformed, "range ends (\(last)) before it starts (\(first))") }
+        let requestedLast = lastText.isEmpty ? nil : try number(lastText)
+        if let last = requestedLast, last < first { throw ByteRangeError(.malformed, "range ends (\(last)) before it starts (\(first))") }
         guard first < length else {
             throw ByteRangeError(.unsatisfiable, "range starts at byte \(first) but the object has \(length) bytes")
         }
+        let last = requestedLast ?? length - 1
         return ByteRange(first: first, last: min(last, length - 1))
     }
 }

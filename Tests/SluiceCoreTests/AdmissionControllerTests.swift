@@ -117,9 +117,11 @@ import Testing
         let later = Fixtures.start + .seconds(6)
         #expect(controller.clockAdvanced(now: later).enginesDown == ["engine-a"])
         #expect(controller.requestReceived(Fixtures.play(1, at: later), now: later).refusal?.code == .noReplica)
-        #expect(controller.heartbeatReceived(engine: "engine-a", now: later))
+        let known = controller.heartbeatReceived(engine: "engine-a", now: later)
+        #expect(known)
         #expect(controller.requestReceived(Fixtures.play(2, at: later), now: later).stream != nil)
-        #expect(!controller.heartbeatReceived(engine: "stranger", now: later))
+        let stranger = controller.heartbeatReceived(engine: "stranger", now: later)
+        #expect(!stranger)
     }
 
     @Test func labelsAreUniquePerNodeAndStreamIDsNeverZero() throws {
@@ -173,7 +175,8 @@ import Testing
         var ids = StreamIDAllocator(seed: UInt32.max)
         #expect(ids.allocate() == UInt32.max)
         #expect(ids.allocate() == 1)
-        #expect(!ids.claim(0))
+        let claimedZero = ids.claim(0)
+        #expect(!claimedZero)
     }
 
     @Test func labelsAreReusedOnlyAfterRelease() {
@@ -184,7 +187,8 @@ import Testing
         #expect(labels.allocate(atNode: "other") == 16)
         labels.free(16, atNode: "n")
         #expect(!labels.labels(atNode: "n").contains(16))
-        #expect(!labels.claim(15, atNode: "n"))
+        let claimedReserved = labels.claim(15, atNode: "n")
+        #expect(!claimedReserved)
     }
 
     @Test func tokenBucketPacesAtTheRateAfterTheBurst() {

@@ -1,0 +1,92 @@
+import SluiceConfig
+import SluiceCore
+import SluiceGrant
+import Testing
+
+@Suite struct ConfigurationTests {
+    static let valid = """
+        director: { listen: "127.0.0.1:0", apiKeys: [k], maxWait: 2s, leaseSlack: 500ms }
+        grantSecret: 0123456789abcdef0123
+        topology:
+          nodes: [{ name: e, kind: engine }, { name: x, kind: edge }]
+          links: [{ name: e-x, from: e, to: x, capacity: 4Mbit }]
+        clientNetworks: [{ cidr: 127.0.0.0/8, edge: x }]
+        engines: [{ name: e, maxStreams: 3, disk: 1GiB, burst: 16KiB }]
+        """
+
+    @Test func decodesUnitsAndDefaults() throws {
+        let configuration = try Configuration.parse(yaml: Self.valid, relativeTo: "/srv")
+        #expect(configuration.topology.links["e-x"]?.capacityBitsPerSecond == 4_000_000)
+        #expect(configuration.director.policy.maxWait == .seconds(2))
+        #expect(configuration.director.policy.leaseSlack == .milliseconds(500))
+        #expect(configuration.engines.first?.capacity.diskBytes == 1 << 30)
+        #expect(configuration.engines.first?.burstBytes == 16 * 1024)
+        #expect(configuration.engines.first?.dataDirectory == "/srv/sluice-data/e")
+        #expect(configuration.clientNetworks.edge(for: "127.0.0.9") == "x")
+        #expect(configuration.directorURL == "http://127.0.0.1:0")
+    }
+
+    @Test func listsEveryProblemAtOnce() {
+        let yaml = """
+            grantSecret: short
+            topology:
+              nodes: [{ name: e, kind: engine }, { name: x, kind: planet }]
+              links: [{ name: l, from: e, to: nowhere, capacity: lots }]
+            clientNetworks: [{ cidr: 300.0.0.0/8, edge: x }]
+            engines: [{ name: ghost }]
+            director: { maxWait: soon }
+            """
+        #expect {
+            try Configuration.parse(yaml: yaml)
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            let text = error.description
+            return error.problems.count >= 6 && text.contains("planet") && text.contains("lots") && text.contains("300.0.0.0/8")
+                && text.contains("ghost") && text.contains("grantSecret") && text.contains("soon")
+        }
+    }
+
+    @Test func garbageIsAClearError() {
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(yaml: "::: [ not yaml") }
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: "/nonexistent/sluice.yaml") }
+    }
+}
+
+@Suite struct GrantTests {
+    let signer = GrantSigner(secret: "0123456789abcdef-secret")
+    let now = Timestamp(millisecondsSinceEpoch: 1_000_000)
+
+    func grant() -> StreamGrant {
+        StreamGrant(streamID: 7, action: .play, object: "movie", engine: "e", bitsPerSecond: 1_000_000, clientAddress: "127.0.0.1", expiresAt: now + .seconds(60))
+    }
+
+    @Test func acceptsItsOwnGrant() throws {
+        let token = signer.sign(grant())
+        let verified = try signer.verify(token, object: "movie", engine: "e", clientAddress: "127.0.0.1", action: .play, now: now)
+        #expect(verified == grant())
+    }
+
+    @Test func refusesForgedExpiredAndMisusedGrants() {
+        let token = signer.sign(grant())
+        func code(_ token: String?, object: String = "movie", engine: String = "e", client: String = "127.0.0.1", action: StreamGrant.Action = .play, at: Timestamp? = nil) -> GrantError.Code? {
+            do {
+                _ = try signer.verify(token, object: object, engine: engine, clientAddress: client, action: action, now: at ?? now)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(code(nil) == .missing)
+        #expect(code("garbage") == .malformed)
+        #expect(code(String(repeating: "a", count: 5000)) == .malformed)
+        #expect(code(GrantSigner(secret: "another-secret-of-16+").sign(grant())) == .badSignature)
+        var tampered = Array(token)
+        tampered[5] = tampered[5] == "A" ? "B" : "A"
+        #expect(code(String(tampered)) == .badSignature || code(String(tampered)) == .malformed)
+        #expect(code(token, at: now + .seconds(61)) == .expired)
+        #expect(code(token, object: "other") == .wrongObject)
+        #expect(code(token, engine: "f") == .wrongEngine)
+        #expect(code(token, client: "10.0.0.1") == .wrongClient)
+        #expect(code(token, action: .ingest) == .wrongAction)
+    }
+}
