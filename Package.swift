@@ -100,6 +100,7 @@ let package = Package(
                 "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig",
                 "SluiceDirector", "SluiceEngine", "SluiceClient", "SluiceTestKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
     ]

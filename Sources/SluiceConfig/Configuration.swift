@@ -21,6 +21,8 @@ public struct Configuration: Sendable {
         public var capacity: EngineCapacity
         /// Send rate = reserved rate; the token bucket may burst this many bytes.
         public var burstBytes: Int
+        /// How long a stream waits for its player to reconnect (an HTTP seek) before it ends.
+        public var reconnectGrace: Duration
     }
 
     public var director: Director
@@ -60,7 +62,7 @@ public struct Configuration: Sendable {
         func duration(_ text: String?, _ field: String) -> Duration? {
             guard let text else { return nil }
             guard let value = Quantity.duration(text) else {
-                problems.append("director.\(field): '\(text)' is not a duration (try '10s' or '500ms')")
+                problems.append("\(field.contains(".") ? "" : "director.")\(field): '\(text)' is not a duration (try '10s' or '500ms')")
                 return nil
             }
             return value
@@ -148,7 +150,8 @@ public struct Configuration: Sendable {
                 capacity: EngineCapacity(
                     maxStreams: engine.maxStreams ?? 1000, bufferBytes: bytes(engine.bufferMemory, 1 << 30, "bufferMemory"),
                     ingestBitsPerSecond: ingest, diskBytes: bytes(engine.disk, 100 << 30, "disk")),
-                burstBytes: Int(bytes(engine.burst, 64 * 1024, "burst"))))
+                burstBytes: Int(bytes(engine.burst, 64 * 1024, "burst")),
+                reconnectGrace: duration(engine.reconnectGrace, "engines.\(engine.name).reconnectGrace") ?? .seconds(2)))
         }
         let secret = raw.grantSecret ?? ""
         if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
@@ -203,6 +206,7 @@ struct RawConfiguration: Decodable {
         var ingestRate: String?
         var disk: String?
         var burst: String?
+        var reconnectGrace: String?
     }
 
     var director: RawDirector?

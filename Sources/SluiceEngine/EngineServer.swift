@@ -14,7 +14,6 @@ public struct EngineServer: Sendable {
     public var grantSecret: String
     public var heartbeatInterval: Duration = .seconds(2)
     public var renewInterval: Duration = .seconds(1)
-    public var reconnectGrace: Duration = .seconds(2)
     /// URL the director hands to clients; by default http://host:port of the bound socket.
     public var advertisedURL: String?
     public let logger: Logger
@@ -30,7 +29,7 @@ public struct EngineServer: Sendable {
         let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
         try await objects.open()
         let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
-        let streams = StreamTable(director: director, reconnectGrace: reconnectGrace, logger: logger)
+        let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),

@@ -1,0 +1,227 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+import Synchronization
+import Testing
+
+/// A real `sluice` process whose output is collected and searchable.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    private let output = OutputLog()
+    let name: String
+
+    init(name: String, arguments: [String]) throws {
+        self.name = name
+        process.executableURL = URL(fileURLWithPath: Cluster.binary)
+        process.arguments = arguments
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        for pipe in [stdout, stderr] {
+            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+                let data = handle.availableData
+                if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
+            }
+        }
+        try process.run()
+    }
+
+    var log: String { output.text }
+
+    /// Waits (bounded) for a line containing `marker` and returns the rest of that line.
+    func waitFor(_ marker: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let text = log
+            if let range = text.range(of: marker) {
+                return String(text[range.upperBound...].prefix { $0 != "\n" })
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ClusterError("\(name) never printed '\(marker)'. Output:\n\(log)")
+    }
+
+    func stop(signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop(signal: SIGKILL) }
+}
+
+/// Text a child process printed, appended from the pipe's handler thread.
+final class OutputLog: Sendable {
+    private let storage = Mutex("")
+    func append(_ text: String) { storage.withLock { $0 += text } }
+    var text: String { storage.withLock { $0 } }
+}
+
+struct ClusterError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A director and engines as real processes on 127.0.0.1 with port 0, in a temporary directory.
+final class Cluster: @unchecked Sendable {
+    static let apiKey = "test-key"
+    static var packageRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+    static var binary: String {
+        ProcessInfo.processInfo.environment["SLUICE_BINARY"] ?? packageRoot + "/.build/debug/sluice"
+    }
+
+    let directory: String
+    let configPath: String
+    let engineNames: [String]
+    var director: ServerProcess?
+    var directorURL = ""
+    var engines: [String: ServerProcess] = [:]
+    var engineURLs: [String: String] = [:]
+
+    /// `coreEdge` is the shared bottleneck every stream crosses.
+    init(coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"], reconnectGrace: String = "300ms") throws {
+        self.engineNames = engineNames
+        directory = NSTemporaryDirectory() + "sluice-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        configPath = directory + "/sluice.yaml"
+        var yaml = """
+            director:
+              listen: 127.0.0.1:0
+              dataDirectory: director
+              apiKeys: [\(Self.apiKey)]
+              maxWait: \(maxWait)
+              leaseSlack: \(leaseSlack)
+              heartbeatTimeout: 5s
+            grantSecret: integration-test-secret-0123456789
+            topology:
+              nodes:
+                - { name: core, kind: switch }
+                - { name: edge, kind: edge }
+
+            """
+        for name in engineNames { yaml += "    - { name: \(name), kind: engine }\n" }
+        yaml += "  links:\n    - { name: core-edge, from: core, to: edge, capacity: \(coreEdge) }\n"
+        for name in engineNames { yaml += "    - { name: \(name)-core, from: \(name), to: core, capacity: 1Gbit }\n" }
+        yaml += "clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]\nengines:\n"
+        for name in engineNames {
+            yaml += "  - { name: \(name), listen: \"127.0.0.1:0\", dataDirectory: \(name), burst: 8KiB, reconnectGrace: \(reconnectGrace) }\n"
+        }
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    func startDirector() async throws {
+        let process = try ServerProcess(name: "director", arguments: ["director", "--config", configPath])
+        director = process
+        directorURL = try await process.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+    }
+
+    func startEngines() async throws {
+        for name in engineNames {
+            let process = try ServerProcess(name: name, arguments: ["engine", "--config", configPath, "--name", name, "--director", directorURL])
+            engines[name] = process
+            engineURLs[name] = try await process.waitFor("engine \(name) listening on ").trimmingCharacters(in: .whitespaces)
+        }
+        try await waitUntil("engines registered") {
+            let rows = try await self.json([EngineRow].self, "/v1/engines")
+            return rows.filter(\.engine.isUp).count == self.engineNames.count
+        }
+    }
+
+    func start() async throws {
+        try await startDirector()
+        try await startEngines()
+    }
+
+    func stop() {
+        for engine in engines.values { engine.stop() }
+        director?.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: Helpers
+
+    struct EngineRow: Decodable { struct Engine: Decodable { var name: String; var isUp: Bool }; var engine: Engine }
+    struct LinkRow: Decodable { var name: String; var capacity_bps: Int64; var reserved_bps: Int64 }
+    struct ObjectRow: Decodable { var object: MediaObject; var replicas: [String] }
+
+    func get(_ path: String, headers: [(String, String)]? = nil, base: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: Data) {
+        try await request(.GET, path, headers: headers, base: base)
+    }
+
+    /// One request to the director (or `base`), with the API key unless `headers` says otherwise.
+    func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, headers: [(String, String)]? = nil, base: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: Data) {
+        var request = HTTPClientRequest(url: (base ?? directorURL) + path)
+        request.method = method
+        for (name, value) in headers ?? [("Authorization", "Bearer \(apiKey)")] { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await Self.client.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, Data(body.readableBytesView))
+    }
+
+    var apiKey: String { Self.apiKey }
+
+    func json<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
+        let reply = try await get(path)
+        guard reply.status == 200 else { throw ClusterError("GET \(path): HTTP \(reply.status): \(String(decoding: reply.body, as: UTF8.self))") }
+        return try JSONDecoder().decode(T.self, from: reply.body)
+    }
+
+    func links() async throws -> [String: LinkRow] {
+        Dictionary(uniqueKeysWithValues: try await json([LinkRow].self, "/v1/links").map { ($0.name, $0) })
+    }
+
+    /// Polls `condition` every 50 ms until it holds, failing after `timeout`.
+    func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ClusterError("timed out waiting for \(what)\ndirector log:\n\(director?.log.suffix(4000) ?? "")")
+    }
+
+    /// Runs the `sluice` binary to completion and returns its exit code and stdout.
+    @discardableResult
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try Self.runTool(Self.binary, arguments)
+    }
+
+    static func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A synthetic MPEG-TS sample written into the cluster's directory.
+    func makeSample(name: String, seconds: Double, bitrate: Int64) throws -> String {
+        let path = directory + "/" + name + ".ts"
+        let result = try run(["sample", "--out", path, "--seconds", "\(seconds)", "--bitrate", "\(bitrate)"])
+        guard result.status == 0 else { throw ClusterError("sample failed: \(result.output)") }
+        return path
+    }
+
+    func put(_ path: String, as name: String) throws {
+        let result = try run(["put", path, "--name", name, "--director", directorURL, "--key", apiKey])
+        guard result.status == 0 else { throw ClusterError("put failed: \(result.output)") }
+    }
+
+    /// A client that does not follow redirects, so tests see the director's answer itself.
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+}
