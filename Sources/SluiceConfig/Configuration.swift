@@ -70,6 +70,7 @@ public struct Configuration: Sendable {
         if let value = duration(rawDirector.maxWait, "maxWait") { policy.maxWait = value }
         if let value = duration(rawDirector.leaseSlack, "leaseSlack") { policy.leaseSlack = value }
         if let value = duration(rawDirector.heartbeatTimeout, "heartbeatTimeout") { policy.heartbeatTimeout = value }
+        if let value = duration(rawDirector.claimTimeout, "claimTimeout") { policy.claimTimeout = value }
         if let value = rawDirector.rateHeadroom {
             if value < 0 || value > 1 { problems.append("director.rateHeadroom must be between 0 and 1, not \(value)") } else { policy.rateHeadroom = value }
         }
@@ -187,6 +188,7 @@ struct RawConfiguration: Decodable {
         var maxWait: String?
         var leaseSlack: String?
         var heartbeatTimeout: String?
+        var claimTimeout: String?
         var rateHeadroom: Double?
         var maxQueueLength: Int?
         var bufferSeconds: Double?

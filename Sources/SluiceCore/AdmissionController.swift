@@ -114,6 +114,7 @@ public struct AdmissionController: Sendable {
     public mutating func leaseRenewed(id: UInt32, bytesSent: Int64? = nil, now: Timestamp) -> LiveStream? {
         guard var stream = streams[id] else { return nil }
         stream.leaseExpiry = max(stream.leaseExpiry, now + policy.leaseSlack)
+        stream.isClaimed = true
         if let bytesSent { stream.bytesSent = bytesSent }
         streams[id] = stream
         return stream
@@ -121,16 +122,24 @@ public struct AdmissionController: Sendable {
 
     public struct ClockOutcome: Hashable, Sendable {
         public var expired: [LiveStream] = []
+        /// Admitted streams nobody started within `claimTimeout`.
+        public var unclaimed: [LiveStream] = []
         public var enginesDown: [String] = []
         public var queue: [QueueOutcome] = []
     }
 
-    /// Time passed: expire leases, mark silent engines down, admit or refuse waiters.
+    /// Time passed: expire leases, drop unclaimed streams, mark silent engines down, admit or
+    /// refuse waiters.
     public mutating func clockAdvanced(now: Timestamp) -> ClockOutcome {
         var outcome = ClockOutcome()
-        for (id, stream) in streams.sorted(by: { $0.key < $1.key }) where stream.leaseExpiry <= now {
-            _ = release(id)
-            outcome.expired.append(stream)
+        for (id, stream) in streams.sorted(by: { $0.key < $1.key }) {
+            if stream.leaseExpiry <= now {
+                _ = release(id)
+                outcome.expired.append(stream)
+            } else if !stream.isClaimed && stream.admittedAt + policy.claimTimeout <= now {
+                _ = release(id)
+                outcome.unclaimed.append(stream)
+            }
         }
         for engine in directory.engines.values.sorted(by: { $0.name < $1.name })
         where engine.isUp && engine.lastHeartbeat + policy.heartbeatTimeout <= now {

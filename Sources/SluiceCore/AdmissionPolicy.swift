@@ -12,6 +12,9 @@ public struct AdmissionPolicy: Hashable, Sendable, Codable {
     public var maxQueueLength: Int = 1000
     /// An engine that has not sent a heartbeat for this long is down.
     public var heartbeatTimeout: Duration = .seconds(6)
+    /// A stream whose engine has not started it (no renewal) this long after admission is
+    /// released: the client took its grant and never came.
+    public var claimTimeout: Duration = .seconds(15)
     /// Write bandwidth reserved on the engine for one upload.
     public var ingestBitsPerSecond: Int64 = 200_000_000
 
@@ -84,10 +87,12 @@ public struct LiveStream: Hashable, Sendable, Codable {
     public var admittedAt: Timestamp
     public var leaseExpiry: Timestamp
     public var bytesSent: Int64
+    /// True once the engine has renewed the lease, i.e. the client came and sending began.
+    public var isClaimed: Bool
 
     public init(
         id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],
-        reservation: Reservation, admittedAt: Timestamp, leaseExpiry: Timestamp, bytesSent: Int64 = 0
+        reservation: Reservation, admittedAt: Timestamp, leaseExpiry: Timestamp, bytesSent: Int64 = 0, isClaimed: Bool = false
     ) {
         self.id = id
         self.kind = kind
@@ -99,6 +104,7 @@ public struct LiveStream: Hashable, Sendable, Codable {
         self.admittedAt = admittedAt
         self.leaseExpiry = leaseExpiry
         self.bytesSent = bytesSent
+        self.isClaimed = isClaimed
     }
 
     public var bitsPerSecond: Int64 { kind == .play ? reservation.bitsPerSecond : reservation.ingestBitsPerSecond }

@@ -7,6 +7,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         case clientGone = "client_gone"
         /// The lease ran out without renewal.
         case leaseExpired = "lease_expired"
+        /// The client never came to the engine with its grant.
+        case unclaimed
         /// An operator tore the stream down.
         case tornDown = "torn_down"
         /// The upload failed its checks or was cut off.

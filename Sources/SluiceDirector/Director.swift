@@ -121,6 +121,10 @@ public actor Director {
             logger.warning("lease expired", metadata: ["stream_id": "\(stream.id)", "engine": "\(stream.engine)"])
             await finished(stream, at: now, reason: .leaseExpired)
         }
+        for stream in outcome.unclaimed {
+            logger.info("stream released: the client never started it", metadata: ["stream_id": "\(stream.id)", "object": "\(stream.object)"])
+            await finished(stream, at: now, reason: .unclaimed)
+        }
         for engine in outcome.enginesDown {
             logger.warning("engine missed its heartbeats and is down", metadata: ["engine": "\(engine)"])
         }

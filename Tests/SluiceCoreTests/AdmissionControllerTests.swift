@@ -105,6 +105,18 @@ import Testing
         #expect(controller.leaseRenewed(id: stream.id, now: now) == nil)
     }
 
+    @Test func releasesStreamsNobodyStartsWithinTheClaimTimeout() throws {
+        var controller = Fixtures.controller()
+        let idle = try #require(controller.requestReceived(Fixtures.play(1), now: Fixtures.start).stream)
+        let started = try #require(controller.requestReceived(Fixtures.play(2), now: Fixtures.start).stream)
+        #expect(controller.leaseRenewed(id: started.id, now: Fixtures.start + .seconds(1))?.isClaimed == true)
+        #expect(controller.clockAdvanced(now: Fixtures.start + .seconds(14)).unclaimed.isEmpty)
+        let outcome = controller.clockAdvanced(now: Fixtures.start + .seconds(15))
+        #expect(outcome.unclaimed.map(\.id) == [idle.id])
+        #expect(controller.streams.keys.sorted() == [started.id])
+        #expect(controller.book.reserved(onLink: "core-edge") == 1_000_000)
+    }
+
     @Test func choosesTheLeastLoadedReplica() throws {
         var controller = Fixtures.controller(engines: ["engine-a", "engine-b"])
         let first = try #require(controller.requestReceived(Fixtures.play(1), now: Fixtures.start).stream)

@@ -103,6 +103,27 @@ import Testing
         #expect(usage.contains { $0.streamID == id && $0.endReason == .tornDown })
     }
 
+    @Test func tearingAStreamDownStopsTheEngineWithinAboutASecond() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try cluster.makeSample(name: "film", seconds: 30, bitrate: 1_000_000)
+        try cluster.put(source, as: "film")
+        let size = try #require(FileManager.default.contents(atPath: source)).count
+        let admitted = try await cluster.get("/play/film")
+        let url = try #require(admitted.headers.first { $0.0.lowercased() == "location" }?.1)
+        let id = try #require(admitted.headers.first { $0.0.lowercased() == "x-sluice-stream-id" }.flatMap { UInt32($0.1) })
+        let download = Task { try? await cluster.get("", headers: [], base: url) }
+        try await cluster.waitUntil("the stream to start") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        #expect(try await cluster.request(.DELETE, "/v1/streams/\(id)").status == 200)
+        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 0)
+        // The engine learns at its next renewal and closes the connection: far short of 30 s of media.
+        let received = await download.value?.body.count ?? 0
+        #expect(received < size / 4, "received \(received) of \(size) bytes")
+    }
+
     @Test func aClientThatVanishesMidStreamEndsItsLease() async throws {
         let cluster = try Cluster()
         defer { cluster.stop() }

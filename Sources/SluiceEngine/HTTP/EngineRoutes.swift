@@ -80,7 +80,13 @@ struct EngineRoutes {
         }
         let object: MediaObject
         do throws(IngestError) {
-            object = try await objects.ingest(name: name, expectedSize: size, expectedSHA256: sha, body: request.body)
+            let director = self.director
+            let id = grant.streamID
+            object = try await objects.ingest(
+                name: name, expectedSize: size, expectedSHA256: sha, body: request.body, renewInterval: renewInterval
+            ) { received in
+                (try? await director.renew(streamID: id, bytesSent: received)) ?? true
+            }
         } catch {
             logger.warning("upload rejected", metadata: ["object": "\(name)", "stream_id": "\(grant.streamID)", "reason": "\(error.message)"])
             try? await director.end(streamID: grant.streamID, bytesSent: 0, reason: .failed)

@@ -27,7 +27,8 @@ struct PacedSender: Sendable {
             let clock = ContinuousClock()
             let start = clock.now
             var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: burstBytes)
-            var lastRenewal = start
+            // Renew after the first chunk: that tells the director the client came.
+            var lastRenewal = start - renewInterval
             var total: Int64 = 0
             do {
                 try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in

@@ -53,8 +53,11 @@ public actor ObjectStore {
 
     /// Receives an upload: bounded by the granted size, hashed and scanned as it arrives,
     /// fsynced, checked, then renamed into place. Nothing is listed unless every check passed.
+    /// `renew` is called at the start and every `renewInterval` with the bytes so far; when it
+    /// answers false (the lease is gone) the upload stops.
     public func ingest(
-        name: String, expectedSize: Int64, expectedSHA256: String, body: some AsyncSequence<ByteBuffer, any Error>
+        name: String, expectedSize: Int64, expectedSHA256: String, body: some AsyncSequence<ByteBuffer, any Error>,
+        renewInterval: Duration = .seconds(1), renew: @Sendable (Int64) async -> Bool = { _ in true }
     ) async throws(IngestError) -> MediaObject {
         guard objects[name] == nil else { throw IngestError(.exists, "object '\(name)' already exists on this engine") }
         guard ingesting.insert(name).inserted else { throw IngestError(.exists, "object '\(name)' is being uploaded already") }
@@ -72,8 +75,14 @@ public actor ObjectStore {
         var scanner = TransportStreamScanner()
         var received: Int64 = 0
         var scanError: TransportStreamError?
+        let clock = ContinuousClock()
+        var lastRenewal = clock.now - renewInterval
         do {
             for try await chunk in body {
+                if clock.now - lastRenewal >= renewInterval {
+                    lastRenewal = clock.now
+                    guard await renew(received) else { throw IngestError(.cutOff, "the upload's lease ended; nothing was stored") }
+                }
                 received += Int64(chunk.readableBytes)
                 guard received <= expectedSize else {
                     throw IngestError(.tooLarge, "upload is larger than the \(expectedSize) bytes it was admitted for")
