@@ -11,6 +11,11 @@ public struct Configuration: Sendable {
         public var dataDirectory: String
         public var apiKeys: [String]
         public var policy: AdmissionPolicy
+        /// RTSP front door (`rtsp://HOST:PORT/OBJECT`); port 0 picks a free one.
+        public var rtspHost: String
+        public var rtspPort: Int
+        /// RTSP session timeout announced in `Session: id;timeout=N`.
+        public var rtspSessionTimeout: Duration
     }
 
     public struct Engine: Sendable {
@@ -23,6 +28,10 @@ public struct Configuration: Sendable {
         public var burstBytes: Int
         /// How long a stream waits for its player to reconnect (an HTTP seek) before it ends.
         public var reconnectGrace: Duration
+        /// UDP port of the RTP socket (RTCP is the next one); 0 picks a free pair.
+        public var rtpPort: Int
+        /// DSCP of media packets (34 = AF41).
+        public var dscp: Int
     }
 
     public var director: Director
@@ -82,9 +91,11 @@ public struct Configuration: Sendable {
             if let value = Quantity.bitsPerSecond(text), value > 0 { policy.ingestBitsPerSecond = value } else { problems.append("director.ingestRate: '\(text)' is not a rate (try '200Mbit')") }
         }
         let (host, port) = splitListen(rawDirector.listen ?? "127.0.0.1:8080", field: "director.listen", problems: &problems)
+        let (rtspHost, rtspPort) = splitListen(rawDirector.rtspListen ?? "\(host):8554", field: "director.rtspListen", problems: &problems)
         let director = Director(
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
-            apiKeys: rawDirector.apiKeys ?? [], policy: policy)
+            apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
+            rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60))
 
         var nodes: [SluiceCore.Node] = []
         var links: [Link] = []
@@ -152,7 +163,10 @@ public struct Configuration: Sendable {
                     maxStreams: engine.maxStreams ?? 1000, bufferBytes: bytes(engine.bufferMemory, 1 << 30, "bufferMemory"),
                     ingestBitsPerSecond: ingest, diskBytes: bytes(engine.disk, 100 << 30, "disk")),
                 burstBytes: Int(bytes(engine.burst, 64 * 1024, "burst")),
-                reconnectGrace: duration(engine.reconnectGrace, "engines.\(engine.name).reconnectGrace") ?? .seconds(2)))
+                reconnectGrace: duration(engine.reconnectGrace, "engines.\(engine.name).reconnectGrace") ?? .seconds(2),
+                rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34))
+            if let dscp = engine.dscp, !(0...63).contains(dscp) { problems.append("engine '\(engine.name)': dscp must be 0...63") }
+            if let port = engine.rtpPort, !(0...65534).contains(port) { problems.append("engine '\(engine.name)': rtpPort must be 0...65534") }
         }
         let secret = raw.grantSecret ?? ""
         if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
@@ -183,6 +197,8 @@ public struct ConfigurationError: Error, CustomStringConvertible {
 struct RawConfiguration: Decodable {
     struct RawDirector: Decodable {
         var listen: String?
+        var rtspListen: String?
+        var rtspSessionTimeout: String?
         var dataDirectory: String?
         var apiKeys: [String]?
         var maxWait: String?
@@ -209,6 +225,8 @@ struct RawConfiguration: Decodable {
         var disk: String?
         var burst: String?
         var reconnectGrace: String?
+        var rtpPort: Int?
+        var dscp: Int?
     }
 
     var director: RawDirector?

@@ -104,15 +104,20 @@ public struct AdmissionController: Sendable {
     }
 
     /// The engine or a client ended the stream: free everything and try the waiters.
-    public mutating func streamEnded(id: UInt32, bytesSent: Int64? = nil, now: Timestamp) -> (ended: LiveStream?, queue: [QueueOutcome]) {
+    public mutating func streamEnded(id: UInt32, bytesSent: Int64? = nil, quality: ReceptionQuality? = nil, now: Timestamp) -> (ended: LiveStream?, queue: [QueueOutcome]) {
         guard var stream = release(id) else { return (nil, []) }
         if let bytesSent { stream.bytesSent = bytesSent }
+        if let quality { stream.quality = quality }
         return (stream, wakeWaiters(now: now))
     }
 
     /// The engine renewed a lease; it now runs at least until now + slack. Nil if unknown.
-    public mutating func leaseRenewed(id: UInt32, bytesSent: Int64? = nil, now: Timestamp) -> LiveStream? {
+    public mutating func leaseRenewed(
+        id: UInt32, bytesSent: Int64? = nil, quality: ReceptionQuality? = nil, receiverReportAt: Timestamp? = nil, now: Timestamp
+    ) -> LiveStream? {
         guard var stream = streams[id] else { return nil }
+        if let quality { stream.quality = quality }
+        if let receiverReportAt { stream.lastReceiverReport = receiverReportAt }
         stream.leaseExpiry = max(stream.leaseExpiry, now + policy.leaseSlack)
         stream.isClaimed = true
         if let bytesSent { stream.bytesSent = bytesSent }

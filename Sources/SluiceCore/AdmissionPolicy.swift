@@ -89,6 +89,10 @@ public struct LiveStream: Hashable, Sendable, Codable {
     public var bytesSent: Int64
     /// True once the engine has renewed the lease, i.e. the client came and sending began.
     public var isClaimed: Bool
+    /// Latest loss and jitter the player reported (RTP streams).
+    public var quality: ReceptionQuality?
+    /// When the engine last heard an RTCP receiver report from the player.
+    public var lastReceiverReport: Timestamp?
 
     public init(
         id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],

@@ -15,7 +15,14 @@ public enum ClusterMessages {
 
     public struct Renew: Codable, Sendable {
         public var bytesSent: Int64
-        public init(bytesSent: Int64) { self.bytesSent = bytesSent }
+        public var quality: ReceptionQuality?
+        /// How long ago the player's last RTCP receiver report arrived (a sign of life).
+        public var receiverReportAgeMilliseconds: Int64?
+        public init(bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAgeMilliseconds: Int64? = nil) {
+            self.bytesSent = bytesSent
+            self.quality = quality
+            self.receiverReportAgeMilliseconds = receiverReportAgeMilliseconds
+        }
     }
 
     public struct Lease: Codable, Sendable {
@@ -30,9 +37,72 @@ public enum ClusterMessages {
     public struct End: Codable, Sendable {
         public var bytesSent: Int64
         public var reason: UsageRecord.EndReason
-        public init(bytesSent: Int64, reason: UsageRecord.EndReason) {
+        public var quality: ReceptionQuality?
+        public init(bytesSent: Int64, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) {
             self.bytesSent = bytesSent
             self.reason = reason
+            self.quality = quality
+        }
+    }
+
+    /// Director -> engine: open an RTP session for an admitted stream.
+    public struct RTPSessionRequest: Codable, Sendable {
+        public var grant: String
+        public var object: String
+        public var clientHost: String
+        public var clientRTPPort: UInt16
+        public var clientRTCPPort: UInt16
+        public init(grant: String, object: String, clientHost: String, clientRTPPort: UInt16, clientRTCPPort: UInt16) {
+            self.grant = grant
+            self.object = object
+            self.clientHost = clientHost
+            self.clientRTPPort = clientRTPPort
+            self.clientRTCPPort = clientRTCPPort
+        }
+    }
+
+    public struct RTPSessionCreated: Codable, Sendable {
+        public var serverRTPPort: Int
+        public var serverRTCPPort: Int
+        public var ssrc: UInt32
+        public var sequence: UInt16
+        public var rtpTime: UInt32
+        public var sourceHost: String
+        public init(serverRTPPort: Int, serverRTCPPort: Int, ssrc: UInt32, sequence: UInt16, rtpTime: UInt32, sourceHost: String) {
+            self.serverRTPPort = serverRTPPort
+            self.serverRTCPPort = serverRTCPPort
+            self.ssrc = ssrc
+            self.sequence = sequence
+            self.rtpTime = rtpTime
+            self.sourceHost = sourceHost
+        }
+    }
+
+    public struct RTPPlay: Codable, Sendable {
+        /// Start position in milliseconds; nil resumes where the stream paused.
+        public var startMilliseconds: Int64?
+        public init(startMilliseconds: Int64?) { self.startMilliseconds = startMilliseconds }
+    }
+
+    public struct RTPPlaying: Codable, Sendable {
+        public var sequence: UInt16
+        public var rtpTime: UInt32
+        public var startMilliseconds: Int64
+        public init(sequence: UInt16, rtpTime: UInt32, startMilliseconds: Int64) {
+            self.sequence = sequence
+            self.rtpTime = rtpTime
+            self.startMilliseconds = startMilliseconds
+        }
+    }
+
+    public struct RTPStopped: Codable, Sendable {
+        public var bytesSent: Int64
+        public var packetsSent: Int64
+        public var quality: ReceptionQuality?
+        public init(bytesSent: Int64, packetsSent: Int64, quality: ReceptionQuality?) {
+            self.bytesSent = bytesSent
+            self.packetsSent = packetsSent
+            self.quality = quality
         }
     }
 

@@ -1,3 +1,15 @@
+/// Delivered quality a player reported in its RTCP receiver reports.
+public struct ReceptionQuality: Codable, Hashable, Sendable {
+    public var fractionLost: Double
+    public var cumulativeLost: Int64
+    public var jitterMilliseconds: Double
+    public init(fractionLost: Double, cumulativeLost: Int64, jitterMilliseconds: Double) {
+        self.fractionLost = fractionLost
+        self.cumulativeLost = cumulativeLost
+        self.jitterMilliseconds = jitterMilliseconds
+    }
+}
+
 /// One durable record per finished stream or upload: who, what, when, how much.
 public struct UsageRecord: Hashable, Sendable, Codable {
     public enum EndReason: String, Hashable, Sendable, Codable {
@@ -11,6 +23,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         case unclaimed
         /// An operator tore the stream down.
         case tornDown = "torn_down"
+        /// The player ended the session (RTSP TEARDOWN).
+        case playerStopped = "player_stopped"
         /// The upload failed its checks or was cut off.
         case failed
     }
@@ -25,6 +39,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
     public var bytes: Int64
     public var reservedBitsPerSecond: Int64
     public var endReason: EndReason
+    /// Loss and jitter the player reported over RTCP (RTP streams only).
+    public var quality: ReceptionQuality?
 
     public init(stream: LiveStream, endedAt: Timestamp, bytes: Int64, endReason: EndReason) {
         streamID = stream.id
@@ -37,5 +53,6 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         self.bytes = bytes
         reservedBitsPerSecond = stream.bitsPerSecond
         self.endReason = endReason
+        quality = stream.quality
     }
 }

@@ -84,18 +84,20 @@ public actor Director {
     // MARK: Stream lifecycle
 
     /// The engine renewed; nil when the stream is gone (torn down or expired): stop sending.
-    public func renew(streamID: UInt32, bytesSent: Int64?) async -> LiveStream? {
+    public func renew(streamID: UInt32, bytesSent: Int64?, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async -> LiveStream? {
         let before = controller.streams[streamID]?.leaseExpiry
-        guard let stream = controller.leaseRenewed(id: streamID, bytesSent: bytesSent, now: clock.now()) else { return nil }
+        let now = clock.now()
+        let reportAt = receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
+        guard let stream = controller.leaseRenewed(id: streamID, bytesSent: bytesSent, quality: quality, receiverReportAt: reportAt, now: now) else { return nil }
         if stream.leaseExpiry != before { await persist { try await $0.save(stream: stream) } }
         return stream
     }
 
     /// The stream is over: release its path, write its usage record, admit waiters.
     @discardableResult
-    public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason) async -> LiveStream? {
+    public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async -> LiveStream? {
         let now = clock.now()
-        let (ended, outcomes) = controller.streamEnded(id: streamID, bytesSent: bytesSent, now: now)
+        let (ended, outcomes) = controller.streamEnded(id: streamID, bytesSent: bytesSent, quality: quality, now: now)
         if let ended { await finished(ended, at: now, reason: reason) }
         await deliver(outcomes)
         return ended

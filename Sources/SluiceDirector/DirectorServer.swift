@@ -17,8 +17,12 @@ public struct DirectorServer: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGINT/SIGTERM (or the task is cancelled). `onListening` gets the bound port.
-    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    /// Runs until SIGINT/SIGTERM (or the task is cancelled). `onListening` gets the bound HTTP
+    /// port, `onRTSPListening` the bound RTSP port.
+    public func run(
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let settings = configuration.director
         let store = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
         let controller = AdmissionController(
@@ -38,17 +42,29 @@ public struct DirectorServer: Sendable {
         ).register(on: router)
 
         let logger = self.logger
+        let rtsp = RTSPServer(
+            host: settings.rtspHost, port: settings.rtspPort,
+            service: RTSPService(
+                director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
+                engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
+                sessionTimeout: settings.rtspSessionTimeout, logger: logger),
+            logger: logger, onListening: onRTSPListening)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
-            services: [LeaseSweeper(director: director)],
+            services: [LeaseSweeper(director: director), rtsp],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(store.path)"])
                 await onListening(port)
             },
             logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await director.shutdown()
+            throw error
+        }
         await director.shutdown()
     }
 }

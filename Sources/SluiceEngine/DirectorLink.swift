@@ -42,13 +42,14 @@ public struct DirectorLink: Sendable {
     }
 
     /// True while the lease lives; false when the director says the stream is gone.
-    public func renew(streamID: UInt32, bytesSent: Int64) async throws -> Bool {
-        let reply = try await post("/v1/streams/\(streamID)/renew", ClusterMessages.Renew(bytesSent: bytesSent))
+    public func renew(streamID: UInt32, bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async throws -> Bool {
+        let message = ClusterMessages.Renew(bytesSent: bytesSent, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds)
+        let reply = try await post("/v1/streams/\(streamID)/renew", message)
         return reply.status != 410 && reply.status != 404
     }
 
-    public func end(streamID: UInt32, bytesSent: Int64, reason: UsageRecord.EndReason) async throws {
-        _ = try await post("/v1/streams/\(streamID)/end", ClusterMessages.End(bytesSent: bytesSent, reason: reason))
+    public func end(streamID: UInt32, bytesSent: Int64, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async throws {
+        _ = try await post("/v1/streams/\(streamID)/end", ClusterMessages.End(bytesSent: bytesSent, reason: reason, quality: quality))
     }
 
     public func uploadCompleted(_ message: ClusterMessages.UploadCompleted) async throws -> Bool {

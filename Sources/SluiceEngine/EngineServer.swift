@@ -31,6 +31,14 @@ public struct EngineServer: Sendable {
         let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
+        let rtpSessions = RTPSessionTable()
+        let sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, sessions: rtpSessions, logger: logger)
+        logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)"])
+        RTPControlRoutes(
+            engineName: settings.name, objects: objects, sessions: rtpSessions, sockets: sockets, director: director,
+            signer: GrantSigner(secret: grantSecret), engineToken: GrantSigner.engineToken(secret: grantSecret),
+            sourceHost: settings.host, renewInterval: renewInterval, clock: SystemClock(), logger: logger
+        ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
             burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), logger: logger
@@ -55,6 +63,7 @@ public struct EngineServer: Sendable {
             },
             logger: logger)
         try await app.runService()
+        await sockets.close()
     }
 }
 

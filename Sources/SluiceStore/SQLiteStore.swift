@@ -25,6 +25,11 @@ public final class SQLiteStore: SluiceStore {
             """,
             "CREATE INDEX usage_ended ON usage (ended_ms)",
         ],
+        [
+            "ALTER TABLE usage ADD COLUMN fraction_lost REAL",
+            "ALTER TABLE usage ADD COLUMN cumulative_lost INTEGER",
+            "ALTER TABLE usage ADD COLUMN jitter_ms REAL",
+        ],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -124,19 +129,24 @@ public final class SQLiteStore: SluiceStore {
     public func append(usage record: UsageRecord) async throws {
         _ = try await connection.query(
             """
-            INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(Int(record.streamID)), .text(record.kind.rawValue), .text(record.object), .text(record.engine),
              .text(record.clientAddress), .integer(Int(record.startedAt.millisecondsSinceEpoch)),
              .integer(Int(record.endedAt.millisecondsSinceEpoch)), .integer(Int(record.bytes)),
-             .integer(Int(record.reservedBitsPerSecond)), .text(record.endReason.rawValue)])
+             .integer(Int(record.reservedBitsPerSecond)), .text(record.endReason.rawValue),
+             record.quality.map { .float($0.fractionLost) } ?? .null,
+             record.quality.map { .integer(Int($0.cumulativeLost)) } ?? .null,
+             record.quality.map { .float($0.jitterMilliseconds) } ?? .null])
     }
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
         let rows = try await connection.query(
             """
-            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason
+            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms
             FROM usage WHERE ended_ms >= ? ORDER BY seq LIMIT ?
             """,
             [.integer(Int(since.millisecondsSinceEpoch)), .integer(max(0, limit))])
@@ -151,9 +161,13 @@ public final class SQLiteStore: SluiceStore {
                     ingestBitsPerSecond: kind == .ingest ? row.int64("reserved_bps") : 0),
                 admittedAt: Timestamp(millisecondsSinceEpoch: row.int64("started_ms")),
                 leaseExpiry: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")))
-            return UsageRecord(
+            var record = UsageRecord(
                 stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")),
                 bytes: row.int64("bytes"), endReason: UsageRecord.EndReason(rawValue: row.string("end_reason")) ?? .completed)
+            if let lost = row.column("fraction_lost")?.double, let jitter = row.column("jitter_ms")?.double {
+                record.quality = ReceptionQuality(fractionLost: lost, cumulativeLost: row.int64("cumulative_lost"), jitterMilliseconds: jitter)
+            }
+            return record
         }
     }
 

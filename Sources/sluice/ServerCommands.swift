@@ -18,6 +18,8 @@ struct DirectorCommand: AsyncParsableCommand {
     var config: String = defaultConfigPath()
     @Option(help: "Listen address HOST:PORT (port 0 picks a free port); overrides director.listen.")
     var listen: String?
+    @Option(help: "RTSP listen address HOST:PORT (port 0 picks a free port); overrides director.rtspListen.")
+    var rtspListen: String?
     @Option(help: "Data directory for the embedded store; overrides director.dataDirectory.")
     var dataDir: String?
     @OptionGroup var logging: LoggingOptions
@@ -27,9 +29,13 @@ struct DirectorCommand: AsyncParsableCommand {
         var configuration = try Configuration.load(path: config)
         if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
         if let dataDir { configuration.director.dataDirectory = dataDir }
+        if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }
         let host = configuration.director.host
+        let rtspHost = configuration.director.rtspHost
         try await DirectorServer(configuration: configuration, logger: logger).run { port in
             announce("director listening on http://\(host):\(port)")
+        } onRTSPListening: { port in
+            announce("director rtsp listening on rtsp://\(rtspHost):\(port)")
         }
     }
 }

@@ -84,11 +84,15 @@ final class Cluster: @unchecked Sendable {
     let engineNames: [String]
     var director: ServerProcess?
     var directorURL = ""
+    var rtspURL = ""
     var engines: [String: ServerProcess] = [:]
     var engineURLs: [String: String] = [:]
 
     /// `coreEdge` is the shared bottleneck every stream crosses.
-    init(coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"], reconnectGrace: String = "300ms") throws {
+    init(
+        coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"],
+        reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s"
+    ) throws {
         self.engineNames = engineNames
         directory = NSTemporaryDirectory() + "sluice-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -96,6 +100,8 @@ final class Cluster: @unchecked Sendable {
         var yaml = """
             director:
               listen: 127.0.0.1:0
+              rtspListen: 127.0.0.1:0
+              rtspSessionTimeout: \(rtspSessionTimeout)
               dataDirectory: director
               apiKeys: [\(Self.apiKey)]
               maxWait: \(maxWait)
@@ -122,6 +128,7 @@ final class Cluster: @unchecked Sendable {
         let process = try ServerProcess(name: "director", arguments: ["director", "--config", configPath])
         director = process
         directorURL = try await process.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+        rtspURL = try await process.waitFor("director rtsp listening on ").trimmingCharacters(in: .whitespaces)
     }
 
     func startEngines() async throws {

@@ -139,7 +139,9 @@ struct DirectorRoutes {
         try requireEngine(request)
         let id = try streamID(context)
         let body = try await JSONResponse.decode(ClusterMessages.Renew.self, from: request, context: context)
-        guard let stream = await director.renew(streamID: id, bytesSent: body.bytesSent) else {
+        guard let stream = await director.renew(
+            streamID: id, bytesSent: body.bytesSent, quality: body.quality,
+            receiverReportAge: body.receiverReportAgeMilliseconds.map { .milliseconds($0) }) else {
             return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has no live lease: stop sending")
         }
         return JSONResponse.make(ClusterMessages.Lease(streamID: id, leaseExpiry: stream.leaseExpiry))
@@ -149,7 +151,7 @@ struct DirectorRoutes {
         try requireEngine(request)
         let id = try streamID(context)
         let body = try await JSONResponse.decode(ClusterMessages.End.self, from: request, context: context)
-        guard await director.end(streamID: id, bytesSent: body.bytesSent, reason: body.reason) != nil else {
+        guard await director.end(streamID: id, bytesSent: body.bytesSent, reason: body.reason, quality: body.quality) != nil else {
             return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has already ended")
         }
         return JSONResponse.make(["ended": id])

@@ -49,6 +49,22 @@ public actor ObjectStore {
 
     public func object(named name: String) -> MediaObject? { objects[name] }
 
+    private var timing: [String: TransportStreamSummary] = [:]
+
+    /// The object's scan (seek index, PCR PID), made on first use and kept.
+    public func timing(of name: String) throws -> TransportStreamSummary {
+        if let known = timing[name] { return known }
+        guard let handle = FileHandle(forReadingAtPath: path(of: name)) else { throw IngestError(.storage, "cannot read '\(name)'") }
+        defer { try? handle.close() }
+        var scanner = TransportStreamScanner()
+        while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty {
+            try scanner.consume(data)
+        }
+        let summary = try scanner.finish()
+        timing[name] = summary
+        return summary
+    }
+
     public nonisolated func path(of name: String) -> String { root + "/objects/" + name }
 
     /// Receives an upload: bounded by the granted size, hashed and scanned as it arrives,

@@ -1,0 +1,48 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// The director's calls to an engine's RTP control API.
+struct EngineControl: Sendable {
+    let token: String
+    let client: HTTPClient
+
+    struct Failure: Error, CustomStringConvertible {
+        var status: Int
+        var description: String
+    }
+
+    private func call<T: Decodable>(_ method: HTTPMethod, _ url: String, body: (some Encodable)?, as: T.Type) async throws -> T {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        }
+        let response = try await client.execute(request, timeout: .seconds(5))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw Failure(status: Int(response.status.code), description: "engine answered \(response.status.code): \(String(buffer: bytes))")
+        }
+        return try JSONDecoder().decode(T.self, from: Data(bytes.readableBytesView))
+    }
+
+    func open(engineURL: String, _ request: ClusterMessages.RTPSessionRequest) async throws -> ClusterMessages.RTPSessionCreated {
+        try await call(.POST, engineURL + "/v1/rtp/sessions", body: request, as: ClusterMessages.RTPSessionCreated.self)
+    }
+
+    func play(engineURL: String, streamID: UInt32, startMilliseconds: Int64?) async throws -> ClusterMessages.RTPPlaying {
+        try await call(.POST, engineURL + "/v1/rtp/sessions/\(streamID)/play", body: ClusterMessages.RTPPlay(startMilliseconds: startMilliseconds), as: ClusterMessages.RTPPlaying.self)
+    }
+
+    func pause(engineURL: String, streamID: UInt32) async throws {
+        _ = try await call(.POST, engineURL + "/v1/rtp/sessions/\(streamID)/pause", body: [String: String](), as: [String: Bool].self)
+    }
+
+    func stop(engineURL: String, streamID: UInt32) async throws -> ClusterMessages.RTPStopped {
+        try await call(.DELETE, engineURL + "/v1/rtp/sessions/\(streamID)", body: Optional<[String: String]>.none, as: ClusterMessages.RTPStopped.self)
+    }
+}

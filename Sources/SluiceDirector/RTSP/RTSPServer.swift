@@ -1,0 +1,112 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SluiceMedia
+
+/// The RTSP listener: one task per connection feeding a bounded parser, answering requests in
+/// order. A connection that misbehaves gets its error status and is closed; it never holds up
+/// another. The media never passes through here.
+struct RTSPServer: Service {
+    let host: String
+    let port: Int
+    let service: RTSPService
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+
+    /// A request must arrive whole within this time of its first byte (a one-byte-a-second
+    /// client is cut off); an idle connection is closed after `idleTimeout`.
+    static let requestTimeout: Duration = .seconds(10)
+    static let idleTimeout: TimeAmount = .seconds(120)
+
+    func run() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        let boundPort = server.channel.localAddress?.port ?? port
+        logger.info("rtsp listening", metadata: ["url": "rtsp://\(host):\(boundPort)"])
+        await onListening(boundPort)
+        let sweeper = service
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    await sweeper.sweep()
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            try await withGracefulShutdownHandler {
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await handle(connection, serverPort: boundPort) }
+                    }
+                }
+            } onGracefulShutdown: {
+                server.channel.close(promise: nil)
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, serverPort: Int) async {
+        let peer = RTSPService.Peer(
+            clientHost: connection.channel.remoteAddress?.ipAddress ?? "",
+            serverHost: connection.channel.localAddress?.ipAddress ?? host, serverPort: serverPort)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var parser = RTSPRequestParser()
+                var partialSince: ContinuousClock.Instant?
+                for try await buffer in inbound {
+                    parser.append(buffer.readableBytesView)
+                    do {
+                        while let request = try parser.nextRequest() {
+                            let response = await service.handle(request, peer: peer)
+                            try await outbound.write(ByteBuffer(bytes: response.serialized()))
+                        }
+                    } catch let error as RTSPParseError {
+                        logger.info("rtsp request rejected", metadata: ["client": "\(peer.clientHost)", "error": "\(error.message)"])
+                        var response = RTSPResponse(status: error.status)
+                        response.headers.add("X-Sluice-Reason", error.message)
+                        response.headers.add("Connection", "close")
+                        try await outbound.write(ByteBuffer(bytes: response.serialized()))
+                        return
+                    }
+                    if parser.pendingByteCount == 0 {
+                        partialSince = nil
+                    } else if let since = partialSince {
+                        if ContinuousClock.now - since > Self.requestTimeout {
+                            var response = RTSPResponse(status: 408, reason: "Request Timeout")
+                            response.headers.add("Connection", "close")
+                            try await outbound.write(ByteBuffer(bytes: response.serialized()))
+                            return
+                        }
+                    } else {
+                        partialSince = .now
+                    }
+                }
+            }
+        } catch {
+            logger.debug("rtsp connection closed", metadata: ["client": "\(peer.clientHost)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Closes a connection that has been silent for the idle timeout.
+final class IdleCloser: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceGrant
+import SluiceMedia
+
+/// The RTSP front door's decisions (RFC 2326): admission at SETUP with the same core as HTTP,
+/// then PLAY/PAUSE/TEARDOWN relayed to the engine's control API. The director answers the
+/// player; the engine sends RTP straight to it (`source=` in the Transport reply).
+actor RTSPService {
+    struct Session {
+        var id: String
+        var streamID: UInt32
+        var object: String
+        var engine: String
+        var engineURL: String
+        var isPlaying = false
+        var lastSeen: ContinuousClock.Instant
+    }
+
+    /// Where the request came from and arrived, for URLs and admission.
+    struct Peer: Sendable {
+        var clientHost: String
+        var serverHost: String
+        var serverPort: Int
+    }
+
+    static let methods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+
+    let director: Director
+    let signer: GrantSigner
+    let apiKeys: Set<String>
+    let engines: EngineControl
+    let sessionTimeout: Duration
+    let logger: Logger
+    private var sessions: [String: Session] = [:]
+
+    init(director: Director, signer: GrantSigner, apiKeys: Set<String>, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
+        self.director = director
+        self.signer = signer
+        self.apiKeys = apiKeys
+        self.engines = engines
+        self.sessionTimeout = sessionTimeout
+        self.logger = logger
+    }
+
+    var sessionCount: Int { sessions.count }
+
+    func handle(_ request: RTSPRequest, peer: Peer) async -> RTSPResponse {
+        var response = await respond(to: request, peer: peer)
+        response.headers.set("CSeq", request.cseq ?? "0")
+        response.headers.add("Server", "sluice")
+        return response
+    }
+
+    private func respond(to request: RTSPRequest, peer: Peer) async -> RTSPResponse {
+        let target = RTSPTarget(request.uri)
+        if let id = sessionID(request), var session = sessions[id] {
+            session.lastSeen = .now
+            sessions[id] = session
+        }
+        switch request.method {
+        case "OPTIONS":
+            return RTSPResponse(status: 200, headers: RTSPHeaders([("Public", Self.methods)]))
+        case "GET_PARAMETER", "SET_PARAMETER":
+            if let id = sessionID(request), sessions[id] == nil { return RTSPResponse(status: 454) }
+            return RTSPResponse(status: 200)
+        case "PLAY", "PAUSE", "TEARDOWN":
+            break  // holding the (unguessable) session ID is the authorisation
+        case "DESCRIBE", "SETUP":
+            guard isAuthorized(request, target: target) else {
+                return RTSPResponse(status: 401, headers: RTSPHeaders([("WWW-Authenticate", "Basic realm=\"sluice\"")]))
+            }
+        case "ANNOUNCE", "RECORD", "REDIRECT":
+            return RTSPResponse(status: 405, headers: RTSPHeaders([("Allow", Self.methods)]))
+        default:
+            return RTSPResponse(status: 501, headers: RTSPHeaders([("Public", Self.methods)]))
+        }
+        switch request.method {
+        case "DESCRIBE": return await describe(request, target: target, peer: peer)
+        case "SETUP": return await setup(request, target: target, peer: peer)
+        case "PLAY": return await play(request)
+        case "PAUSE": return await pause(request)
+        default: return await teardown(request)
+        }
+    }
+
+    // MARK: Methods
+
+    private func describe(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse {
+        guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
+        guard let object = await director.controller.directory.objects[name] else {
+            return RTSPResponse(status: 404, headers: RTSPHeaders([("X-Sluice-Reason", "object '\(name)' is not in the catalog")]))
+        }
+        let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map { "?" + $0 } ?? ""
+        let sdp = SDPWriter.mpegTransportStream(
+            sessionID: UInt64(Date().timeIntervalSince1970), originAddress: peer.serverHost, name: name,
+            durationSeconds: Double(object.durationMilliseconds) / 1000,
+            trackControl: query.isEmpty ? "track0" : target.base(peer: peer) + "/track0" + query)
+        return RTSPResponse(status: 200, headers: RTSPHeaders([
+            ("Content-Type", "application/sdp"), ("Content-Base", target.base(peer: peer) + "/"),
+        ]), body: Array(sdp.utf8))
+    }
+
+    private func setup(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse {
+        guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
+        if sessionID(request) != nil { return RTSPResponse(status: 459) }  // one track per session
+        let offers = RTSPTransport.parse(request.headers["Transport"] ?? "")
+        guard let transport = offers.first(where: { $0.isUDP && $0.isUnicast && $0.clientRTPPort != nil }),
+              let rtpPort = transport.clientRTPPort else {
+            // Interleaved TCP would put the director in the media path.
+            return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", "only unicast RTP over UDP with client_port is served")]))
+        }
+        let rtcpPort = transport.clientRTCPPort ?? rtpPort &+ 1
+        let result = await director.admit(.play(object: name), clientAddress: peer.clientHost, maxWait: target.maxWait)
+        let stream: LiveStream
+        switch result {
+        case .failure(let refusal):
+            logger.info("rtsp setup refused", metadata: ["object": "\(name)", "reason": "\(refusal)"])
+            let status = switch refusal.code {
+            case .unknownObject: 404
+            case .pathFull, .engineFull, .queueFull, .waitExpired, .noRoute: 453
+            default: 503
+            }
+            return RTSPResponse(status: status, headers: RTSPHeaders([("X-Sluice-Reason", refusal.message)]))
+        case .success(let admitted):
+            stream = admitted
+        }
+        guard let engine = await director.controller.directory.engines[stream.engine] else {
+            await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
+            return RTSPResponse(status: 503)
+        }
+        let grant = StreamGrant(
+            streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
+            clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry)
+        let created: ClusterMessages.RTPSessionCreated
+        do {
+            created = try await engines.open(engineURL: engine.url, .init(
+                grant: signer.sign(grant), object: name, clientHost: peer.clientHost, clientRTPPort: rtpPort, clientRTCPPort: rtcpPort))
+        } catch {
+            logger.error("engine refused the rtp session", metadata: ["engine": "\(engine.name)", "error": "\(error)"])
+            await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
+            return RTSPResponse(status: 503, headers: RTSPHeaders([("X-Sluice-Reason", "engine '\(engine.name)' could not open the stream")]))
+        }
+        let id = Self.newSessionID()
+        sessions[id] = Session(id: id, streamID: stream.id, object: name, engine: engine.name, engineURL: engine.url, lastSeen: .now)
+        let ssrc = String(created.ssrc, radix: 16, uppercase: true)
+        let transportReply = "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtcpPort);source=\(created.sourceHost);"
+            + "server_port=\(created.serverRTPPort)-\(created.serverRTCPPort);ssrc=\(String(repeating: "0", count: 8 - ssrc.count) + ssrc)"
+        logger.info("rtsp session set up", metadata: ["session": "\(id)", "stream_id": "\(stream.id)", "object": "\(name)", "engine": "\(engine.name)"])
+        return RTSPResponse(status: 200, headers: RTSPHeaders([
+            ("Transport", transportReply), ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"),
+        ]))
+    }
+
+    private func play(_ request: RTSPRequest) async -> RTSPResponse {
+        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
+        let start = NormalPlayTime.start(request.headers["Range"]).map { Int64($0 * 1000) }
+        let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
+        if let start, start > duration { return RTSPResponse(status: 457) }
+        do {
+            let playing = try await engines.play(engineURL: session.engineURL, streamID: session.streamID, startMilliseconds: start)
+            sessions[id]?.isPlaying = true
+            let url = request.uri.split(separator: "?").first.map(String.init) ?? request.uri
+            return RTSPResponse(status: 200, headers: RTSPHeaders([
+                ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"),
+                ("Range", "npt=\(Self.seconds(playing.startMilliseconds))-\(Self.seconds(duration))"),
+                ("RTP-Info", "url=\(url);seq=\(playing.sequence);rtptime=\(playing.rtpTime)"),
+            ]))
+        } catch {
+            logger.warning("engine could not play", metadata: ["session": "\(id)", "error": "\(error)"])
+            await drop(id, reason: .failed)
+            return RTSPResponse(status: 454)
+        }
+    }
+
+    private func pause(_ request: RTSPRequest) async -> RTSPResponse {
+        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
+        do {
+            try await engines.pause(engineURL: session.engineURL, streamID: session.streamID)
+        } catch {
+            await drop(id, reason: .failed)
+            return RTSPResponse(status: 454)
+        }
+        sessions[id]?.isPlaying = false
+        return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+    }
+
+    private func teardown(_ request: RTSPRequest) async -> RTSPResponse {
+        guard let id = sessionID(request), sessions[id] != nil else { return RTSPResponse(status: 454) }
+        await drop(id, reason: .playerStopped)
+        return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+    }
+
+    // MARK: Timeouts
+
+    /// Ends sessions whose player went quiet (no RTSP and no RTCP within the timeout) and
+    /// forgets those whose stream already ended (end of object, expiry, operator teardown).
+    func sweep() async {
+        let now = ContinuousClock.now
+        let controller = await director.controller
+        let wall = await director.now()
+        for session in sessions.values {
+            guard let stream = controller.streams[session.streamID] else {
+                sessions[session.id] = nil
+                _ = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
+                continue
+            }
+            let rtcpAge = stream.lastReceiverReport.map { wall - $0 }
+            let quiet = now - session.lastSeen
+            if quiet > sessionTimeout && (rtcpAge.map { $0 > sessionTimeout } ?? true) {
+                logger.info("rtsp session timed out", metadata: ["session": "\(session.id)", "stream_id": "\(session.streamID)"])
+                await drop(session.id, reason: .clientGone)
+            }
+        }
+    }
+
+    private func drop(_ id: String, reason: UsageRecord.EndReason) async {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        let stopped = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
+        await director.end(streamID: session.streamID, bytesSent: stopped?.bytesSent, reason: reason, quality: stopped?.quality)
+    }
+
+    // MARK: Helpers
+
+    private func sessionID(_ request: RTSPRequest) -> String? {
+        guard let value = request.headers["Session"] else { return nil }
+        return value.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) }
+    }
+
+    private func isAuthorized(_ request: RTSPRequest, target: RTSPTarget) -> Bool {
+        guard !apiKeys.isEmpty else { return true }
+        if let key = target.key, apiKeys.contains(key) { return true }
+        guard let authorization = request.headers["Authorization"] else { return false }
+        if authorization.lowercased().hasPrefix("bearer ") { return apiKeys.contains(String(authorization.dropFirst(7))) }
+        if authorization.lowercased().hasPrefix("basic "),
+           let data = Data(base64Encoded: String(authorization.dropFirst(6))),
+           let pair = String(data: data, encoding: .utf8) {
+            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
+            return parts.contains { apiKeys.contains($0) }
+        }
+        return false
+    }
+
+    static func newSessionID() -> String {
+        (0..<2).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined().padding(toLength: 16, withPad: "0", startingAt: 0)
+    }
+
+    static func seconds(_ milliseconds: Int64) -> String {
+        String(format: "%.3f", Double(milliseconds) / 1000)
+    }
+}
+
+/// What an RTSP URL names: `rtsp://host:port/OBJECT[/track0][?key=K&maxWait=S]`.
+struct RTSPTarget {
+    var object: String?
+    var key: String?
+    var maxWait: Duration?
+    var path: String
+
+    init(_ uri: String) {
+        let components = URLComponents(string: uri)
+        path = components?.path ?? ""
+        object = path.split(separator: "/").first.map(String.init)
+        key = components?.queryItems?.first { $0.name == "key" }?.value
+        maxWait = components?.queryItems?.first { $0.name == "maxWait" }?.value.flatMap(Double.init).map { .milliseconds(Int64(max(0, $0) * 1000)) }
+    }
+
+    func base(peer: RTSPService.Peer) -> String {
+        "rtsp://\(peer.serverHost.contains(":") ? "[\(peer.serverHost)]" : peer.serverHost):\(peer.serverPort)/\(object ?? "")"
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SluiceCore
+import SluiceGrant
+
+/// The director's control API for RTP delivery: open a session for an admitted stream, play
+/// from a time, pause, stop. The director speaks RTSP to the player; the engine sends RTP.
+struct RTPControlRoutes {
+    let engineName: String
+    let objects: ObjectStore
+    let sessions: RTPSessionTable
+    let sockets: RTPSockets
+    let director: DirectorLink
+    let signer: GrantSigner
+    let engineToken: String
+    let sourceHost: String
+    let renewInterval: Duration
+    let clock: any SluiceClock
+    let logger: Logger
+
+    func register(on router: Router<EngineRequestContext>) {
+        router.post("/v1/rtp/sessions", use: create)
+        router.post("/v1/rtp/sessions/:id/play", use: play)
+        router.post("/v1/rtp/sessions/:id/pause", use: pause)
+        router.delete("/v1/rtp/sessions/:id", use: stop)
+    }
+
+    private func authorize(_ request: Request) throws {
+        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
+            throw HTTPError(.unauthorized, message: "RTP control needs the cluster token")
+        }
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let body = try await request.body.collect(upTo: 1 << 16)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: "body is not a valid \(T.self)")
+        }
+    }
+
+    private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    private func session(_ context: EngineRequestContext) throws -> RTPSession {
+        guard let id = UInt32(try context.parameters.require("id")), let session = sessions.session(id) else {
+            throw HTTPError(.notFound, message: "no RTP session with that stream ID")
+        }
+        return session
+    }
+
+    @Sendable func create(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        try authorize(request)
+        let body = try await decode(ClusterMessages.RTPSessionRequest.self, request)
+        let grant: StreamGrant
+        do throws(GrantError) {
+            grant = try signer.verify(body.grant, object: body.object, engine: engineName, clientAddress: nil, action: .play, now: clock.now())
+        } catch {
+            throw HTTPError(.forbidden, message: error.message)
+        }
+        guard let object = await objects.object(named: body.object) else {
+            throw HTTPError(.notFound, message: "engine '\(engineName)' does not hold '\(body.object)'")
+        }
+        guard body.clientRTPPort > 0,
+              let client = try? SocketAddress(ipAddress: body.clientHost, port: Int(body.clientRTPPort)),
+              let clientRTCP = try? SocketAddress(ipAddress: body.clientHost, port: Int(body.clientRTCPPort)) else {
+            throw HTTPError(.badRequest, message: "client address \(body.clientHost):\(body.clientRTPPort) is not usable")
+        }
+        let timing = try await objects.timing(of: object.name)
+        let session = RTPSession(
+            grant: grant, object: object, path: objects.path(of: object.name), seekIndex: timing.seekIndex, pcrPID: timing.pcrPID,
+            client: client, clientRTCP: clientRTCP)
+        if let old = sessions.insert(session) { _ = await old.stop() }
+        let streamer = RTPStreamer(
+            session: session, sockets: sockets, director: director, renewInterval: renewInterval, cname: "sluice-\(engineName)", logger: logger)
+        let sessions = self.sessions
+        Task {
+            await streamer.run()
+            if sessions.session(session.streamID) === session { sessions.remove(session.streamID) }
+        }
+        logger.info("rtp session opened", metadata: ["stream_id": "\(grant.streamID)", "object": "\(object.name)", "client": "\(body.clientHost):\(body.clientRTPPort)"])
+        return json(ClusterMessages.RTPSessionCreated(
+            serverRTPPort: sockets.rtpPort, serverRTCPPort: sockets.rtcpPort, ssrc: grant.streamID,
+            sequence: session.nextSequence, rtpTime: session.initialRTPTime, sourceHost: sourceHost), status: .created)
+    }
+
+    @Sendable func play(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        try authorize(request)
+        let session = try session(context)
+        let body = try await decode(ClusterMessages.RTPPlay.self, request)
+        guard !session.isFinished else { throw HTTPError(.gone, message: "the stream has ended") }
+        let start = await session.play(fromMilliseconds: body.startMilliseconds.map { max(0, $0) })
+        return json(ClusterMessages.RTPPlaying(sequence: start.sequence, rtpTime: start.rtpTime, startMilliseconds: start.startMilliseconds))
+    }
+
+    @Sendable func pause(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        try authorize(request)
+        await try session(context).pause()
+        return json(["paused": true])
+    }
+
+    @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        try authorize(request)
+        let session = try session(context)
+        let summary = await session.stop()
+        sessions.remove(session.streamID)
+        return json(ClusterMessages.RTPStopped(bytesSent: summary.bytesSent, packetsSent: summary.packetsSent, quality: summary.quality))
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import NIOCore
+import SluiceCore
+import SluiceGrant
+import SluiceMedia
+import Synchronization
+
+/// One RTSP-driven stream on this engine: where to send, what to send, and the commands the
+/// director sends (play from a time, pause, stop). The send loop (`RTPStreamer`) owns the
+/// hot state; this object is the mailbox between it and the control API.
+final class RTPSession: Sendable {
+    struct PlayStart: Sendable {
+        var sequence: UInt16
+        var rtpTime: UInt32
+        var startMilliseconds: Int64
+    }
+
+    struct Summary: Sendable {
+        var bytesSent: Int64
+        var packetsSent: Int64
+        var quality: ReceptionQuality?
+        var lastReceiverReport: ContinuousClock.Instant?
+    }
+
+    enum Command: Sendable {
+        case play(startMilliseconds: Int64?, CheckedContinuation<PlayStart, Never>)
+        case pause(CheckedContinuation<Void, Never>)
+        case stop(CheckedContinuation<Summary, Never>)
+    }
+
+    struct Shared: Sendable {
+        var commands: [Command] = []
+        var bytesSent: Int64 = 0
+        var packetsSent: Int64 = 0
+        var nextSequence: UInt16
+        var quality: ReceptionQuality?
+        var lastReceiverReport: ContinuousClock.Instant?
+        var finished = false
+    }
+
+    let streamID: UInt32
+    let object: MediaObject
+    let path: String
+    let seekIndex: SeekIndex
+    let pcrPID: UInt16?
+    let bitsPerSecond: Int64
+    let client: SocketAddress
+    let clientRTCP: SocketAddress
+    let initialRTPTime: UInt32
+    private let shared: Mutex<Shared>
+
+    init(grant: StreamGrant, object: MediaObject, path: String, seekIndex: SeekIndex, pcrPID: UInt16?, client: SocketAddress, clientRTCP: SocketAddress) {
+        streamID = grant.streamID
+        self.object = object
+        self.path = path
+        self.seekIndex = seekIndex
+        self.pcrPID = pcrPID
+        bitsPerSecond = grant.bitsPerSecond
+        self.client = client
+        self.clientRTCP = clientRTCP
+        initialRTPTime = UInt32.random(in: 0...UInt32.max)
+        shared = Mutex(Shared(nextSequence: UInt16.random(in: 0...UInt16.max)))
+    }
+
+    var nextSequence: UInt16 { shared.withLock { $0.nextSequence } }
+    var isFinished: Bool { shared.withLock { $0.finished } }
+
+    var summary: Summary {
+        shared.withLock { Summary(bytesSent: $0.bytesSent, packetsSent: $0.packetsSent, quality: $0.quality, lastReceiverReport: $0.lastReceiverReport) }
+    }
+
+    // MARK: Control side
+
+    func play(fromMilliseconds start: Int64?) async -> PlayStart {
+        await withCheckedContinuation { continuation in enqueue(.play(startMilliseconds: start, continuation)) }
+    }
+
+    func pause() async {
+        await withCheckedContinuation { continuation in enqueue(.pause(continuation)) }
+    }
+
+    func stop() async -> Summary {
+        await withCheckedContinuation { continuation in enqueue(.stop(continuation)) }
+    }
+
+    private func enqueue(_ command: Command) {
+        let rejected: Command? = shared.withLock { state in
+            guard !state.finished else { return command }
+            state.commands.append(command)
+            return nil
+        }
+        // The loop is gone: answer at once from what is known.
+        switch rejected {
+        case .play(let start, let continuation)?:
+            continuation.resume(returning: PlayStart(sequence: nextSequence, rtpTime: initialRTPTime, startMilliseconds: start ?? 0))
+        case .pause(let continuation)?: continuation.resume()
+        case .stop(let continuation)?: continuation.resume(returning: summary)
+        case nil: break
+        }
+    }
+
+    // MARK: Loop side
+
+    func takeCommands() -> [Command] {
+        shared.withLock { state in
+            defer { state.commands.removeAll() }
+            return state.commands
+        }
+    }
+
+    func recordSent(packets: Int, bytes: Int, nextSequence: UInt16) {
+        shared.withLock {
+            $0.packetsSent += Int64(packets)
+            $0.bytesSent += Int64(bytes)
+            $0.nextSequence = nextSequence
+        }
+    }
+
+    /// Marks the loop finished and answers any command still waiting.
+    func finish() {
+        let leftover = shared.withLock { state in
+            state.finished = true
+            defer { state.commands.removeAll() }
+            return state.commands
+        }
+        for command in leftover {
+            switch command {
+            case .play(let start, let continuation):
+                continuation.resume(returning: PlayStart(sequence: nextSequence, rtpTime: initialRTPTime, startMilliseconds: start ?? 0))
+            case .pause(let continuation): continuation.resume()
+            case .stop(let continuation): continuation.resume(returning: summary)
+            }
+        }
+    }
+
+    // MARK: RTCP side
+
+    func receiverReport(_ block: RTCP.ReportBlock) {
+        shared.withLock {
+            $0.quality = ReceptionQuality(
+                fractionLost: Double(block.fractionLost) / 256, cumulativeLost: Int64(block.cumulativeLost),
+                jitterMilliseconds: Double(block.jitter) / 90)
+            $0.lastReceiverReport = ContinuousClock.now
+        }
+    }
+}
+
+/// Every RTP session of the engine, by stream ID (the SSRC).
+final class RTPSessionTable: Sendable {
+    private let sessions = Mutex<[UInt32: RTPSession]>([:])
+
+    func insert(_ session: RTPSession) -> RTPSession? {
+        sessions.withLock { table in
+            let old = table[session.streamID]
+            table[session.streamID] = session
+            return old
+        }
+    }
+
+    func session(_ id: UInt32) -> RTPSession? { sessions.withLock { $0[id] } }
+
+    func remove(_ id: UInt32) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
+
+    var count: Int { sessions.withLock { $0.count } }
+
+    func receiverReport(_ block: RTCP.ReportBlock, from address: SocketAddress) {
+        guard let session = session(block.ssrc), session.client.ipAddress == address.ipAddress else { return }
+        session.receiverReport(block)
+    }
+
+    func receiverSaidGoodbye(toSSRC ssrc: UInt32) {}
+}

@@ -1,0 +1,83 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SluiceMedia
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine's one RTP socket and one RTCP socket, shared by every stream it sends.
+final class RTPSockets: Sendable {
+    let rtp: any Channel
+    let rtcp: any Channel
+
+    var rtpPort: Int { rtp.localAddress?.port ?? 0 }
+    var rtcpPort: Int { rtcp.localAddress?.port ?? 0 }
+
+    private init(rtp: any Channel, rtcp: any Channel) {
+        self.rtp = rtp
+        self.rtcp = rtcp
+    }
+
+    /// Binds both sockets on `host` (port 0: any free pair). `dscp` marks media packets
+    /// (34 = AF41); receiver reports arriving on the RTCP socket go to `sessions`.
+    static func bind(host: String, rtpPort: Int, dscp: Int, sessions: RTPSessionTable, logger: Logger) async throws -> RTPSockets {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let rtp = try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socket(SocketOptionLevel(IPPROTO_IP), SocketOptionName(IP_TOS)), value: SocketOptionValue(dscp << 2))
+            .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_SNDBUF)), value: 4 << 20)
+            .channelInitializer { channel in
+                // Players send NAT punch packets here; they carry nothing Sluice needs.
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DiscardingHandler()) }
+            }
+            .bind(host: host, port: rtpPort).get()
+        let rtcp: any Channel
+        do {
+            rtcp = try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RTCPReceiver(sessions: sessions, logger: logger))
+                    }
+                }
+                .bind(host: host, port: rtpPort == 0 ? 0 : rtpPort + 1).get()
+        } catch {
+            try? await rtp.close()
+            throw error
+        }
+        return RTPSockets(rtp: rtp, rtcp: rtcp)
+    }
+
+    func close() async {
+        try? await rtp.close()
+        try? await rtcp.close()
+    }
+}
+
+/// Drops whatever arrives on the RTP socket.
+final class DiscardingHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+/// Parses receiver reports (bounded, never trusting lengths) and hands them to the sessions.
+final class RTCPReceiver: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let sessions: RTPSessionTable
+    let logger: Logger
+
+    init(sessions: RTPSessionTable, logger: Logger) {
+        self.sessions = sessions
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.data.readableBytes <= 1500, let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes),
+              let parsed = RTCP.parse(bytes[...]) else { return }
+        for block in parsed.reports { sessions.receiverReport(block, from: envelope.remoteAddress) }
+        for ssrc in parsed.goodbyes { sessions.receiverSaidGoodbye(toSSRC: ssrc) }
+    }
+}

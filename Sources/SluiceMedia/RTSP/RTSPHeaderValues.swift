@@ -1,0 +1,53 @@
+/// The client's `Transport` request (RFC 2326 §12.39), reduced to what Sluice serves.
+public struct RTSPTransport: Hashable, Sendable {
+    public var profile: String
+    public var isUnicast: Bool
+    public var isInterleaved: Bool
+    public var clientRTPPort: UInt16?
+    public var clientRTCPPort: UInt16?
+
+    /// Parses the first transport spec the client offers that Sluice can serve, else the first.
+    public static func parse(_ header: String) -> [RTSPTransport] {
+        header.split(separator: ",").prefix(8).map { spec in
+            let parts = spec.split(separator: ";").map { $0.trimmingSpaces }
+            var transport = RTSPTransport(profile: parts.first ?? "", isUnicast: true, isInterleaved: false)
+            for part in parts.dropFirst() {
+                let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+                switch pair[0].lowercased() {
+                case "multicast": transport.isUnicast = false
+                case "interleaved": transport.isInterleaved = true
+                case "client_port" where pair.count == 2:
+                    let ports = pair[1].split(separator: "-").compactMap { UInt16($0) }
+                    transport.clientRTPPort = ports.first
+                    transport.clientRTCPPort = ports.count > 1 ? ports[1] : ports.first.map { $0 &+ 1 }
+                default: break
+                }
+            }
+            return transport
+        }
+    }
+
+    /// RTP over UDP: `RTP/AVP`, `RTP/AVP/UDP` (ffmpeg) — not `RTP/AVP/TCP`.
+    public var isUDP: Bool {
+        let upper = profile.uppercased()
+        return (upper == "RTP/AVP" || upper == "RTP/AVP/UDP") && !isInterleaved
+    }
+}
+
+/// `Range: npt=...` (RFC 2326 §3.6), the start time in seconds, or nil for "now".
+public enum NormalPlayTime {
+    public static func start(_ header: String?) -> Double? {
+        guard let header, header.utf8.count <= 128 else { return nil }
+        guard let equals = header.firstIndex(of: "="), header[..<equals].trimmingSpaces.lowercased() == "npt" else { return nil }
+        let value = header[header.index(after: equals)...].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let text = value.trimmingSpaces
+        if text.isEmpty || text == "now" { return nil }
+        if text.contains(":") {  // npt-hhmmss
+            let fields = text.split(separator: ":").compactMap { Double($0) }
+            guard fields.count == 3 else { return nil }
+            return fields[0] * 3600 + fields[1] * 60 + fields[2]
+        }
+        guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else { return nil }
+        return seconds
+    }
+}
