@@ -81,7 +81,12 @@ public enum ClusterMessages {
     public struct RTPPlay: Codable, Sendable {
         /// Start position in milliseconds; nil resumes where the stream paused.
         public var startMilliseconds: Int64?
-        public init(startMilliseconds: Int64?) { self.startMilliseconds = startMilliseconds }
+        /// The player counts from the stream's first PTS, not from zero (libavformat does).
+        public var countsFromFirstPTS: Bool
+        public init(startMilliseconds: Int64?, countsFromFirstPTS: Bool = false) {
+            self.startMilliseconds = startMilliseconds
+            self.countsFromFirstPTS = countsFromFirstPTS
+        }
     }
 
     public struct RTPPlaying: Codable, Sendable {

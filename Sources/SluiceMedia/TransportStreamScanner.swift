@@ -24,6 +24,9 @@ public struct TransportStreamSummary: Hashable, Sendable {
     public var durationMilliseconds: Int64
     public var averageBitsPerSecond: Int64
     public var seekIndex: SeekIndex
+    /// The earliest presentation timestamp near the start (90 kHz), which libavformat calls
+    /// the stream's start time and adds to the times it asks for.
+    public var firstPTS: Int64?
 }
 
 /// Byte offsets of random-access points (PAT packets) and their presentation times.
@@ -74,6 +77,9 @@ public struct TransportStreamScanner: Sendable {
     private var firstPCROffset: Int64 = 0
     private var lastPCROffset: Int64 = 0
     private var entries: [SeekIndex.Entry] = []
+    private var firstPTS: Int64?
+    /// PTSs are looked for in the first few thousand packets only.
+    static let ptsSearchPackets: Int64 = 4000
 
     public init(minimumSeekSpacingMilliseconds: Int64 = 500, maxSeekEntries: Int = 1_000_000) {
         self.minimumSeekSpacingMilliseconds = minimumSeekSpacingMilliseconds
@@ -116,7 +122,7 @@ public struct TransportStreamScanner: Sendable {
             sizeBytes: offset, packetCount: offset / Int64(Self.packetSize), pcrPID: pid,
             durationMilliseconds: Int64((duration * 1000).rounded()),
             averageBitsPerSecond: Int64(bitsPerSecond.rounded()),
-            seekIndex: SeekIndex(entries: entries))
+            seekIndex: SeekIndex(entries: entries), firstPTS: firstPTS)
     }
 
     /// Milliseconds since the first PCR, at the last PCR seen.
@@ -136,6 +142,14 @@ public struct TransportStreamScanner: Sendable {
                 entries.append(SeekIndex.Entry(milliseconds: now, byteOffset: offset))
             }
         }
+        var payloadStart = base + 4
+        if adaptationControl & 0x2 != 0 {
+            payloadStart += 1 + Int(packet[base + 4])
+        }
+        if packet[base + 1] & 0x40 != 0, adaptationControl & 0x1 != 0, offset / Int64(Self.packetSize) < Self.ptsSearchPackets,
+           payloadStart + 14 <= base + Self.packetSize, let pts = Self.pts(in: packet, at: payloadStart) {
+            firstPTS = min(firstPTS ?? pts, pts)
+        }
         if adaptationControl & 0x2 != 0 {
             let length = Int(packet[base + 4])
             let maxLength = adaptationControl == 0x3 ? 182 : 183
@@ -151,6 +165,14 @@ public struct TransportStreamScanner: Sendable {
             }
         }
         offset += Int64(Self.packetSize)
+    }
+
+    /// The PTS of a PES header starting at `index`, if it has one (ISO/IEC 13818-1 §2.4.3.7).
+    static func pts(in packet: ArraySlice<UInt8>, at index: Int) -> Int64? {
+        guard packet[index] == 0, packet[index + 1] == 0, packet[index + 2] == 1, packet[index + 7] & 0x80 != 0 else { return nil }
+        let p = index + 9
+        return Int64((packet[p] >> 1) & 0x07) << 30 | Int64(packet[p + 1]) << 22 | Int64(packet[p + 2] >> 1) << 15
+            | Int64(packet[p + 3]) << 7 | Int64(packet[p + 4] >> 1)
     }
 
     private mutating func recordPCR(_ pcr: Int64, pid: UInt16) {

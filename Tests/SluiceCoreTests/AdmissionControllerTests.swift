@@ -84,6 +84,8 @@ import Testing
         var controller = Fixtures.controller()
         let stream = try #require(controller.requestReceived(Fixtures.play(1), now: Fixtures.start).stream)
         #expect(stream.leaseExpiry == Fixtures.start + .seconds(11) + .seconds(5))
+        // The engine starts it (one renewal), then falls silent.
+        #expect(controller.leaseRenewed(id: stream.id, now: Fixtures.start + .seconds(1))?.leaseExpiry == stream.leaseExpiry)
         #expect(controller.clockAdvanced(now: Fixtures.start + .seconds(15)).expired.isEmpty)
         let outcome = controller.clockAdvanced(now: Fixtures.start + .seconds(16))
         #expect(outcome.expired.map(\.id) == [stream.id])

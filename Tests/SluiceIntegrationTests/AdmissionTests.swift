@@ -3,8 +3,9 @@ import SluiceCore
 import Synchronization
 import Testing
 
+extension IntegrationTests {
 /// Over-admission against a bottleneck that fits exactly three streams.
-@Suite(.serialized) struct AdmissionTests {
+@Suite struct AdmissionTests {
     /// 1 Mbit/s objects reserve 1.05 Mbit/s; 3.2 Mbit/s holds three of them, not four.
     static let bottleneck = "3200000"
 
@@ -81,4 +82,5 @@ import Testing
         #expect(problem.availableBitsPerSecond == 50_000)
         #expect(try await cluster.links()["core-edge"]?.reserved_bps == 3_150_000)
     }
+}
 }

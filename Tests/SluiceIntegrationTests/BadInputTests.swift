@@ -3,9 +3,10 @@ import Foundation
 import SluiceCore
 import Testing
 
+extension IntegrationTests {
 /// Garbage, forgeries, range abuse and cut-off uploads: each gets a clear error, nothing
 /// half-written is listed, and the servers keep serving.
-@Suite(.serialized) struct BadInputTests {
+@Suite struct BadInputTests {
     static func sha256(_ data: Data) -> String { SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined() }
 
     func location(_ reply: (status: Int, headers: [(String, String)], body: Data)) throws -> String {
@@ -117,4 +118,5 @@ import Testing
         #expect(played.status == 0, "\(played.output)")
         #expect(FileManager.default.contents(atPath: cluster.directory + "/out.ts") == bytes)
     }
+}
 }

@@ -232,3 +232,7 @@ final class Cluster: @unchecked Sendable {
     /// A client that does not follow redirects, so tests see the director's answer itself.
     static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
 }
+
+/// Every integration suite runs inside this one, one test at a time: they start real servers
+/// and players, and pacing checks must not compete for the two cores.
+@Suite(.serialized) enum IntegrationTests {}

@@ -2,8 +2,9 @@ import Foundation
 import SluiceCore
 import Testing
 
+extension IntegrationTests {
 /// Real director and engine processes on loopback: upload, play, pace, restart.
-@Suite(.serialized) struct DeliveryTests {
+@Suite struct DeliveryTests {
     struct PlayReport: Decodable {
         var status: Int
         var bytes: Int64
@@ -143,4 +144,4 @@ import Testing
         #expect(record.bytes > 0 && record.bytes < 2_500_000)
     }
 }
-
+}

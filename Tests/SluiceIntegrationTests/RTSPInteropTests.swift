@@ -3,9 +3,10 @@ import SluiceCore
 import Synchronization
 import Testing
 
+extension IntegrationTests {
 /// Real players against a real director and two real engines: RTSP to the director, RTP
 /// straight from the engine.
-@Suite(.serialized) struct RTSPInteropTests {
+@Suite struct RTSPInteropTests {
     static let ffmpeg = "/usr/bin/ffmpeg"
     static let gstreamer = "/usr/bin/gst-launch-1.0"
     static let vlc = "/usr/bin/cvlc"
@@ -73,4 +74,160 @@ import Testing
         #expect(played.status == 0, "\(played.output)")
         #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: source))
     }
+
+    @Test func vlcPlaysToTheEndAndExits() async throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.vlc) else { throw ClusterError("cvlc is not installed; .ci/run installs it") }
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try Self.video(cluster, name: "clip", seconds: 3)
+        // cvlc refuses to run as root: run it as nobody, with a home it may write.
+        let home = cluster.directory + "/vlc-home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        chmod(cluster.directory, 0o755)
+        chmod(home, 0o777)
+        let played = try Cluster.runTool("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "HOME=\(home)",
+            "/usr/bin/timeout", "60", Self.vlc, "-I", "dummy", "--play-and-exit", "--vout=dummy", "--aout=dummy",
+            cluster.rtspURL + "/clip?key=\(cluster.apiKey)",
+        ])
+        #expect(played.status == 0, "\(played.output.suffix(2000))")
+        try await cluster.waitUntil("the stream to end") { try await cluster.links()["core-edge"]?.reserved_bps == 0 }
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.count == 1)
+        #expect(usage.first?.bytes == Int64(try #require(FileManager.default.contents(atPath: source)).count))
+    }
+
+    @Test func ffmpegSeekStartsAtTheAskedTime() async throws {
+        try requirePlayers()
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try Self.video(cluster, name: "clip", seconds: 8)
+        let out = cluster.directory + "/seek.ts"
+        let played = try Cluster.runTool(Self.ffmpeg, [
+            "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-ss", "5", "-rtsp_transport", "udp",
+            "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
+        ])
+        #expect(played.status == 0, "\(played.output)")
+        let expected = try Self.frameHashes(source)
+        let received = try Self.frameHashes(out)
+        // The first whole frame received is the source's frame at about 5 s (25 fps, 1 s GOPs).
+        let first = try #require(received.first)
+        let index = try #require(expected.firstIndex(of: first), "first received frame is not a source frame")
+        #expect(abs(Double(index) / 25 - 5) <= 1.1, "playback started at \(Double(index) / 25) s")
+        #expect(received.count < expected.count / 2)
+    }
+
+    @Test func excessSetupsGet453AndLinksAreNeverOverbooked() async throws {
+        try requirePlayers()
+        // Each stream reserves 0.735 Mbit/s; 2.4 Mbit/s holds three.
+        let cluster = try Cluster(coreEdge: "2400000", maxWait: "1s")
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 60, bitrate: 700_000), as: "long")
+        final class Maximum: Sendable { let value = Mutex<Int64>(0) }
+        let maximum = Maximum()
+        let poller = Task {
+            while !Task.isCancelled {
+                if let reserved = try? await cluster.links()["core-edge"]?.reserved_bps { maximum.value.withLock { $0 = max($0, reserved) } }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        func player() throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.gstreamer)
+            process.arguments = ["-q", "rtspsrc", "location=\(cluster.rtspURL)/long?key=\(cluster.apiKey)&maxWait=0.3", "protocols=udp", "!", "fakesink"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        let holders = try (0..<3).map { _ in try player() }
+        defer { for holder in holders { holder.terminate() } }
+        try await cluster.waitUntil("three streams playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").filter(\.isClaimed).count == 3
+        }
+        // Two more while the path is full: each waits 0.3 s, then is refused with 453.
+        let excess = try (0..<2).map { _ in try player() }
+        for process in excess { process.waitUntilExit() }
+        poller.cancel()
+        #expect(excess.allSatisfy { $0.terminationStatus != 0 })
+        let holdersRunning = holders.allSatisfy { $0.isRunning }
+        #expect(holdersRunning)
+        let peak = maximum.value.withLock { $0 }
+        #expect(peak == 3 * 735_000)
+        let refusals = (cluster.director?.log ?? "").components(separatedBy: "rtsp setup refused").count - 1
+        #expect(refusals >= 2)
+    }
+
+    @Test func aKilledPlayerTimesOutAndItsPathIsReleased() async throws {
+        try requirePlayers()
+        let cluster = try Cluster(rtspSessionTimeout: "2s")
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 60, bitrate: 500_000), as: "long")
+        let player = Process()
+        player.executableURL = URL(fileURLWithPath: Self.ffmpeg)
+        player.arguments = ["-hide_banner", "-loglevel", "quiet", "-rtsp_transport", "udp", "-i", cluster.rtspURL + "/long?key=\(cluster.apiKey)", "-f", "null", "-"]
+        try player.run()
+        try await cluster.waitUntil("the stream to start") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        kill(player.processIdentifier, SIGKILL)
+        player.waitUntilExit()
+        try await cluster.waitUntil("the session to time out and the path to be released", timeout: .seconds(15)) {
+            let streams = try await cluster.json([LiveStream].self, "/v1/streams")
+            let reserved = try await cluster.links()["core-edge"]?.reserved_bps
+            return streams.isEmpty && reserved == 0
+        }
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.first?.endReason == .clientGone)
+        #expect((usage.first?.bytes ?? 0) < 60 * 500_000 / 8 / 2)
+    }
+
+    @Test func malformedRTSPGetsClearErrorsWhileAPlayerStreamsUnaffected() async throws {
+        try requirePlayers()
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try Self.video(cluster, name: "clip", seconds: 4)
+        let out = cluster.directory + "/ffmpeg.ts"
+        let player = Task {
+            try Cluster.runTool(Self.ffmpeg, [
+                "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-rtsp_transport", "udp",
+                "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
+            ])
+        }
+        let url = cluster.rtspURL.replacingOccurrences(of: "rtsp://", with: "http://")
+        let corpus: [(String, String)] = [
+            ("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n", "RTSP/1.0 431"),
+            ("OPTIONS * RTSP/1.0\r\nUser-Agent: x\r\n\r\n", "RTSP/1.0 400"),
+            ("SET_PARAMETER * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: abc\r\n\r\n", "RTSP/1.0 400"),
+            ("\u{0}\u{1}\u{2}\u{3}\u{ff}\u{fe} junk\r\n\r\n", "RTSP/1.0 400"),
+            ("DESCRIBE rtsp://x/" + String(repeating: "a", count: 3000) + " RTSP/1.0\r\nCSeq: 1\r\n\r\n", "RTSP/1.0 414"),
+            ("OPTIONS * RTSP/2.0\r\nCSeq: 1\r\n\r\n", "RTSP/1.0 505"),
+            ("DESCRIBE \(cluster.rtspURL)/clip RTSP/1.0\r\nCSeq: 1\r\n\r\n", "RTSP/1.0 401"),
+            ("DESCRIBE \(cluster.rtspURL)/nothing?key=\(cluster.apiKey) RTSP/1.0\r\nCSeq: 1\r\n\r\n", "RTSP/1.0 404"),
+            ("SETUP \(cluster.rtspURL)/clip?key=\(cluster.apiKey) RTSP/1.0\r\nCSeq: 1\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n", "RTSP/1.0 461"),
+            ("PLAY \(cluster.rtspURL)/clip RTSP/1.0\r\nCSeq: 1\r\nSession: nosuch\r\n\r\n", "RTSP/1.0 454"),
+            ("RECORD \(cluster.rtspURL)/clip RTSP/1.0\r\nCSeq: 1\r\n\r\n", "RTSP/1.0 405"),
+        ]
+        for (request, expected) in corpus {
+            let reply = try RawTCP.exchange(url: url, bytes: Array(request.utf8), timeout: 1)
+            #expect(reply.hasPrefix(expected), "\(request.prefix(60)) -> \(reply.prefix(120))")
+        }
+        // One byte a second: cut off once the request has taken too long, without a reply to it.
+        let slow = Task {
+            try RawTCP.trickle(url: url, bytes: Array("OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n".utf8), interval: .seconds(1))
+        }
+        let played = try await player.value
+        #expect(played.status == 0, "\(played.output)")
+        let expected = try Self.frameHashes(source)
+        let received = try Self.frameHashes(out)
+        #expect(received.count >= expected.count - 1 && Array(expected.prefix(received.count)) == received)
+        let trickled = try await slow.value
+        #expect(trickled.hasPrefix("RTSP/1.0 408") || trickled.isEmpty, "\(trickled.prefix(100))")
+    }
+}
 }

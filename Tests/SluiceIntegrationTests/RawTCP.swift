@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,6 +38,37 @@ enum RawTCP {
             if count <= 0 { break }
             reply += buffer[0..<count]
             if reply.count > 1 << 20 { break }
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// Sends `bytes` one at a time, `interval` apart, and returns whatever the server answers
+    /// (it should cut the connection off long before the request completes).
+    static func trickle(url: String, bytes: [UInt8], interval: Duration) throws -> String {
+        guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClusterError("socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw ClusterError("connect to \(url) failed") }
+        var reply: [UInt8] = []
+        for byte in bytes {
+            var one = byte
+            if send(fd, &one, 1, Int32(MSG_NOSIGNAL)) <= 0 { break }
+            // Poll for an answer for one interval before the next byte.
+            var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pollfd, 1, Int32(interval.wholeMilliseconds)) > 0 {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count > 0 { reply += buffer[0..<count] }
+                break
+            }
         }
         return String(decoding: reply, as: UTF8.self)
     }

@@ -34,8 +34,9 @@ struct EngineControl: Sendable {
         try await call(.POST, engineURL + "/v1/rtp/sessions", body: request, as: ClusterMessages.RTPSessionCreated.self)
     }
 
-    func play(engineURL: String, streamID: UInt32, startMilliseconds: Int64?) async throws -> ClusterMessages.RTPPlaying {
-        try await call(.POST, engineURL + "/v1/rtp/sessions/\(streamID)/play", body: ClusterMessages.RTPPlay(startMilliseconds: startMilliseconds), as: ClusterMessages.RTPPlaying.self)
+    func play(engineURL: String, streamID: UInt32, startMilliseconds: Int64?, countsFromFirstPTS: Bool) async throws -> ClusterMessages.RTPPlaying {
+        let body = ClusterMessages.RTPPlay(startMilliseconds: startMilliseconds, countsFromFirstPTS: countsFromFirstPTS)
+        return try await call(.POST, engineURL + "/v1/rtp/sessions/\(streamID)/play", body: body, as: ClusterMessages.RTPPlaying.self)
     }
 
     func pause(engineURL: String, streamID: UInt32) async throws {

@@ -157,9 +157,13 @@ actor RTSPService {
         guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
         let start = NormalPlayTime.start(request.headers["Range"]).map { Int64($0 * 1000) }
         let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
-        if let start, start > duration { return RTSPResponse(status: 457) }
+        // libavformat (ffmpeg, and players built on it) asks for npt = wanted time + the
+        // stream's first PTS; GStreamer and live555 count from zero.
+        let countsFromFirstPTS = request.headers["User-Agent"]?.contains("Lavf") == true
+        if let start, start > duration, !countsFromFirstPTS { return RTSPResponse(status: 457) }
         do {
-            let playing = try await engines.play(engineURL: session.engineURL, streamID: session.streamID, startMilliseconds: start)
+            let playing = try await engines.play(
+                engineURL: session.engineURL, streamID: session.streamID, startMilliseconds: start, countsFromFirstPTS: countsFromFirstPTS)
             sessions[id]?.isPlaying = true
             let url = request.uri.split(separator: "?").first.map(String.init) ?? request.uri
             return RTSPResponse(status: 200, headers: RTSPHeaders([

@@ -73,8 +73,7 @@ struct RTPControlRoutes {
         }
         let timing = try await objects.timing(of: object.name)
         let session = RTPSession(
-            grant: grant, object: object, path: objects.path(of: object.name), seekIndex: timing.seekIndex, pcrPID: timing.pcrPID,
-            client: client, clientRTCP: clientRTCP)
+            grant: grant, object: object, path: objects.path(of: object.name), timing: timing, client: client, clientRTCP: clientRTCP)
         if let old = sessions.insert(session) { _ = await old.stop() }
         let streamer = RTPStreamer(
             session: session, sockets: sockets, director: director, renewInterval: renewInterval, cname: "sluice-\(engineName)", logger: logger)
@@ -94,7 +93,11 @@ struct RTPControlRoutes {
         let session = try session(context)
         let body = try await decode(ClusterMessages.RTPPlay.self, request)
         guard !session.isFinished else { throw HTTPError(.gone, message: "the stream has ended") }
-        let start = await session.play(fromMilliseconds: body.startMilliseconds.map { max(0, $0) })
+        var requested = body.startMilliseconds
+        if body.countsFromFirstPTS, let start = requested, let firstPTS = session.firstPTSMilliseconds {
+            requested = start - firstPTS
+        }
+        let start = await session.play(fromMilliseconds: requested.map { max(0, $0) })
         return json(ClusterMessages.RTPPlaying(sequence: start.sequence, rtpTime: start.rtpTime, startMilliseconds: start.startMilliseconds))
     }
 

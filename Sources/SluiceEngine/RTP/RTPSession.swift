@@ -43,18 +43,21 @@ final class RTPSession: Sendable {
     let path: String
     let seekIndex: SeekIndex
     let pcrPID: UInt16?
+    /// First PTS in milliseconds, for players that count from it.
+    let firstPTSMilliseconds: Int64?
     let bitsPerSecond: Int64
     let client: SocketAddress
     let clientRTCP: SocketAddress
     let initialRTPTime: UInt32
     private let shared: Mutex<Shared>
 
-    init(grant: StreamGrant, object: MediaObject, path: String, seekIndex: SeekIndex, pcrPID: UInt16?, client: SocketAddress, clientRTCP: SocketAddress) {
+    init(grant: StreamGrant, object: MediaObject, path: String, timing: TransportStreamSummary, client: SocketAddress, clientRTCP: SocketAddress) {
         streamID = grant.streamID
         self.object = object
         self.path = path
-        self.seekIndex = seekIndex
-        self.pcrPID = pcrPID
+        seekIndex = timing.seekIndex
+        pcrPID = timing.pcrPID
+        firstPTSMilliseconds = timing.firstPTS.map { $0 / 90 }
         bitsPerSecond = grant.bitsPerSecond
         self.client = client
         self.clientRTCP = clientRTCP

@@ -20,8 +20,9 @@ struct RTPStreamer: Sendable {
     static let senderReportInterval: Duration = .seconds(5)
     /// Packets due within this window go out together (one flush).
     static let batchWindow: Duration = .milliseconds(2)
-    /// Pause between the last RTP packet and SR+BYE, so players drain their jitter buffers.
-    static let goodbyeDelay: Duration = .milliseconds(500)
+    /// Pause between the last RTP packet and SR+BYE. GStreamer holds packets in a 2 s jitter
+    /// buffer and drops what it still holds at BYE; ffmpeg needs about 0.5 s.
+    static let goodbyeDelay: Duration = .milliseconds(2500)
 
     func run() async {
         let clock = ContinuousClock()
