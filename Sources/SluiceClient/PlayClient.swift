@@ -19,6 +19,10 @@ public struct PlayReport: Sendable, Codable {
     /// Nil when the director's catalog could not be read.
     public var expectedSHA256: String?
     public var errorMessage: String?
+    /// RTP only: packets received and lost, and interarrival jitter.
+    public var packetsReceived: Int64?
+    public var packetsLost: Int64?
+    public var jitterMilliseconds: Double?
 
     public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
 }
@@ -91,7 +95,12 @@ public struct PlayClient: Sendable {
     /// Looks the object up in the director's catalog (`/v1/objects`) for its SHA-256.
     func expectedChecksum(playURL: String, apiKey: String?, client: HTTPClient) async -> String? {
         guard let components = URLComponents(string: playURL), let range = components.path.range(of: "/play/") else { return nil }
-        let name = String(components.path[range.upperBound...])
+        return await Self.expectedChecksum(object: String(components.path[range.upperBound...]), directorURL: playURL, apiKey: apiKey, client: client)
+    }
+
+    /// The object's SHA-256 from the director's catalog, nil when it cannot be read.
+    static func expectedChecksum(object name: String, directorURL: String, apiKey: String?, client: HTTPClient) async -> String? {
+        guard let components = URLComponents(string: directorURL) else { return nil }
         var catalog = components
         catalog.path = "/v1/objects"
         catalog.query = nil

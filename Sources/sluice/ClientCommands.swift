@@ -32,11 +32,18 @@ struct PutCommand: AsyncParsableCommand {
 struct PlayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "play",
-        abstract: "Play an object over HTTP, write it to a file and report startup latency, rate and checksum.",
-        discussion: "Example: sluice play http://127.0.0.1:8080/play/sample --key demo-key --out sample.ts")
+        abstract: "Play an object over HTTP or RTSP, write it to a file and report startup latency, rate, loss and checksum.",
+        discussion: """
+            HTTP:  sluice play http://127.0.0.1:8080/play/sample --key demo-key --out sample.ts
+            RTSP:  sluice play rtsp://127.0.0.1:8554/sample --key demo-key --out sample.ts
+            Over RTSP the player receives RTP itself (UDP), reorders it, sends receiver reports and \
+            stops at the server's BYE.
+            """)
 
-    @Argument(help: "Play URL on the director, e.g. http://127.0.0.1:8080/play/NAME")
+    @Argument(help: "Play URL on the director: http://HOST:PORT/play/NAME or rtsp://HOST:PORT/NAME")
     var url: String
+    @Option(help: "Director HTTP URL for the checksum lookup of an rtsp:// play (default: http://HOST:8080).")
+    var director: String?
     @Option(help: "Write the received bytes here.")
     var out: String?
     @Option(help: "API key (or set SLUICE_API_KEY).")
@@ -46,7 +53,9 @@ struct PlayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
-        let report = try await PlayClient().play(url: url, apiKey: apiKey, output: out)
+        let report = url.lowercased().hasPrefix("rtsp://")
+            ? try await RTSPPlayClient().play(url: url, apiKey: apiKey, output: out, directorURL: director)
+            : try await PlayClient().play(url: url, apiKey: apiKey, output: out)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -61,6 +70,9 @@ struct PlayCommand: AsyncParsableCommand {
                 received: \(report.bytes) bytes in \(String(format: "%.2f", report.transferMilliseconds / 1000)) s, \(String(format: "%.3f", report.averageBitsPerSecond / 1e6)) Mbit/s
                 sha256:   \(report.sha256) \(checksum)
                 """)
+            if let packets = report.packetsReceived {
+                announce("rtp:      \(packets) packets, \(report.packetsLost ?? 0) lost, jitter \(String(format: "%.2f", report.jitterMilliseconds ?? 0)) ms")
+            }
         }
         if report.errorMessage != nil || report.checksumMatches == false { throw ExitCode(1) }
     }

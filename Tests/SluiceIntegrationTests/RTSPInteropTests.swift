@@ -60,6 +60,32 @@ extension IntegrationTests {
         #expect(usage.first?.bytes == Int64(try #require(FileManager.default.contents(atPath: source)).count))
     }
 
+    @Test func sluicePlayReceivesIdenticalBytesAndTheEngineRecordsItsReceiverReports() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try cluster.makeSample(name: "clip", seconds: 5, bitrate: 1_000_000)
+        try cluster.put(source, as: "clip")
+        let out = cluster.directory + "/played.ts"
+        let played = try cluster.run([
+            "play", cluster.rtspURL + "/clip", "--key", cluster.apiKey, "--out", out, "--director", cluster.directorURL, "--json",
+        ])
+        #expect(played.status == 0, "\(played.output)")
+        struct Report: Decodable { var sha256: String; var expectedSHA256: String?; var packetsLost: Int64?; var packetsReceived: Int64? }
+        let report = try JSONDecoder().decode(Report.self, from: Data(played.output.utf8))
+        #expect(report.sha256 == report.expectedSHA256)
+        #expect(report.packetsLost == 0)
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: source))
+        try await cluster.waitUntil("the usage record") {
+            try await cluster.json([UsageRecord].self, "/v1/usage").contains { $0.kind == .play }
+        }
+        let usage = try #require(try await cluster.json([UsageRecord].self, "/v1/usage").first { $0.kind == .play })
+        // The client sent receiver reports every 2 s; the engine passed them on with the end.
+        let quality = try #require(usage.quality)
+        #expect(quality.cumulativeLost == 0)
+        #expect(quality.jitterMilliseconds < 50)
+    }
+
     @Test func gstreamerReceivesBytesIdenticalToTheObject() async throws {
         try requirePlayers()
         let cluster = try Cluster()

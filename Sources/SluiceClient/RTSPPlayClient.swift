@@ -1,0 +1,226 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOPosix
+import SluiceMedia
+import Synchronization
+
+/// Plays an object over RTSP: DESCRIBE, SETUP (RTP over UDP), PLAY; receives RTP itself,
+/// reorders it, writes the TS, sends receiver reports, and stops at the server's BYE.
+public struct RTSPPlayClient: Sendable {
+    /// Silence after which the stream is taken to be over (no BYE came).
+    public var inactivityTimeout: Duration = .seconds(5)
+
+    public init() {}
+
+    final class Reception: Sendable {
+        struct State {
+            var statistics = ReceptionStatistics()
+            var hasher = SHA256()
+            var written: Int64 = 0
+            var firstPacket: ContinuousClock.Instant?
+            var lastPacket: ContinuousClock.Instant?
+            var goodbye = false
+            var ssrc: UInt32?
+        }
+        let state = Mutex(State())
+        let file: FileHandle?
+        let clockStart = ContinuousClock.now
+
+        init(file: FileHandle?) { self.file = file }
+
+        func rtp(_ bytes: [UInt8]) {
+            guard let packet = RTPPacket(parsing: bytes[...]), packet.payloadType == RTPPacket.mp2tPayloadType else { return }
+            let now = ContinuousClock.now
+            let arrival = Int64((now - clockStart).seconds * 90_000)
+            let payloads = state.withLock { state -> [[UInt8]] in
+                if state.ssrc == nil { state.ssrc = packet.ssrc }
+                guard state.ssrc == packet.ssrc else { return [] }
+                if state.firstPacket == nil { state.firstPacket = now }
+                state.lastPacket = now
+                let ready = state.statistics.receive(packet, arrival: arrival)
+                for payload in ready {
+                    state.hasher.update(data: payload)
+                    state.written += Int64(payload.count)
+                }
+                return ready
+            }
+            for payload in payloads { try? file?.write(contentsOf: Data(payload)) }
+        }
+
+        func drain() {
+            let payloads = state.withLock { state -> [[UInt8]] in
+                let ready = state.statistics.drain()
+                for payload in ready {
+                    state.hasher.update(data: payload)
+                    state.written += Int64(payload.count)
+                }
+                return ready
+            }
+            for payload in payloads { try? file?.write(contentsOf: Data(payload)) }
+        }
+    }
+
+    public func play(url: String, apiKey: String?, output: String?, directorURL: String?) async throws -> PlayReport {
+        guard let components = URLComponents(string: url), components.scheme == "rtsp", let host = components.host else {
+            throw ClientError("'\(url)' is not an rtsp:// URL")
+        }
+        let port = components.port ?? 554
+        let object = components.path.split(separator: "/").first.map(String.init) ?? ""
+        var file: FileHandle?
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: nil)
+            file = FileHandle(forWritingAtPath: output)
+            if file == nil { throw ClientError("cannot write \(output)") }
+        }
+        defer { try? file?.close() }
+        let reception = Reception(file: file)
+        let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0")
+        let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = try await connection.executeThenClose { inbound, outbound in
+            var session = RTSPConversation(inbound: inbound.makeAsyncIterator(), outbound: outbound, apiKey: apiKey)
+            let described = try await session.send("DESCRIBE", url, [("Accept", "application/sdp")])
+            guard described.status == 200 else { return Self.refused(described, start: start) }
+            let base = described.headers["Content-Base"] ?? (url.hasSuffix("/") ? url : url + "/")
+            let sdp = String(decoding: described.body, as: UTF8.self)
+            let control = sdp.split(whereSeparator: \.isNewline).last { $0.hasPrefix("a=control:") }.map { String($0.dropFirst(10)) } ?? "*"
+            let trackURL = control.hasPrefix("rtsp://") ? control : control == "*" ? base : base + control
+            let rtpPort = rtp.channel.localAddress?.port ?? 0
+            let setup = try await session.send("SETUP", trackURL, [("Transport", "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtpPort + 1)")])
+            guard setup.status == 200, let sessionHeader = setup.headers["Session"] else { return Self.refused(setup, start: start) }
+            let sessionID = String(sessionHeader.split(separator: ";").first ?? "")
+            let timeout = sessionHeader.split(separator: ";").compactMap { $0.hasPrefix("timeout=") ? Double($0.dropFirst(8)) : nil }.first ?? 60
+            let transport = setup.headers["Transport"] ?? ""
+            let source = Self.parameter("source", in: transport) ?? host
+            let serverRTCPPort = Self.parameter("server_port", in: transport).flatMap { $0.split(separator: "-").last.flatMap { Int($0) } }
+            let played = try await session.send("PLAY", base, [("Session", sessionID), ("Range", "npt=0.000-")])
+            guard played.status == 200 else { return Self.refused(played, start: start) }
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await rtp.executeThenClose { packets, _ in
+                        for try await envelope in packets {
+                            reception.rtp(Array(envelope.data.readableBytesView))
+                        }
+                    }
+                }
+                group.addTask {
+                    try await rtcp.executeThenClose { packets, _ in
+                        for try await envelope in packets {
+                            guard let parsed = RTCP.parse(Array(envelope.data.readableBytesView)[...]) else { continue }
+                            if !parsed.goodbyes.isEmpty { reception.state.withLock { $0.goodbye = true } }
+                        }
+                    }
+                }
+                var lastReport = clock.now
+                var lastKeepAlive = clock.now
+                while true {
+                    try await Task.sleep(for: .milliseconds(100))
+                    let (goodbye, last, ssrc, statistics) = reception.state.withLock { ($0.goodbye, $0.lastPacket, $0.ssrc, $0.statistics) }
+                    if goodbye { break }
+                    let silentSince = last ?? start
+                    if clock.now - silentSince > (last == nil ? inactivityTimeout * 2 : inactivityTimeout) { break }
+                    if clock.now - lastReport >= .seconds(2), let ssrc, let serverRTCPPort,
+                       let address = try? SocketAddress(ipAddress: source, port: serverRTCPPort) {
+                        lastReport = clock.now
+                        let block = RTCP.ReportBlock(
+                            ssrc: ssrc, fractionLost: 0, cumulativeLost: Int32(clamping: statistics.lost),
+                            highestSequence: UInt32(truncatingIfNeeded: statistics.highestSequence),
+                            jitter: UInt32(clamping: statistics.jitterTimestampUnits))
+                        let bytes = RTCP.receiverReport(ssrc: 0x5_1ce, blocks: [block])
+                        rtcp.channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+                    }
+                    if clock.now - lastKeepAlive >= .seconds(timeout / 2) {
+                        lastKeepAlive = clock.now
+                        _ = try? await session.send("GET_PARAMETER", base, [("Session", sessionID)])
+                    }
+                }
+                group.cancelAll()
+                rtp.channel.close(promise: nil)
+                rtcp.channel.close(promise: nil)
+            }
+            _ = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
+            reception.drain()
+            let state = reception.state.withLock { $0 }
+            let first = state.firstPacket ?? clock.now
+            let transfer = (state.lastPacket ?? first) - first
+            return PlayReport(
+                status: 200, engineURL: source, startupMilliseconds: (first - start).seconds * 1000,
+                transferMilliseconds: transfer.seconds * 1000, bytes: state.written,
+                averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
+                sha256: state.hasher.finalize().map { String(format: "%02x", $0) }.joined(), expectedSHA256: nil,
+                errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
+                jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90)
+        }
+        if report.errorMessage == nil {
+            let director = directorURL ?? "http://\(host):8080"
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            report.expectedSHA256 = await PlayClient.expectedChecksum(object: object, directorURL: director, apiKey: apiKey, client: client)
+            try? await client.shutdown()
+        }
+        return report
+    }
+
+    static func refused(_ response: RTSPResponse, start: ContinuousClock.Instant) -> PlayReport {
+        let reason = response.headers["X-Sluice-Reason"].map { ": \($0)" } ?? ""
+        return PlayReport(
+            status: response.status, engineURL: nil, startupMilliseconds: (ContinuousClock.now - start).seconds * 1000,
+            transferMilliseconds: 0, bytes: 0, averageBitsPerSecond: 0, sha256: "", expectedSHA256: nil,
+            errorMessage: "RTSP \(response.status) \(response.reason)\(reason)")
+    }
+
+    static func parameter(_ name: String, in header: String) -> String? {
+        header.split(separator: ";").first { $0.hasPrefix(name + "=") }.map { String($0.dropFirst(name.count + 1)) }
+    }
+
+    typealias Datagrams = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+
+    /// An RTP socket on an even port and its RTCP socket on the next one.
+    static func bindPair(host: String) async throws -> (Datagrams, Datagrams) {
+        for _ in 0..<20 {
+            let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_RCVBUF)), value: 4 << 20)
+                .bind(host: host, port: 0) { channel in
+                    channel.eventLoop.makeCompletedFuture { try Datagrams(wrappingChannelSynchronously: channel) }
+                }
+            let port = rtp.channel.localAddress?.port ?? 0
+            if port % 2 == 0, port < 65535,
+               let rtcp = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: host, port: port + 1, channelInitializer: { channel in
+                    channel.eventLoop.makeCompletedFuture { try Datagrams(wrappingChannelSynchronously: channel) }
+                }) {
+                return (rtp, rtcp)
+            }
+            try? await rtp.channel.close()
+        }
+        throw ClientError("could not bind a pair of UDP ports for RTP and RTCP")
+    }
+}
+
+/// Request/response over one RTSP connection, with CSeq and the client's credentials.
+struct RTSPConversation {
+    var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let apiKey: String?
+    var parser = RTSPResponseParser()
+    var cseq = 0
+
+    mutating func send(_ method: String, _ url: String, _ extra: [(String, String)]) async throws -> RTSPResponse {
+        cseq += 1
+        var headers = RTSPHeaders([("CSeq", "\(cseq)"), ("User-Agent", "sluice-play")])
+        if let apiKey { headers.add("Authorization", "Bearer \(apiKey)") }
+        for (name, value) in extra { headers.add(name, value) }
+        try await outbound.write(ByteBuffer(bytes: RTSPRequest(method: method, uri: url, headers: headers).serialized()))
+        while true {
+            if let response = try parser.nextResponse() { return response }
+            guard let buffer = try await inbound.next() else { throw ClientError("the RTSP server closed the connection") }
+            parser.append(buffer.readableBytesView)
+        }
+    }
+}
