@@ -37,16 +37,22 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         let directorReady = AsyncStream.makeStream(of: Int.self)
+        let rtspReady = AsyncStream.makeStream(of: Int.self)
         let configurationCopy = configuration
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await DirectorServer(configuration: configurationCopy, logger: Logger(label: "sluice.director")).run { port in
                     directorReady.continuation.yield(port)
+                } onRTSPListening: { port in
+                    rtspReady.continuation.yield(port)
                 }
             }
             var iterator = directorReady.stream.makeAsyncIterator()
             guard let port = await iterator.next() else { return }
+            var rtspIterator = rtspReady.stream.makeAsyncIterator()
+            guard let rtspPort = await rtspIterator.next() else { return }
             let directorURL = "http://\(configuration.director.host):\(port)"
+            let rtspURL = "rtsp://\(configuration.director.rtspHost):\(rtspPort)"
             for engine in configuration.engines {
                 group.addTask {
                     try await EngineServer(
@@ -58,7 +64,7 @@ struct DemoCommand: AsyncParsableCommand {
             let key = configuration.director.apiKeys.first
             try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count)
             try await loadSample(directorURL: directorURL, apiKey: key, directory: configuration.director.dataDirectory, logger: logger)
-            printTour(directorURL: directorURL, apiKey: key)
+            printTour(directorURL: directorURL, rtspURL: rtspURL, apiKey: key)
             if let exitAfter {
                 try await Task.sleep(for: .milliseconds(Int64(exitAfter * 1000)))
                 announce("demo: --exit-after reached, stopping")
@@ -128,14 +134,17 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    private func printTour(directorURL: String, apiKey: String?) {
+    private func printTour(directorURL: String, rtspURL: String, apiKey: String?) {
         let key = apiKey.map { "?key=\($0)" } ?? ""
         announce("""
 
             Sluice demo is running (Ctrl-C to stop).
-              play with the client: sluice play \(directorURL)/play/sample\(key) --out /tmp/sample.ts
-              play with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
-              play with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
+              HTTP, with the client: sluice play '\(directorURL)/play/sample\(key)' --out /tmp/sample.ts
+              HTTP, with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
+              HTTP, with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
+              RTSP, with the client: sluice play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts
+              RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
+              RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
               links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
 
             """)
