@@ -66,12 +66,7 @@ public struct PlayClient: Sendable {
                 transferMilliseconds: 0, bytes: 0, averageBitsPerSecond: 0, sha256: "", expectedSHA256: nil,
                 errorMessage: message.isEmpty ? "HTTP \(status)" : message)
         }
-        var file: FileHandle?
-        if let output {
-            FileManager.default.createFile(atPath: output, contents: nil)
-            file = FileHandle(forWritingAtPath: output)
-            if file == nil { throw ClientError("cannot write \(output)") }
-        }
+        let file = try OutputFile.open(output)
         defer { try? file?.close() }
         var hasher = SHA256()
         var bytes: Int64 = 0
@@ -115,6 +110,17 @@ public struct PlayClient: Sendable {
               let body = try? await response.body.collect(upTo: 16 << 20),
               let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)) else { return nil }
         return rows.first { $0.object.name == name }?.object.sha256
+    }
+}
+
+/// The file a player writes what it receives to (nil: nowhere).
+enum OutputFile {
+    static func open(_ path: String?) throws -> FileHandle? {
+        guard let path else { return nil }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ClientError("cannot write \(path)")
+        }
+        return handle
     }
 }
 

@@ -68,12 +68,7 @@ public struct RTSPPlayClient: Sendable {
         }
         let port = components.port ?? 554
         let object = components.path.split(separator: "/").first.map(String.init) ?? ""
-        var file: FileHandle?
-        if let output {
-            FileManager.default.createFile(atPath: output, contents: nil)
-            file = FileHandle(forWritingAtPath: output)
-            if file == nil { throw ClientError("cannot write \(output)") }
-        }
+        let file = try OutputFile.open(output)
         defer { try? file?.close() }
         let reception = Reception(file: file)
         let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0")

@@ -9,18 +9,8 @@ enum RawTCP {
     /// Sends `bytes` to `url`'s host and port, optionally closes early, and returns what came
     /// back within `timeout` seconds ("" if the server just closed).
     static func exchange(url: String, bytes: [UInt8], readReply: Bool = true, timeout: Int = 5) throws -> String {
-        guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClusterError("socket() failed") }
+        let fd = try connect(url)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw ClusterError("connect to \(url) failed") }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -45,18 +35,8 @@ enum RawTCP {
     /// Sends `bytes` one at a time, `interval` apart, and returns whatever the server answers
     /// (it should cut the connection off long before the request completes).
     static func trickle(url: String, bytes: [UInt8], interval: Duration) throws -> String {
-        guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClusterError("socket() failed") }
+        let fd = try connect(url)
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw ClusterError("connect to \(url) failed") }
         var reply: [UInt8] = []
         for byte in bytes {
             var one = byte
@@ -71,5 +51,24 @@ enum RawTCP {
             }
         }
         return String(decoding: reply, as: UTF8.self)
+    }
+
+    /// A connected TCP socket to `url`'s port on 127.0.0.1.
+    private static func connect(_ url: String) throws -> Int32 {
+        guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ClusterError("socket() failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw ClusterError("connect to \(url) failed")
+        }
+        return fd
     }
 }
