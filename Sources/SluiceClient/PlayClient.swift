@@ -23,6 +23,13 @@ public struct PlayReport: Sendable, Codable {
     public var packetsReceived: Int64?
     public var packetsLost: Int64?
     public var jitterMilliseconds: Double?
+    /// Per-packet lateness against the RTP schedule (benchmarks only; not encoded).
+    public var latenessMicroseconds: [Int32]?
+
+    enum CodingKeys: String, CodingKey {
+        case status, engineURL, startupMilliseconds, transferMilliseconds, bytes, averageBitsPerSecond, sha256, expectedSHA256
+        case errorMessage, packetsReceived, packetsLost, jitterMilliseconds
+    }
 
     public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
 }

@@ -11,6 +11,10 @@ import Synchronization
 public struct RTSPPlayClient: Sendable {
     /// Silence after which the stream is taken to be over (no BYE came).
     public var inactivityTimeout: Duration = .seconds(5)
+    /// Stop (TEARDOWN) after this long even if the stream goes on.
+    public var maxDuration: Duration?
+    /// Keep each packet's lateness against its RTP schedule (for `sluice bench`).
+    public var recordsLateness = false
 
     public init() {}
 
@@ -23,12 +27,22 @@ public struct RTSPPlayClient: Sendable {
             var lastPacket: ContinuousClock.Instant?
             var goodbye = false
             var ssrc: UInt32?
+            /// Arrival minus schedule (the RTP timestamp, anchored at the first packet), in
+            /// microseconds, when `recordsLateness` is set.
+            var latenessMicroseconds: [Int32] = []
+            var firstTimestamp: Int64 = 0
+            var timestampCycles: Int64 = 0
+            var lastTimestamp: UInt32 = 0
         }
         let state = Mutex(State())
         let file: FileHandle?
+        let recordsLateness: Bool
         let clockStart = ContinuousClock.now
 
-        init(file: FileHandle?) { self.file = file }
+        init(file: FileHandle?, recordsLateness: Bool) {
+            self.file = file
+            self.recordsLateness = recordsLateness
+        }
 
         func rtp(_ bytes: [UInt8]) {
             guard let packet = RTPPacket(parsing: bytes[...]), packet.payloadType == RTPPacket.mp2tPayloadType else { return }
@@ -37,6 +51,17 @@ public struct RTSPPlayClient: Sendable {
             let payloads = state.withLock { state -> [[UInt8]] in
                 if state.ssrc == nil { state.ssrc = packet.ssrc }
                 guard state.ssrc == packet.ssrc else { return [] }
+                if recordsLateness {
+                    if state.firstPacket == nil {
+                        state.firstTimestamp = Int64(packet.timestamp)
+                        state.lastTimestamp = packet.timestamp
+                    }
+                    if packet.timestamp < state.lastTimestamp && state.lastTimestamp - packet.timestamp > 1 << 31 { state.timestampCycles += 1 << 32 }
+                    state.lastTimestamp = packet.timestamp
+                    let scheduled = Double(state.timestampCycles + Int64(packet.timestamp) - state.firstTimestamp) / 90_000
+                    let actual = ((now - (state.firstPacket ?? now)).seconds)
+                    state.latenessMicroseconds.append(Int32(clamping: Int64((actual - scheduled) * 1_000_000)))
+                }
                 if state.firstPacket == nil { state.firstPacket = now }
                 state.lastPacket = now
                 let ready = state.statistics.receive(packet, arrival: arrival)
@@ -70,7 +95,7 @@ public struct RTSPPlayClient: Sendable {
         let object = components.path.split(separator: "/").first.map(String.init) ?? ""
         let file = try OutputFile.open(output)
         defer { try? file?.close() }
-        let reception = Reception(file: file)
+        let reception = Reception(file: file, recordsLateness: recordsLateness)
         let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0")
         let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
@@ -119,6 +144,7 @@ public struct RTSPPlayClient: Sendable {
                     try await Task.sleep(for: .milliseconds(100))
                     let (goodbye, last, ssrc, statistics) = reception.state.withLock { ($0.goodbye, $0.lastPacket, $0.ssrc, $0.statistics) }
                     if goodbye { break }
+                    if let maxDuration, clock.now - start > maxDuration { break }
                     let silentSince = last ?? start
                     if clock.now - silentSince > (last == nil ? inactivityTimeout * 2 : inactivityTimeout) { break }
                     if clock.now - lastReport >= .seconds(2), let ssrc, let serverRTCPPort,
@@ -151,7 +177,8 @@ public struct RTSPPlayClient: Sendable {
                 averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
                 sha256: state.hasher.finalize().map { String(format: "%02x", $0) }.joined(), expectedSHA256: nil,
                 errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
-                jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90)
+                jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
+                latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)
         }
         if report.errorMessage == nil {
             let director = directorURL ?? "http://\(host):8080"
