@@ -166,6 +166,7 @@ public struct AdmissionController: Sendable {
     // MARK: Internals
 
     private mutating func wakeWaiters(now: Timestamp) -> [QueueOutcome] {
+        guard queue.count > 0 else { return [] }
         var outcomes: [QueueOutcome] = []
         for waiter in queue.removeExpired(at: now) {
             let refusal = AdmissionRefusal(
@@ -218,7 +219,7 @@ public struct AdmissionController: Sendable {
         var best: AdmissionRefusal?
         // Least loaded first; the name breaks ties so choices are reproducible.
         for engine in holders.sorted(by: { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }) {
-            guard let links = pathFinder.path(from: engine, to: edge, bitsPerSecond: rate, reserved: book.reserved(onLink:)) else {
+            guard let links = pathFinder.path(from: engine, to: edge, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:)) else {
                 best = preferred(best, explainNoPath(from: engine, to: edge, rate: rate))
                 continue
             }

@@ -38,6 +38,7 @@ public struct AdmissionQueue: Sendable {
 
     /// Removes and returns, in queue order, every waiter whose deadline has passed.
     public mutating func removeExpired(at now: Timestamp) -> [Waiter] {
+        guard !waiters.isEmpty else { return [] }
         let expired = waiters.filter { $0.request.deadline <= now }
         waiters.removeAll { $0.request.deadline <= now }
         return expired

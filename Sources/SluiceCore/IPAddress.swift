@@ -4,6 +4,10 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     public init?(_ text: some StringProtocol) {
         var text = String(text)
+        if let v4 = Self.parseIPv4(text) {
+            bytes = v4
+            return
+        }
         if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
         if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
         if let v4 = Self.parseIPv4(text) {
@@ -29,14 +33,28 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
             .joined(separator: ":")
     }
 
+    /// Dotted quad, on UTF-8 bytes (this runs on every admission).
     static func parseIPv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var out: [UInt8] = []
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(\.isASCIIDigit), let value = UInt8(part) else { return nil }
-            out.append(value)
+        out.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, out.count < 3 else { return nil }
+                out.append(UInt8(value))
+                value = 0
+                digits = 0
+            } else if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, value <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
+        guard digits > 0, out.count == 3 else { return nil }
+        out.append(UInt8(value))
         return out
     }
 

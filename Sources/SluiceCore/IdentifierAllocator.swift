@@ -40,14 +40,13 @@ public struct LabelAllocator: Sendable {
 
     /// A free label at `node`, or nil if all 1,048,560 are live.
     public mutating func allocate(atNode node: String) -> UInt32? {
-        var used = inUse[node, default: []]
-        guard used.count < Self.range.count else { return nil }
+        // Mutated in place: copying a node's set would make each admission O(live streams).
+        guard inUse[node, default: []].count < Self.range.count else { return nil }
         var candidate = next[node, default: Self.range.lowerBound]
-        while used.contains(candidate) {
+        while inUse[node, default: []].contains(candidate) {
             candidate = candidate >= Self.range.upperBound ? Self.range.lowerBound : candidate + 1
         }
-        used.insert(candidate)
-        inUse[node] = used
+        inUse[node, default: []].insert(candidate)
         next[node] = candidate >= Self.range.upperBound ? Self.range.lowerBound : candidate + 1
         return candidate
     }

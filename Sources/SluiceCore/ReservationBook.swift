@@ -52,15 +52,26 @@ public struct EngineUsage: Hashable, Sendable, Codable {
 /// nothing is ever booked past a declared capacity.
 public struct ReservationBook: Sendable {
     public private(set) var linkCapacity: [String: Int64]
-    public private(set) var linkReserved: [String: Int64] = [:]
     public private(set) var engineCapacity: [String: EngineCapacity] = [:]
     public private(set) var engineUsage: [String: EngineUsage] = [:]
+    /// Booked bit/s by the topology's link index: path search reads it for every link it tries.
+    private var reservedByIndex: [Int64]
+    private let linkIndex: [String: Int]
 
     public init(topology: Topology) {
         linkCapacity = topology.links.mapValues(\.capacityBitsPerSecond)
+        linkIndex = topology.linkIndex
+        reservedByIndex = Array(repeating: 0, count: topology.linkList.count)
     }
 
-    public func reserved(onLink link: String) -> Int64 { linkReserved[link, default: 0] }
+    /// Links with something booked on them.
+    public var linkReserved: [String: Int64] {
+        linkIndex.compactMapValues { reservedByIndex[$0] == 0 ? nil : reservedByIndex[$0] }
+    }
+
+    public func reserved(onLink link: String) -> Int64 { linkIndex[link].map { reservedByIndex[$0] } ?? 0 }
+
+    public func reserved(atLinkIndex index: Int) -> Int64 { reservedByIndex[index] }
 
     public func usage(ofEngine engine: String) -> EngineUsage { engineUsage[engine, default: EngineUsage()] }
 
@@ -86,7 +97,7 @@ public struct ReservationBook: Sendable {
         if used.diskBytes + reservation.diskBytes > capacity.diskBytes {
             return AdmissionRefusal(.engineFull, "engine '\(reservation.engine)' has \(capacity.diskBytes - used.diskBytes) bytes of disk free, \(reservation.diskBytes) needed", engine: reservation.engine)
         }
-        for link in Set(reservation.links) {
+        for (position, link) in reservation.links.enumerated() where !reservation.links[..<position].contains(link) {
             guard let capacity = linkCapacity[link] else {
                 return AdmissionRefusal(.pathFull, "link '\(link)' is not in the topology", link: link)
             }
@@ -118,8 +129,8 @@ public struct ReservationBook: Sendable {
 
     private mutating func apply(_ reservation: Reservation, sign: Int64) {
         for link in reservation.links {
-            let value = linkReserved[link, default: 0] + sign * reservation.bitsPerSecond
-            linkReserved[link] = value == 0 ? nil : value
+            guard let index = linkIndex[link] else { continue }
+            reservedByIndex[index] += sign * reservation.bitsPerSecond
         }
         var used = usage(ofEngine: reservation.engine)
         used.streams += Int(sign) * reservation.streamSlots

@@ -36,6 +36,14 @@ public struct Topology: Sendable {
     /// Link names leaving each node, in declaration order (for deterministic search).
     public private(set) var outgoing: [String: [String]]
 
+    // Dense indices for the hot path: path search and link bookkeeping use arrays, not names.
+    public let nodeIndex: [String: Int]
+    public let linkList: [Link]
+    public let linkIndex: [String: Int]
+    let linkTo: [Int]
+    /// Indices of the links leaving each node, in declaration order.
+    let adjacency: [[Int]]
+
     public init(nodes: [Node], links: [Link]) throws(TopologyError) {
         var problems: [String] = []
         var nodeTable: [String: Node] = [:]
@@ -63,6 +71,16 @@ public struct Topology: Sendable {
         self.nodes = nodeTable
         self.links = linkTable
         self.outgoing = outgoing
+        let nodeIndex = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.name, $0) })
+        self.nodeIndex = nodeIndex
+        linkList = links
+        linkIndex = Dictionary(uniqueKeysWithValues: links.enumerated().map { ($1.name, $0) })
+        linkTo = links.map { nodeIndex[$0.to] ?? 0 }
+        var adjacency = Array(repeating: [Int](), count: nodes.count)
+        for (index, link) in links.enumerated() {
+            if let from = nodeIndex[link.from] { adjacency[from].append(index) }
+        }
+        self.adjacency = adjacency
     }
 }
 

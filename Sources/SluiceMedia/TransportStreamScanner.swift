@@ -88,23 +88,23 @@ public struct TransportStreamScanner: Sendable {
     }
 
     public mutating func consume(_ bytes: some Collection<UInt8>) throws(TransportStreamError) {
-        var index = bytes.startIndex
+        // One contiguous copy per chunk; packets are then scanned in place.
+        let chunk = bytes as? [UInt8] ?? Array(bytes)
+        var index = 0
         if !partial.isEmpty {
-            while partial.count < Self.packetSize, index != bytes.endIndex {
-                partial.append(bytes[index])
-                index = bytes.index(after: index)
-            }
+            let needed = min(Self.packetSize - partial.count, chunk.count)
+            partial.append(contentsOf: chunk[0..<needed])
+            index = needed
             guard partial.count == Self.packetSize else { return }
             let packet = partial
             partial.removeAll(keepingCapacity: true)
             try scanPacket(packet[...])
         }
-        while bytes.distance(from: index, to: bytes.endIndex) >= Self.packetSize {
-            let end = bytes.index(index, offsetBy: Self.packetSize)
-            try scanPacket(Array(bytes[index..<end])[...])
-            index = end
+        while chunk.count - index >= Self.packetSize {
+            try scanPacket(chunk[index..<(index + Self.packetSize)])
+            index += Self.packetSize
         }
-        partial.append(contentsOf: bytes[index...])
+        partial.append(contentsOf: chunk[index...])
     }
 
     public func finish() throws(TransportStreamError) -> TransportStreamSummary {

@@ -5,7 +5,7 @@ import Testing
     let finder = PathFinder(topology: Fixtures.topology())
 
     @Test func takesTheShortestFeasiblePath() {
-        let path = finder.path(from: "engine-a", to: "edge", bitsPerSecond: 1_000_000) { _ in 0 }
+        let path = finder.path(from: "engine-a", to: "edge", bitsPerSecond: 1_000_000) { (_: String) in 0 }
         #expect(path == ["a-core", "core-edge"])
     }
 
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func unknownNodesHaveNoPath() {
-        #expect(finder.path(from: "nowhere", to: "edge", bitsPerSecond: 1) { _ in 0 } == nil)
+        #expect(finder.path(from: "nowhere", to: "edge", bitsPerSecond: 1) { (_: String) in 0 } == nil)
     }
 
     @Test func topologyListsEveryProblem() {
