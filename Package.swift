@@ -99,6 +99,10 @@ let package = Package(
         ),
         .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore"]),
         .testTarget(
+            name: "SluiceDirectorTests",
+            dependencies: ["SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit"]
+        ),
+        .testTarget(
             name: "SluiceIntegrationTests",
             dependencies: [
                 "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig",

@@ -171,5 +171,4 @@ final class RTPSessionTable: Sendable {
         session.receiverReport(block)
     }
 
-    func receiverSaidGoodbye(toSSRC ssrc: UInt32) {}
 }

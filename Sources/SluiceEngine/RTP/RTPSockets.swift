@@ -78,6 +78,5 @@ final class RTCPReceiver: ChannelInboundHandler, Sendable {
         guard envelope.data.readableBytes <= 1500, let bytes = envelope.data.getBytes(at: envelope.data.readerIndex, length: envelope.data.readableBytes),
               let parsed = RTCP.parse(bytes[...]) else { return }
         for block in parsed.reports { sessions.receiverReport(block, from: envelope.remoteAddress) }
-        for ssrc in parsed.goodbyes { sessions.receiverSaidGoodbye(toSSRC: ssrc) }
     }
 }

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import SluiceCore
+import SluiceDirector
+import SluiceStore
+import SluiceTestKit
+import Testing
+
+/// The director's runtime over a real SQLite file, with a clock the test moves by hand.
+@Suite struct DirectorTests {
+    let directory = NSTemporaryDirectory() + "sluice-director-" + UUID().uuidString
+    let clock = MockClock()
+    let object = MediaObject(name: "movie", sizeBytes: 1000, durationMilliseconds: 10_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "a", count: 64))
+
+    func makeDirector() async throws -> Director {
+        let topology = try Topology(
+            nodes: [Node(name: "e", kind: .engine), Node(name: "x", kind: .edge)],
+            links: [Link(name: "e-x", from: "e", to: "x", capacityBitsPerSecond: 2_500_000)])
+        var policy = AdmissionPolicy()
+        policy.rateHeadroom = 0
+        policy.leaseSlack = .seconds(5)
+        policy.maxWait = .seconds(3)
+        let controller = AdmissionController(topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: policy)
+        let store = try await SQLiteStore.open(directory: directory, logger: Logger(label: "test"))
+        let director = Director(controller: controller, store: store, clock: clock, logger: Logger(label: "test"))
+        try await director.restore()
+        return director
+    }
+
+    func register(_ director: Director) async {
+        let capacity = EngineCapacity(maxStreams: 10, bufferBytes: 1 << 30, ingestBitsPerSecond: 1 << 30, diskBytes: 1 << 40)
+        await director.registerEngine(EngineRecord(name: "e", url: "http://e", capacity: capacity, isUp: true, lastHeartbeat: clock.now()), objects: [object])
+    }
+
+    @Test func aWaiterIsAdmittedWhenAStreamEndsAndExpiryWritesUsage() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        let first = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.1", maxWait: nil).get())
+        let second = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.2", maxWait: nil).get())
+        // The third waits: 2.5 Mbit/s holds two 1 Mbit/s streams.
+        let waiter = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.3", maxWait: nil) }
+        while await director.controller.queue.count == 0 { await Task.yield() }
+        await director.end(streamID: first.id, bytesSent: 1000, reason: .completed)
+        let third = try await waiter.value.get()
+        #expect(third.clientAddress == "10.0.0.3")
+        // Nobody renews: the leases run out at 10 s x 1.1 + 5 s, the sweep releases and records them.
+        _ = await director.renew(streamID: second.id, bytesSent: 10)
+        _ = await director.renew(streamID: third.id, bytesSent: 10)
+        clock.advance(by: .seconds(17))
+        await heartbeatAndTick(director)
+        #expect(await director.controller.streams.isEmpty)
+        #expect(await director.controller.book.linkReserved.isEmpty)
+        let usage = try await director.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
+        #expect(usage.map(\.endReason).sorted { $0.rawValue < $1.rawValue } == [.completed, .leaseExpired, .leaseExpired])
+        await director.shutdown()
+    }
+
+    @Test func aRestartedDirectorCountsTheLeasesItLeftBehind() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        let stream = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.1", maxWait: nil).get())
+        await director.shutdown()
+
+        let restarted = try await makeDirector()
+        #expect(await restarted.controller.book.reserved(onLink: "e-x") == 1_000_000)
+        #expect(await restarted.controller.streams[stream.id]?.hops == stream.hops)
+        #expect(await restarted.controller.directory.objects["movie"] == object)
+        // The engine comes back and the stream's lease is renewed through the new director.
+        await register(restarted)
+        #expect(await restarted.renew(streamID: stream.id, bytesSent: 500) != nil)
+        await restarted.shutdown()
+    }
+
+    func heartbeatAndTick(_ director: Director) async {
+        _ = await director.heartbeat(engine: "e")
+        await director.tick()
+    }
+}
