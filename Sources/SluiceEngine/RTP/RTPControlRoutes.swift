@@ -103,7 +103,7 @@ struct RTPControlRoutes {
 
     @Sendable func pause(_ request: Request, context: EngineRequestContext) async throws -> Response {
         try authorize(request)
-        await try session(context).pause()
+        try await session(context).pause()
         return json(["paused": true])
     }
 
