@@ -11,6 +11,8 @@ import Glibc
 final class RTPSockets: Sendable {
     let rtp: any Channel
     let rtcp: any Channel
+    /// Paces every stream's packets onto `rtp` from one timer.
+    let pacer: RTPPacer
 
     var rtpPort: Int { rtp.localAddress?.port ?? 0 }
     var rtcpPort: Int { rtcp.localAddress?.port ?? 0 }
@@ -18,6 +20,7 @@ final class RTPSockets: Sendable {
     private init(rtp: any Channel, rtcp: any Channel) {
         self.rtp = rtp
         self.rtcp = rtcp
+        pacer = RTPPacer(channel: rtp)
     }
 
     /// Binds both sockets on `host` (port 0: any free pair). `dscp` marks media packets
@@ -51,6 +54,7 @@ final class RTPSockets: Sendable {
     }
 
     func close() async {
+        pacer.stop()
         try? await rtp.close()
         try? await rtcp.close()
     }

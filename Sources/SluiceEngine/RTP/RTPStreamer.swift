@@ -4,10 +4,11 @@ import NIOCore
 import SluiceCore
 import SluiceMedia
 
-/// The send loop of one RTP session: reads the object, packetizes seven TS packets per RTP
-/// packet, sends each when its PCR says (never faster than the reserved rate), renews the
-/// lease every second (also while paused), sends an SR every five seconds and SR+BYE half a
-/// second after the last packet, then reports the end.
+/// The feeder of one RTP session: reads the object, packetizes seven TS packets per RTP
+/// packet with the time each is due by its PCR (never faster than the reserved rate), and
+/// hands them to the engine's `RTPPacer` half a second ahead; obeys play/pause/seek/stop,
+/// renews the lease every second (also while paused), sends an SR every five seconds and
+/// SR+BYE after the last packet, then reports the end.
 struct RTPStreamer: Sendable {
     let session: RTPSession
     let sockets: RTPSockets
@@ -18,8 +19,8 @@ struct RTPStreamer: Sendable {
 
     static let readBytes = 188 * 7 * 24
     static let senderReportInterval: Duration = .seconds(5)
-    /// Packets due within this window go out together (one flush).
-    static let batchWindow: Duration = .milliseconds(2)
+    /// How far ahead of the schedule the pacer is fed.
+    static let feedAhead: Duration = .milliseconds(500)
     /// Pause between the last RTP packet and SR+BYE. GStreamer holds packets in a 2 s jitter
     /// buffer and drops what it still holds at BYE; ffmpeg needs about 0.5 s.
     static let goodbyeDelay: Duration = .milliseconds(2500)
@@ -27,6 +28,7 @@ struct RTPStreamer: Sendable {
     func run() async {
         let clock = ContinuousClock()
         let id = session.streamID
+        let pacer = sockets.pacer
         guard let file = FileHandle(forReadingAtPath: session.path) else {
             logger.error("cannot open object for RTP", metadata: ["stream_id": "\(id)", "path": "\(session.path)"])
             session.finish()
@@ -39,121 +41,122 @@ struct RTPStreamer: Sendable {
         var lastRTPTime = rtpBase
         var playing = false
         var runStart = clock.now
+        var runStartDeadline = NIODeadline.now()
         var packetizer = MP2TPacketizer(pcrPID: session.pcrPID, maxBitsPerSecond: session.bitsPerSecond)
-        var chunk: [UInt8] = []
-        var chunkOffset: Int64 = 0  // file offset of chunk[0]
-        var pending: [MP2TPacketizer.Packet] = []
-        var pendingIndex = 0
+        var readOffset: Int64 = 0  // next file byte to packetize
+        var fedUntil: Duration = .zero  // due time of the last packet handed to the pacer
+        var atEnd = false
         var lastRenewal = clock.now
         var lastSenderReport = clock.now
-        var packetsSent: UInt32 = 0
-        var octetsSent: UInt32 = 0
         var stopReply: [CheckedContinuation<RTPSession.Summary, Never>] = []
-
-        /// File offset of the first byte not yet sent.
-        func nextUnsentOffset() -> Int64 {
-            pendingIndex < pending.count ? chunkOffset + Int64(pending[pendingIndex].range.lowerBound) : chunkOffset + Int64(chunk.count)
-        }
 
         loop: while !Task.isCancelled {
             for command in session.takeCommands() {
                 switch command {
                 case .play(let start, let continuation):
-                    let offset = start.map { $0 <= 0 ? 0 : session.seekIndex.byteOffset(forMilliseconds: $0) } ?? nextUnsentOffset()
-                    chunk = []
-                    pending = []
-                    pendingIndex = 0
-                    chunkOffset = offset
+                    // Whatever is queued but unsent is dropped; numbering goes on from it.
+                    let dropped = await pacer.drop(id)
+                    if let dropped { sequence = dropped.sequence }
+                    readOffset = start.map { $0 <= 0 ? 0 : session.seekIndex.byteOffset(forMilliseconds: $0) } ?? dropped?.fileOffset ?? readOffset
                     packetizer = MP2TPacketizer(pcrPID: session.pcrPID, maxBitsPerSecond: session.bitsPerSecond)
-                    // Timestamps move on from the last one sent, so they never run backwards.
-                    rtpBase = packetsSent == 0 ? session.initialRTPTime : lastRTPTime &+ 3000
+                    // Timestamps move on from the last one used, so they never run backwards.
+                    rtpBase = session.summary.packetsSent == 0 && dropped == nil ? session.initialRTPTime : lastRTPTime &+ 3000
                     runStart = clock.now
+                    runStartDeadline = .now()
+                    fedUntil = .zero
+                    atEnd = false
                     playing = true
-                    let position = start ?? Int64(Double(offset) * 8 / Double(max(1, session.object.averageBitsPerSecond)) * 1000)
+                    let position = start ?? Int64(Double(readOffset) * 8 / Double(max(1, session.object.averageBitsPerSecond)) * 1000)
                     continuation.resume(returning: .init(sequence: sequence, rtpTime: rtpBase, startMilliseconds: position))
-                    logger.info("rtp play", metadata: ["stream_id": "\(id)", "from_byte": "\(offset)", "seq": "\(sequence)"])
+                    logger.info("rtp play", metadata: ["stream_id": "\(id)", "from_byte": "\(readOffset)", "seq": "\(sequence)"])
                 case .pause(let continuation):
+                    if let dropped = await pacer.drop(id) {
+                        sequence = dropped.sequence
+                        readOffset = dropped.fileOffset
+                    }
                     playing = false
                     continuation.resume()
                 case .stop(let continuation):
+                    _ = await pacer.drop(id)
                     stopReply.append(continuation)
                     break loop
                 }
             }
+            let summary = session.summary
             if clock.now - lastRenewal >= renewInterval {
                 lastRenewal = clock.now
-                let summary = session.summary
                 let reportAge = summary.lastReceiverReport.map { clock.now - $0 }
                 if let alive = try? await director.renew(streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge), !alive {
                     logger.info("rtp stream stopped: lease gone", metadata: ["stream_id": "\(id)"])
+                    _ = await pacer.drop(id)
                     session.finish()
                     return
                 }
             }
-            if clock.now - lastSenderReport >= Self.senderReportInterval && packetsSent > 0 {
+            if playing { lastRTPTime = rtpBase &+ Self.ticks(clock.now - runStart) }
+            if clock.now - lastSenderReport >= Self.senderReportInterval && summary.packetsSent > 0 {
                 lastSenderReport = clock.now
-                sendRTCP(rtpTime: playing ? rtpBase &+ Self.ticks(clock.now - runStart) : lastRTPTime, packets: packetsSent, octets: octetsSent, goodbye: false)
+                sendRTCP(rtpTime: lastRTPTime, packets: summary.packetsSent, octets: summary.bytesSent, goodbye: false)
             }
             guard playing else {
                 try? await Task.sleep(for: .milliseconds(20))
                 continue
             }
-            if pendingIndex >= pending.count {
-                chunkOffset += Int64(chunk.count)
-                let data = (try? file.seek(toOffset: UInt64(chunkOffset))).flatMap { try? file.read(upToCount: Self.readBytes) } ?? Data()
-                chunk = [UInt8](data)
+            if atEnd {
+                if await pacer.pending(id) == 0 { break loop }
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
+            // Keep the pacer fed about half a second ahead; wake ten times a second.
+            if fedUntil - (clock.now - runStart) < Self.feedAhead {
+                let data = (try? file.seek(toOffset: UInt64(readOffset))).flatMap { try? file.read(upToCount: Self.readBytes) } ?? Data()
+                var chunk = [UInt8](data)
                 chunk.removeLast(chunk.count % TransportStreamScanner.packetSize)
-                if chunk.isEmpty { break loop }  // end of object
-                pending = packetizer.packets(in: chunk[...])
-                pendingIndex = 0
+                if chunk.isEmpty {
+                    atEnd = true
+                    continue
+                }
+                var packets: [RTPPacer.Packet] = []
+                for packet in packetizer.packets(in: chunk[...]) {
+                    var buffer = sockets.rtp.allocator.buffer(capacity: RTPPacket.headerSize + packet.range.count)
+                    buffer.writeInteger(UInt8(0x80))
+                    buffer.writeInteger(RTPPacket.mp2tPayloadType)
+                    buffer.writeInteger(sequence)
+                    buffer.writeInteger(rtpBase &+ Self.ticks(packet.due))
+                    buffer.writeInteger(id)
+                    buffer.writeBytes(chunk[packet.range])
+                    packets.append(.init(
+                        datagram: buffer, due: runStartDeadline + .nanoseconds(Int64(packet.due.seconds * 1e9)), sequence: sequence,
+                        fileOffset: readOffset + Int64(packet.range.lowerBound), payloadBytes: packet.range.count))
+                    sequence &+= 1
+                    fedUntil = packet.due
+                }
+                readOffset += Int64(chunk.count)
+                pacer.enqueue(packets, for: session)
+                continue
             }
-            let elapsed = clock.now - runStart
-            var sentPackets = 0
-            var sentBytes = 0
-            while pendingIndex < pending.count, pending[pendingIndex].due <= elapsed + Self.batchWindow {
-                let packet = pending[pendingIndex]
-                lastRTPTime = rtpBase &+ Self.ticks(packet.due)
-                var buffer = sockets.rtp.allocator.buffer(capacity: RTPPacket.headerSize + packet.range.count)
-                buffer.writeInteger(UInt8(0x80))
-                buffer.writeInteger(RTPPacket.mp2tPayloadType)
-                buffer.writeInteger(sequence)
-                buffer.writeInteger(lastRTPTime)
-                buffer.writeInteger(id)
-                buffer.writeBytes(chunk[packet.range])
-                sockets.rtp.write(AddressedEnvelope(remoteAddress: session.client, data: buffer), promise: nil)
-                sequence &+= 1
-                sentPackets += 1
-                sentBytes += packet.range.count
-                pendingIndex += 1
-            }
-            if sentPackets > 0 {
-                sockets.rtp.flush()
-                packetsSent &+= UInt32(sentPackets)
-                octetsSent &+= UInt32(truncatingIfNeeded: sentBytes)
-                session.recordSent(packets: sentPackets, bytes: sentBytes, nextSequence: sequence)
-            }
-            if pendingIndex < pending.count {
-                let wait = pending[pendingIndex].due - (clock.now - runStart)
-                if wait > .zero { try? await Task.sleep(for: min(wait, .milliseconds(50))) }
-            }
+            try? await Task.sleep(for: .milliseconds(100))
         }
         // End of object or stop: give the last packets time to land, then SR+BYE (RFC 3550 §6.6).
         let completed = stopReply.isEmpty
         if completed { try? await Task.sleep(for: Self.goodbyeDelay) }
+        let final = session.summary
         // The SR's RTP time must match its wall-clock time, or players resynchronise on it.
-        sendRTCP(rtpTime: playing ? rtpBase &+ Self.ticks(clock.now - runStart) : lastRTPTime, packets: packetsSent, octets: octetsSent, goodbye: true)
+        sendRTCP(rtpTime: playing ? rtpBase &+ Self.ticks(clock.now - runStart) : lastRTPTime, packets: final.packetsSent, octets: final.bytesSent, goodbye: true)
         session.finish()
-        let summary = session.summary
-        for continuation in stopReply { continuation.resume(returning: summary) }
+        for continuation in stopReply { continuation.resume(returning: final) }
         if completed {
-            logger.info("rtp stream completed", metadata: ["stream_id": "\(id)", "bytes": "\(summary.bytesSent)", "packets": "\(summary.packetsSent)"])
-            try? await director.end(streamID: id, bytesSent: summary.bytesSent, reason: .completed, quality: summary.quality)
+            logger.info("rtp stream completed", metadata: ["stream_id": "\(id)", "bytes": "\(final.bytesSent)", "packets": "\(final.packetsSent)"])
+            try? await director.end(streamID: id, bytesSent: final.bytesSent, reason: .completed, quality: final.quality)
         }
     }
 
-    private func sendRTCP(rtpTime: UInt32, packets: UInt32, octets: UInt32, goodbye: Bool) {
+    private func sendRTCP(rtpTime: UInt32, packets: Int64, octets: Int64, goodbye: Bool) {
         let bytes = RTCP.compound(
-            ssrc: session.streamID, sender: .init(ntpTimestamp: Self.ntpNow(), rtpTimestamp: rtpTime, packetCount: packets, octetCount: octets),
+            ssrc: session.streamID,
+            sender: .init(
+                ntpTimestamp: Self.ntpNow(), rtpTimestamp: rtpTime, packetCount: UInt32(truncatingIfNeeded: packets),
+                octetCount: UInt32(truncatingIfNeeded: octets)),
             cname: cname, goodbye: goodbye)
         let buffer = sockets.rtcp.allocator.buffer(bytes: bytes)
         sockets.rtcp.writeAndFlush(AddressedEnvelope(remoteAddress: session.clientRTCP, data: buffer), promise: nil)

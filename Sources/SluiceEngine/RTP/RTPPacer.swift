@@ -1,0 +1,104 @@
+import NIOCore
+import SluiceMedia
+
+/// Sends every RTP stream of the engine from one repeating timer on the RTP socket's event
+/// loop. Streams hand it packets that are ready to go, each with the instant it is due; a tick
+/// writes everything due across all streams and flushes once, so the kernel sees batched
+/// `sendmmsg` calls and no task wakes per packet. The stream's own task only feeds it a few
+/// hundred milliseconds ahead, and drops what is queued on pause or seek.
+final class RTPPacer: @unchecked Sendable {
+    // @unchecked: `queues` is only touched on `channel.eventLoop` (every entry point hops there).
+
+    struct Packet {
+        var datagram: ByteBuffer
+        var due: NIODeadline
+        var sequence: UInt16
+        /// File offset of the packet's first TS byte, to resume from after a pause.
+        var fileOffset: Int64
+        var payloadBytes: Int
+    }
+
+    final class Queue {
+        let session: RTPSession
+        var packets: [Packet] = []
+        var head = 0
+        init(session: RTPSession) { self.session = session }
+        var count: Int { packets.count - head }
+    }
+
+    /// Packets due within this much of a tick go out in it.
+    static let tick: TimeAmount = .milliseconds(1)
+
+    let channel: any Channel
+    private var queues: [UInt32: Queue] = [:]
+    private var timer: RepeatedTask?
+
+    init(channel: any Channel) {
+        self.channel = channel
+        timer = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.tick, delay: Self.tick) { [weak self] _ in
+            self?.send(now: .now())
+        }
+    }
+
+    func stop() {
+        timer?.cancel()
+    }
+
+    /// Adds packets (in sequence order) to a stream's queue.
+    func enqueue(_ packets: [Packet], for session: RTPSession) {
+        channel.eventLoop.execute {
+            let queue = self.queues[session.streamID] ?? {
+                let queue = Queue(session: session)
+                self.queues[session.streamID] = queue
+                return queue
+            }()
+            queue.packets.append(contentsOf: packets)
+        }
+    }
+
+    /// Drops a stream's unsent packets; returns the sequence number and file offset of the
+    /// first one dropped (nil when nothing was queued).
+    func drop(_ streamID: UInt32) async -> (sequence: UInt16, fileOffset: Int64)? {
+        try? await channel.eventLoop.submit { () -> (UInt16, Int64)? in
+            guard let queue = self.queues.removeValue(forKey: streamID), queue.head < queue.packets.count else { return nil }
+            let first = queue.packets[queue.head]
+            return (first.sequence, first.fileOffset)
+        }.get()
+    }
+
+    func pending(_ streamID: UInt32) async -> Int {
+        (try? await channel.eventLoop.submit { self.queues[streamID]?.count ?? 0 }.get()) ?? 0
+    }
+
+    private func send(now: NIODeadline) {
+        let horizon = now + Self.tick
+        var wrote = false
+        for (id, queue) in queues {
+            var packets = 0
+            var bytes = 0
+            var nextSequence: UInt16 = 0
+            while queue.head < queue.packets.count, queue.packets[queue.head].due <= horizon {
+                let packet = queue.packets[queue.head]
+                channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: packet.datagram), promise: nil)
+                packets += 1
+                bytes += packet.payloadBytes
+                nextSequence = packet.sequence &+ 1
+                queue.head += 1
+            }
+            if packets > 0 {
+                wrote = true
+                queue.session.recordSent(packets: packets, bytes: bytes, nextSequence: nextSequence)
+                if queue.head > 256 && queue.head * 2 > queue.packets.count {
+                    queue.packets.removeFirst(queue.head)
+                    queue.head = 0
+                }
+            }
+            if queue.head == queue.packets.count && queue.packets.count > 0 {
+                queue.packets.removeAll(keepingCapacity: true)
+                queue.head = 0
+            }
+            _ = id
+        }
+        if wrote { channel.flush() }
+    }
+}
