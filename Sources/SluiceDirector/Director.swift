@@ -180,7 +180,9 @@ public actor Director {
             continuation.resume(returning: .failure(AdmissionRefusal(.engineUnavailable, "the director is shutting down")))
         }
         waiting.removeAll()
-        try? await store.close()
+        // Close even when the caller was cancelled: a cancelled close would leave the file open.
+        let store = self.store
+        await Task { try? await store.close() }.value
     }
 
     private func persist(_ body: (any SluiceStore) async throws -> Void) async {

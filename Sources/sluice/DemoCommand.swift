@@ -69,6 +69,15 @@ struct DemoCommand: AsyncParsableCommand {
                 try await Task.sleep(for: .milliseconds(Int64(exitAfter * 1000)))
                 announce("demo: --exit-after reached, stopping")
                 group.cancelAll()
+                // The servers end by cancellation: that is the expected way out here.
+                while true {
+                    do {
+                        guard try await group.next() != nil else { break }
+                    } catch {
+                        continue
+                    }
+                }
+                return
             }
             try await group.waitForAll()
         }

@@ -49,6 +49,19 @@ extension IntegrationTests {
         #expect(plays.allSatisfy { $0.bytes == listed.object.sizeBytes && $0.endReason == .completed })
     }
 
+    @Test func theDemoLoadsASampleAndStopsCleanly() throws {
+        let cluster = try Cluster()  // only its config (every port 0) and directory are used
+        defer { cluster.stop() }
+        let demo = try cluster.run([
+            "demo", "--config", cluster.configPath, "--data-dir", cluster.directory + "/demo", "--sample-seconds", "2", "--exit-after", "2",
+        ])
+        #expect(demo.status == 0, "\(demo.output.suffix(3000))")
+        #expect(demo.output.contains("stored 'sample' on engine-"))
+        #expect(demo.output.contains("rtsp://127.0.0.1:"))
+        #expect(demo.output.contains("--exit-after reached"))
+        #expect(!demo.output.contains("crashed"))
+    }
+
     @Test func ffmpegPlaysThroughTheRedirect() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else {
             Issue.record("ffmpeg is not installed; .ci/run installs it")

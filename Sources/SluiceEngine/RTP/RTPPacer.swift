@@ -93,11 +93,11 @@ final class RTPPacer: @unchecked Sendable {
                     queue.head = 0
                 }
             }
-            if queue.head == queue.packets.count && queue.packets.count > 0 {
-                queue.packets.removeAll(keepingCapacity: true)
-                queue.head = 0
+            if queue.head == queue.packets.count {
+                // Drained: forget it (the next `enqueue` makes a new one), so ended streams
+                // leave nothing behind.
+                queues[id] = nil
             }
-            _ = id
         }
         if wrote { channel.flush() }
     }
