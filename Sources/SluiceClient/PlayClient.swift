@@ -86,7 +86,7 @@ public struct PlayClient: Sendable {
         }
         let end = clock.now
         let transfer = firstByte.map { end - $0 } ?? .zero
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hexEncoded
         return PlayReport(
             status: status, engineURL: engineURL, startupMilliseconds: ((firstByte ?? end) - start).milliseconds,
             transferMilliseconds: transfer.milliseconds, bytes: bytes,

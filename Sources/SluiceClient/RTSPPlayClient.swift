@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOPosix
+import SluiceCore
 import SluiceMedia
 import Synchronization
 
@@ -175,7 +176,7 @@ public struct RTSPPlayClient: Sendable {
                 status: 200, engineURL: source, startupMilliseconds: (first - start).seconds * 1000,
                 transferMilliseconds: transfer.seconds * 1000, bytes: state.written,
                 averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
-                sha256: state.hasher.finalize().map { String(format: "%02x", $0) }.joined(), expectedSHA256: nil,
+                sha256: state.hasher.finalize().hexEncoded, expectedSHA256: nil,
                 errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
                 jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
                 latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)

@@ -61,7 +61,7 @@ public struct UploadClient: Sendable {
             hasher.update(data: data)
             size += Int64(data.count)
         }
-        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        return (size, hasher.finalize().hexEncoded)
     }
 }
 

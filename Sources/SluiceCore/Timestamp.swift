@@ -61,3 +61,16 @@ public struct SystemClock: SluiceClock {
         return Timestamp(millisecondsSinceEpoch: Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000)
     }
 }
+
+extension Sequence where Element == UInt8 {
+    /// Lower-case hex, two digits a byte (how SHA-256 digests are written everywhere in Sluice).
+    public var hexEncoded: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

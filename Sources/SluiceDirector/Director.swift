@@ -148,7 +148,8 @@ public actor Director {
             for object in newObjects { try await store.save(object: object) }
             for object in replicas { try await store.save(replicaOf: object.name, on: record.name) }
         }
-        await deliver(controller.clockAdvanced(now: now).queue)
+        // A new engine may let waiters in; the sweep settles them (and records what it expires).
+        await tick()
     }
 
     /// False when the engine is unknown (it should register again).

@@ -103,6 +103,6 @@ extension Data {
 extension GrantSigner {
     /// The bearer token engines present to the director, derived from the cluster secret.
     public static func engineToken(secret: String) -> String {
-        SHA256.hash(data: Data(("sluice-engine-v1:" + secret).utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(("sluice-engine-v1:" + secret).utf8)).hexEncoded
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SluiceClient
 import SluiceConfig
+import SluiceCore
 import SluiceDirector
 import SluiceEngine
 import SluiceMedia
@@ -105,7 +106,9 @@ struct DemoCommand: AsyncParsableCommand {
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 16 << 20)
-        if String(buffer: body).contains("\"name\":\"sample\"") {
+        struct Row: Decodable { var object: MediaObject }
+        let catalog = (try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView))) ?? []
+        if catalog.contains(where: { $0.object.name == "sample" }) {
             announce("demo: 'sample' is already in the catalog")
             return
         }

@@ -24,6 +24,16 @@ extension IntegrationTests {
         return path
     }
 
+    /// `ffmpeg` receiving `object` over RTSP/UDP and remuxing it, untouched, into `out`.
+    static func ffmpegCopy(_ cluster: Cluster, object: String, to out: String, seekSeconds: Int? = nil) throws -> (status: Int32, output: String) {
+        let seek = seekSeconds.map { ["-ss", "\($0)"] } ?? []
+        return try Cluster.runTool(ffmpeg, [
+            "-hide_banner", "-loglevel", "error", "-timeout", "10000000",
+        ] + seek + [
+            "-rtsp_transport", "udp", "-i", cluster.rtspURL + "/\(object)?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
+        ])
+    }
+
     static func frameHashes(_ path: String) throws -> [String] {
         let result = try Cluster.runTool(ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-"])
         return result.output.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -42,10 +52,7 @@ extension IntegrationTests {
         try await cluster.start()
         let source = try Self.video(cluster, name: "clip", seconds: 4)
         let out = cluster.directory + "/ffmpeg.ts"
-        let played = try Cluster.runTool(Self.ffmpeg, [
-            "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-rtsp_transport", "udp",
-            "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
-        ])
+        let played = try Self.ffmpegCopy(cluster, object: "clip", to: out)
         #expect(played.status == 0, "\(played.output)")
         let expected = try Self.frameHashes(source)
         let received = try Self.frameHashes(out)
@@ -131,10 +138,7 @@ extension IntegrationTests {
         try await cluster.start()
         let source = try Self.video(cluster, name: "clip", seconds: 8)
         let out = cluster.directory + "/seek.ts"
-        let played = try Cluster.runTool(Self.ffmpeg, [
-            "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-ss", "5", "-rtsp_transport", "udp",
-            "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
-        ])
+        let played = try Self.ffmpegCopy(cluster, object: "clip", to: out, seekSeconds: 5)
         #expect(played.status == 0, "\(played.output)")
         let expected = try Self.frameHashes(source)
         let received = try Self.frameHashes(out)
@@ -220,10 +224,7 @@ extension IntegrationTests {
         let source = try Self.video(cluster, name: "clip", seconds: 4)
         let out = cluster.directory + "/ffmpeg.ts"
         let player = Task {
-            try Cluster.runTool(Self.ffmpeg, [
-                "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-rtsp_transport", "udp",
-                "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
-            ])
+            try Self.ffmpegCopy(cluster, object: "clip", to: out)
         }
         let url = cluster.rtspURL.replacingOccurrences(of: "rtsp://", with: "http://")
         let corpus: [(String, String)] = [

@@ -119,7 +119,7 @@ public actor ObjectStore {
         guard received == expectedSize else {
             throw IngestError(.cutOff, "upload cut off after \(received) of \(expectedSize) bytes")
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let digest = hasher.finalize().hexEncoded
         guard digest == expectedSHA256 else {
             throw IngestError(.checksumMismatch, "SHA-256 of the received bytes is \(digest), not \(expectedSHA256)")
         }
@@ -135,6 +135,7 @@ public actor ObjectStore {
             cleanUp = false
             try writeMetadata(object)
             objects[name] = object
+            timing[name] = summary  // scanned on the way in: RTSP plays need not read it again
             logger.info("object stored", metadata: ["object": "\(name)", "bytes": "\(received)", "duration_ms": "\(summary.durationMilliseconds)", "bitrate_bps": "\(summary.averageBitsPerSecond)"])
             return object
         } catch {
