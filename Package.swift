@@ -86,6 +86,7 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceMedia", "SluiceConfig", "SluiceDirector", "SluiceEngine", "SluiceClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

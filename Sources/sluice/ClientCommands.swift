@@ -91,8 +91,8 @@ struct SampleCommand: AsyncParsableCommand {
     var bitrate: Int64 = 2_000_000
 
     func run() async throws {
-        guard seconds > 0, seconds <= 36_000, bitrate >= 10_000, bitrate <= 1_000_000_000 else {
-            throw ValidationError("seconds must be in (0, 36000] and bitrate in [10000, 1e9]")
+        guard seconds > 0, seconds <= 36_000, bitrate >= 10_000, bitrate <= 100_000_000_000 else {
+            throw ValidationError("seconds must be in (0, 36000] and bitrate in [10000, 1e11]")
         }
         let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(seconds * 1000), bitsPerSecond: bitrate)
         guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }

@@ -71,7 +71,7 @@ struct DirectorRoutes {
                 clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry)
             let location = "\(engine.url)/stream/\(name)?grant=\(signer.sign(grant))"
             return Response(status: .found, headers: [
-                .location: location, .xSluiceStreamID: "\(stream.id)", .contentLength: "0",
+                .location: location, .xSluiceStreamID: "\(stream.id)", .xSluiceReservedRate: "\(stream.bitsPerSecond)", .contentLength: "0",
             ])
         }
     }

@@ -22,4 +22,5 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
 extension HTTPField.Name {
     static let xAPIKey = Self("X-API-Key")!
     static let xSluiceStreamID = Self("X-Sluice-Stream-ID")!
+    static let xSluiceReservedRate = Self("X-Sluice-Reserved-Rate")!
 }

@@ -16,7 +16,13 @@ struct PacedSender: Sendable {
     let director: DirectorLink
     let logger: Logger
 
-    static let chunkBytes = 16 * 1024
+    /// Reads are sized to about 5 ms at the stream's rate, between 16 KiB (a 4 Mbit/s stream
+    /// wakes about 30 times a second) and 1 MiB (a fast download makes few trips through the
+    /// stream table and the writer).
+    static func chunkBytes(bitsPerSecond: Int64) -> Int {
+        let fiveMilliseconds = bitsPerSecond / 8 / 200
+        return Int(min(1 << 20, max(16 << 10, fiveMilliseconds)))
+    }
 
     private enum Stop: Error { case revoked, superseded }
 
@@ -26,13 +32,15 @@ struct PacedSender: Sendable {
             let generation = await streams.attach(id)
             let clock = ContinuousClock()
             let start = clock.now
-            var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: burstBytes)
+            let chunkBytes = Self.chunkBytes(bitsPerSecond: grant.bitsPerSecond)
+            // A chunk larger than the configured burst may go at once, or every chunk would wait.
+            var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: max(burstBytes, chunkBytes))
             // Renew after the first chunk: that tells the director the client came.
             var lastRenewal = start - renewInterval
             var total: Int64 = 0
             do {
                 try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(Self.chunkBytes))) {
+                    for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkBytes))) {
                         let wait = bucket.delay(sending: chunk.readableBytes, at: clock.now - start)
                         if wait > .zero { try await Task.sleep(for: wait) }
                         guard await streams.isCurrent(id, generation: generation) else { throw Stop.superseded }

@@ -2,13 +2,6 @@ import ArgumentParser
 import Foundation
 import SluiceClient
 
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bench",
-        abstract: "Load generators for benchmarks (see Benchmarks/ and BENCHMARKS.md).",
-        subcommands: [RTPBench.self])
-}
-
 /// Opens N RTSP sessions at once, receives every stream itself, and reports loss and each
 /// packet's lateness against its RTP (PCR-derived) schedule.
 struct RTPBench: AsyncParsableCommand {
@@ -56,8 +49,8 @@ struct RTPBench: AsyncParsableCommand {
             streams: streams, played: played.count, refused: refused.count, packetsReceived: received, packetsLost: lost,
             latenessP50Milliseconds: percentile(0.5), latenessP99Milliseconds: percentile(0.99),
             latenessMaxMilliseconds: lateness.last.map { Double($0) / 1000 } ?? 0,
-            startupP50Milliseconds: Self.median(played.map(\.startupMilliseconds)),
-            startupP99Milliseconds: Self.quantile(played.map(\.startupMilliseconds), 0.99))
+            startupP50Milliseconds: quantile(played.map(\.startupMilliseconds), 0.5),
+            startupP99Milliseconds: quantile(played.map(\.startupMilliseconds), 0.99))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -86,10 +79,4 @@ struct RTPBench: AsyncParsableCommand {
         var startupP99Milliseconds: Double
     }
 
-    static func median(_ values: [Double]) -> Double { quantile(values, 0.5) }
-
-    static func quantile(_ values: [Double], _ q: Double) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))]
-    }
 }

@@ -1,0 +1,49 @@
+# Shared by the benchmark scripts: build sluice (release) and start a director and one engine
+# on loopback, the engine pinned to core 0 and the director to core 1. Source it, then call
+# start_cluster. Sets: work, bin, http, rtsp, engine (the engine's PID).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+chmod 755 "$work"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+(cd "$root" && swift build -c release --product sluice >/dev/null)
+bin="$root/.build/release/sluice"
+
+wait_for() {
+    for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "timed out waiting for $2 in $1" >&2; cat "$1" >&2; exit 1
+}
+
+# CPU ticks (user + system) a process has used so far.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Percent of one core used between two tick counts over SECONDS.
+cpu_percent() { awk -v a="$2" -v b="$1" -v hz="$(getconf CLK_TCK)" -v s="$3" 'BEGIN { printf "%.1f", (a - b) / hz / s * 100 }'; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+start_cluster() {
+    cat > "$work/sluice.yaml" <<YAML
+director: { listen: "127.0.0.1:0", rtspListen: "127.0.0.1:0", dataDirectory: director, apiKeys: [bench], maxQueueLength: 0 }
+grantSecret: benchmark-secret-0123456789
+topology:
+  nodes: [{ name: e1, kind: engine }, { name: edge, kind: edge }]
+  links: [{ name: e1-edge, from: e1, to: edge, capacity: 5000Tbit }]
+clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
+engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB }]
+YAML
+    taskset -c 1 "$bin" director --config "$work/sluice.yaml" --log-level warning >"$work/director.out" 2>"$work/director.err" &
+    director=$!
+    wait_for "$work/director.out" "rtsp listening on"
+    http=$(grep -o 'http://[0-9.:]*' "$work/director.out" | head -1)
+    rtsp=$(grep -o 'rtsp://[0-9.:]*' "$work/director.out" | head -1)
+    taskset -c 0 "$bin" engine --config "$work/sluice.yaml" --name e1 --director "$http" --log-level warning >"$work/engine.out" 2>"$work/engine.err" &
+    engine=$!
+    wait_for "$work/engine.out" "listening on"
+    sleep 1
+}
+
+# Writes a synthetic MPEG-TS of SECONDS at BITRATE and uploads it as NAME.
+put_sample() {
+    "$bin" sample --out "$work/$1.ts" --seconds "$2" --bitrate "$3" >/dev/null
+    "$bin" put "$work/$1.ts" --name "$1" --director "$http" --key bench >/dev/null
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# HTTP delivery of one engine pinned to core 0.
+#
+#   Benchmarks/http-delivery.sh unpaced [RUNS]        one connection, as fast as it goes, vs nginx
+#   Benchmarks/http-delivery.sh paced STREAMS [SECS]  STREAMS concurrent 4 Mbit/s paced streams
+#
+# unpaced: uploads a 1 GB synthetic MPEG-TS whose bitrate (100 Gbit/s) is far above what one
+# connection reaches, so the grant never holds the sender back; fetches it through the
+# director with curl (on core 1) RUNS times after a warm-up, then serves the same file from
+# nginx (sendfile on, one worker on core 0) to the same curl. Prints one JSON line.
+# paced: uploads a 4 Mbit/s object and runs `sluice bench http` (on core 1). Prints one JSON line.
+mode=${1:?usage: http-delivery.sh unpaced [RUNS] | paced STREAMS [SECONDS]}
+source "$(dirname "$0")/cluster.sh"
+start_cluster
+
+case "$mode" in
+unpaced)
+    runs=${2:-3}
+    command -v nginx >/dev/null || { echo "nginx is needed as the reference: apt-get install nginx-light" >&2; exit 1; }
+    put_sample big 0.08 100000000000
+    stored="$work/e1/objects/big"
+    [ -f "$stored" ] || stored=$(find "$work/e1" -type f -size +900M | head -1)
+    mkdir -p "$work/www" && cp "$stored" "$work/www/big.ts" && chmod -R a+rX "$work/www"
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/nginx.pid;
+error_log $work/nginx.err;
+events { worker_connections 64; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    server { listen 127.0.0.1:$port; root $work/www; }
+}
+NGINX
+    taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" &
+    sleep 1
+    fetch() { taskset -c 1 curl -sfL -o /dev/null -w '%{speed_download}\n' "$1"; }
+    median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+    fetch "$http/play/big?key=bench" >/dev/null   # warm the page cache and the engine
+    fetch "http://127.0.0.1:$port/big.ts" >/dev/null
+    sluice_runs=""; nginx_runs=""
+    for _ in $(seq "$runs"); do
+        sluice_runs="$sluice_runs $(fetch "$http/play/big?key=bench" | tr -d '\n')"
+        nginx_runs="$nginx_runs $(fetch "http://127.0.0.1:$port/big.ts" | tr -d '\n')"
+    done
+    s=$(echo $sluice_runs | tr ' ' '\n' | median)
+    n=$(echo $nginx_runs | tr ' ' '\n' | median)
+    awk -v s="$s" -v n="$n" -v sr="$sluice_runs" -v nr="$nginx_runs" 'BEGIN {
+        printf "{\"sluiceGbps\":%.2f,\"nginxGbps\":%.2f,\"ratio\":%.3f,\"sluiceRunsBytesPerSecond\":\"%s\",\"nginxRunsBytesPerSecond\":\"%s\"}\n", s * 8 / 1e9, n * 8 / 1e9, s / n, sr, nr }'
+    ;;
+paced)
+    streams=${2:?usage: http-delivery.sh paced STREAMS [SECONDS]}
+    seconds=${3:-15}
+    put_sample bench4m $((seconds + 10)) 4000000
+    before=$(ticks "$engine")
+    result=$(taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
+    cpu=$(cpu_percent "$before" "$(ticks "$engine")" "$seconds")
+    echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"engineRSSKiB\":$(rss_kib "$engine"),\"bench\":$result}"
+    ;;
+*) echo "unknown mode $mode" >&2; exit 2 ;;
+esac
