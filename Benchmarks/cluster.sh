@@ -1,6 +1,7 @@
 # Shared by the benchmark scripts: build sluice (release) and start a director and one engine
-# on loopback, the engine pinned to core 0 and the director to core 1. Source it, then call
-# start_cluster. Sets: work, bin, http, rtsp, engine (the engine's PID).
+# on loopback, the engine pinned to core 0 and the director to core 1 (DIRECTOR_CPU and
+# ENGINE_CPU change that). Source it, then call start_cluster. Sets: work, bin, http, rtsp,
+# director and engine (their PIDs).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
@@ -31,12 +32,12 @@ topology:
 clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
 engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB }]
 YAML
-    taskset -c 1 "$bin" director --config "$work/sluice.yaml" --log-level warning >"$work/director.out" 2>"$work/director.err" &
+    taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" --log-level warning >"$work/director.out" 2>"$work/director.err" &
     director=$!
     wait_for "$work/director.out" "rtsp listening on"
     http=$(grep -o 'http://[0-9.:]*' "$work/director.out" | head -1)
     rtsp=$(grep -o 'rtsp://[0-9.:]*' "$work/director.out" | head -1)
-    taskset -c 0 "$bin" engine --config "$work/sluice.yaml" --name e1 --director "$http" --log-level warning >"$work/engine.out" 2>"$work/engine.err" &
+    taskset -c "${ENGINE_CPU:-0}" "$bin" engine --config "$work/sluice.yaml" --name e1 --director "$http" --log-level warning >"$work/engine.out" 2>"$work/engine.err" &
     engine=$!
     wait_for "$work/engine.out" "listening on"
     sleep 1

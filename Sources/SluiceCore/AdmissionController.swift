@@ -137,7 +137,11 @@ public struct AdmissionController: Sendable {
     /// refuse waiters.
     public mutating func clockAdvanced(now: Timestamp) -> ClockOutcome {
         var outcome = ClockOutcome()
-        for (id, stream) in streams.sorted(by: { $0.key < $1.key }) {
+        // Only the due streams are sorted (for a stable order): a busy director holds tens of
+        // thousands of leases and ticks several times a second.
+        let claimTimeout = policy.claimTimeout
+        let due = streams.filter { $0.value.leaseExpiry <= now || (!$0.value.isClaimed && $0.value.admittedAt + claimTimeout <= now) }
+        for (id, stream) in due.sorted(by: { $0.key < $1.key }) {
             if stream.leaseExpiry <= now {
                 _ = release(id)
                 outcome.expired.append(stream)

@@ -54,9 +54,9 @@ public struct GrantSigner: Sendable {
     private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
 
     public func sign(_ grant: StreamGrant) -> String {
-        let payload = (try? JSONEncoder().encode(grant)) ?? Data()
+        let payload = grant.jsonBytes
         let mac = HMAC<SHA256>.authenticationCode(for: payload, using: key)
-        return payload.base64URL + "." + Data(mac).base64URL
+        return Base64URL.encode(payload) + "." + Base64URL.encode(Array(mac))
     }
 
     /// Checks the signature, the expiry, and that the grant is for this object, engine,
@@ -67,13 +67,13 @@ public struct GrantSigner: Sendable {
         guard let token, !token.isEmpty else { throw GrantError(code: .missing, message: "no grant: ask the director for this object first") }
         guard token.utf8.count <= Self.maxTokenLength else { throw GrantError(code: .malformed, message: "grant is too long") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let payload = Data(base64URL: parts[0]), let mac = Data(base64URL: parts[1]) else {
+        guard parts.count == 2, let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1]) else {
             throw GrantError(code: .malformed, message: "grant is not a Sluice grant")
         }
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else {
             throw GrantError(code: .badSignature, message: "grant signature is not valid")
         }
-        guard let grant = try? JSONDecoder().decode(StreamGrant.self, from: payload) else {
+        guard let grant = try? JSONDecoder().decode(StreamGrant.self, from: Data(payload)) else {
             throw GrantError(code: .malformed, message: "grant payload is unreadable")
         }
         guard grant.expiresAt > now else { throw GrantError(code: .expired, message: "grant expired; ask the director again") }
@@ -84,19 +84,6 @@ public struct GrantSigner: Sendable {
             throw GrantError(code: .wrongClient, message: "grant was issued to another client address")
         }
         return grant
-    }
-}
-
-extension Data {
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    init?(base64URL text: some StringProtocol) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        self.init(base64Encoded: base64)
     }
 }
 

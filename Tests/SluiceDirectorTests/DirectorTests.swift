@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceDirector
-import SluiceStore
+@testable import SluiceStore
 import SluiceTestKit
 import Testing
 

@@ -1,6 +1,7 @@
+import Foundation
 import SluiceConfig
 import SluiceCore
-import SluiceGrant
+@testable import SluiceGrant
 import Testing
 
 @Suite struct ConfigurationTests {
@@ -88,5 +89,40 @@ import Testing
         #expect(code(token, engine: "f") == .wrongEngine)
         #expect(code(token, client: "10.0.0.1") == .wrongClient)
         #expect(code(token, action: .ingest) == .wrongAction)
+    }
+}
+
+@Suite struct GrantEncodingTests {
+    @Test func base64URLRoundTripsEveryLengthAndMatchesFoundation() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0...70 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let encoded = Base64URL.encode(bytes)
+            let foundation = Data(bytes).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(encoded == foundation)
+            #expect(Base64URL.decode(encoded[...]) == bytes)
+        }
+    }
+
+    @Test func base64URLRefusesWhatNoEncoderWrites() {
+        #expect(Base64URL.decode("AAAA="[...]) == nil)   // padding
+        #expect(Base64URL.decode("AA+A"[...]) == nil)    // the other alphabet
+        #expect(Base64URL.decode("AAAAA"[...]) == nil)   // 4n+1 characters
+        #expect(Base64URL.decode("AA\u{e9}A"[...]) == nil)
+        #expect(Base64URL.decode(""[...]) == [])
+    }
+
+    @Test func handWrittenJSONReadsBackAsTheSameGrant() throws {
+        let grants = [
+            StreamGrant(streamID: .max, action: .play, object: "a.b_c-d", engine: "e1", bitsPerSecond: .max,
+                        clientAddress: "::1", expiresAt: Timestamp(millisecondsSinceEpoch: -5)),
+            StreamGrant(streamID: 0, action: .ingest, object: "quote\"back\\slash\ncontrol\u{1}", engine: "ünï ✓",
+                        bitsPerSecond: 0, clientAddress: "", expiresAt: Timestamp(millisecondsSinceEpoch: 1_800_000_000_000),
+                        sizeBytes: 42, sha256: String(repeating: "ab", count: 32)),
+        ]
+        for grant in grants {
+            #expect(try JSONDecoder().decode(StreamGrant.self, from: Data(grant.jsonBytes)) == grant)
+        }
     }
 }
