@@ -32,6 +32,9 @@ public struct Configuration: Sendable {
         public var rtpPort: Int
         /// DSCP of media packets (34 = AF41).
         public var dscp: Int
+        /// RTP datagrams of one stream due within this window leave in one `UDP_SEGMENT` send
+        /// (up to this much early, never late); zero sends each datagram alone.
+        public var rtpBurstWindow: Duration
     }
 
     public var director: Director
@@ -164,7 +167,11 @@ public struct Configuration: Sendable {
                     ingestBitsPerSecond: ingest, diskBytes: bytes(engine.disk, 100 << 30, "disk")),
                 burstBytes: Int(bytes(engine.burst, 64 * 1024, "burst")),
                 reconnectGrace: duration(engine.reconnectGrace, "engines.\(engine.name).reconnectGrace") ?? .seconds(2),
-                rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34))
+                rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34,
+                rtpBurstWindow: duration(engine.rtpBurstWindow, "engines.\(engine.name).rtpBurstWindow") ?? .milliseconds(8)))
+            if let window = engine.rtpBurstWindow.flatMap(Quantity.duration), window > .milliseconds(100) {
+                problems.append("engine '\(engine.name)': rtpBurstWindow must be at most 100ms (players buffer little)")
+            }
             if let dscp = engine.dscp, !(0...63).contains(dscp) { problems.append("engine '\(engine.name)': dscp must be 0...63") }
             if let port = engine.rtpPort, !(0...65534).contains(port) { problems.append("engine '\(engine.name)': rtpPort must be 0...65534") }
         }
@@ -227,6 +234,7 @@ struct RawConfiguration: Decodable {
         var reconnectGrace: String?
         var rtpPort: Int?
         var dscp: Int?
+        var rtpBurstWindow: String?
     }
 
     var director: RawDirector?

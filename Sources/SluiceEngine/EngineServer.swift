@@ -32,8 +32,8 @@ public struct EngineServer: Sendable {
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         let rtpSessions = RTPSessionTable()
-        let sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, sessions: rtpSessions, logger: logger)
-        logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)"])
+        let sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, logger: logger)
+        logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)", "gso_burst": "\(sockets.pacer.burst.map { "\($0.window)" } ?? "off")"])
         RTPControlRoutes(
             engineName: settings.name, objects: objects, sessions: rtpSessions, sockets: sockets, director: director,
             signer: GrantSigner(secret: grantSecret), engineToken: GrantSigner.engineToken(secret: grantSecret),

@@ -30,11 +30,14 @@ final class RTPPacer: @unchecked Sendable {
     static let tick: TimeAmount = .milliseconds(1)
 
     let channel: any Channel
+    /// Nil: one datagram per send (the kernel has no `UDP_SEGMENT`, or bursts are off).
+    let burst: RTPBurst?
     private var queues: [UInt32: Queue] = [:]
     private var timer: RepeatedTask?
 
-    init(channel: any Channel) {
+    init(channel: any Channel, burst: RTPBurst?) {
         self.channel = channel
+        self.burst = burst
         timer = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.tick, delay: Self.tick) { [weak self] _ in
             self?.send(now: .now())
         }
@@ -78,12 +81,13 @@ final class RTPPacer: @unchecked Sendable {
             var bytes = 0
             var nextSequence: UInt16 = 0
             while queue.head < queue.packets.count, queue.packets[queue.head].due <= horizon {
-                let packet = queue.packets[queue.head]
-                channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: packet.datagram), promise: nil)
-                packets += 1
-                bytes += packet.payloadBytes
-                nextSequence = packet.sequence &+ 1
-                queue.head += 1
+                let count = burst?.length(of: queue.packets[queue.head...], size: \.datagram.readableBytes, due: \.dueSinceBoot) ?? 1
+                let group = queue.packets[queue.head..<(queue.head + count)]
+                channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: Self.joined(group, allocator: channel.allocator)), promise: nil)
+                for packet in group { bytes += packet.payloadBytes }
+                packets += count
+                nextSequence = group[group.endIndex - 1].sequence &+ 1
+                queue.head += count
             }
             if packets > 0 {
                 wrote = true
@@ -101,4 +105,16 @@ final class RTPPacer: @unchecked Sendable {
         }
         if wrote { channel.flush() }
     }
+
+    /// One buffer for a burst: the datagrams back to back, which `UDP_SEGMENT` cuts apart again.
+    static func joined(_ group: ArraySlice<Packet>, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if group.count == 1 { return group[group.startIndex].datagram }
+        var buffer = allocator.buffer(capacity: group.reduce(0) { $0 + $1.datagram.readableBytes })
+        for packet in group { buffer.writeImmutableBuffer(packet.datagram) }
+        return buffer
+    }
+}
+
+extension RTPPacer.Packet {
+    var dueSinceBoot: Duration { .nanoseconds(Int64(clamping: due.uptimeNanoseconds)) }
 }

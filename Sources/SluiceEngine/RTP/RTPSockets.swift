@@ -17,17 +17,23 @@ final class RTPSockets: Sendable {
     var rtpPort: Int { rtp.localAddress?.port ?? 0 }
     var rtcpPort: Int { rtcp.localAddress?.port ?? 0 }
 
-    private init(rtp: any Channel, rtcp: any Channel) {
+    private init(rtp: any Channel, rtcp: any Channel, burst: RTPBurst?) {
         self.rtp = rtp
         self.rtcp = rtcp
-        pacer = RTPPacer(channel: rtp)
+        pacer = RTPPacer(channel: rtp, burst: burst)
     }
 
     /// Binds both sockets on `host` (port 0: any free pair). `dscp` marks media packets
-    /// (34 = AF41); receiver reports arriving on the RTCP socket go to `sessions`.
-    static func bind(host: String, rtpPort: Int, dscp: Int, sessions: RTPSessionTable, logger: Logger) async throws -> RTPSockets {
+    /// (34 = AF41); receiver reports arriving on the RTCP socket go to `sessions`. Where the
+    /// kernel offers `UDP_SEGMENT`, each stream's datagrams due within `burstWindow` of each
+    /// other leave in one send.
+    static func bind(host: String, rtpPort: Int, dscp: Int, burstWindow: Duration, sessions: RTPSessionTable, logger: Logger) async throws -> RTPSockets {
         let group = MultiThreadedEventLoopGroup.singleton
-        let rtp = try await DatagramBootstrap(group: group)
+        let burst = burstWindow > .zero && System.supportsUDPSegmentationOffload
+            ? RTPBurst(window: burstWindow, maxSegments: 16) : nil
+        var bootstrap = DatagramBootstrap(group: group)
+        if burst != nil { bootstrap = bootstrap.channelOption(.datagramSegmentSize, value: CInt(RTPBurst.segmentBytes)) }
+        let rtp = try await bootstrap
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socket(SocketOptionLevel(IPPROTO_IP), SocketOptionName(IP_TOS)), value: SocketOptionValue(dscp << 2))
             .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_SNDBUF)), value: 4 << 20)
@@ -50,7 +56,7 @@ final class RTPSockets: Sendable {
             try? await rtp.close()
             throw error
         }
-        return RTPSockets(rtp: rtp, rtcp: rtcp)
+        return RTPSockets(rtp: rtp, rtcp: rtcp, burst: burst)
     }
 
     func close() async {

@@ -36,47 +36,57 @@ struct RTPBench: AsyncParsableCommand {
             }
             return try await group.reduce(into: [PlayReport]()) { $0.append($1) }
         }
-        let refused = reports.filter { $0.errorMessage != nil }
+        try RTPSummary(streams: streams, reports: reports).report(json: json)
+    }
+}
+
+/// Loss, lateness and startup over a set of received RTP streams.
+struct RTPSummary: Codable {
+    var streams: Int
+    var played: Int
+    var refused: Int
+    var packetsReceived: Int64
+    var packetsLost: Int64
+    var latenessP50Milliseconds: Double
+    var latenessP99Milliseconds: Double
+    var latenessMaxMilliseconds: Double
+    var startupP50Milliseconds: Double
+    var startupP99Milliseconds: Double
+    var firstRefusal: String?
+
+    init(streams: Int, reports: [PlayReport]) {
         let played = reports.filter { $0.errorMessage == nil }
         var lateness = played.flatMap { $0.latenessMicroseconds ?? [] }
         lateness.sort()
         func percentile(_ p: Double) -> Double {
             lateness.isEmpty ? 0 : Double(lateness[min(lateness.count - 1, Int(Double(lateness.count) * p))]) / 1000
         }
-        let received = played.reduce(0) { $0 + ($1.packetsReceived ?? 0) }
-        let lost = played.reduce(0) { $0 + ($1.packetsLost ?? 0) }
-        let summary = Summary(
-            streams: streams, played: played.count, refused: refused.count, packetsReceived: received, packetsLost: lost,
-            latenessP50Milliseconds: percentile(0.5), latenessP99Milliseconds: percentile(0.99),
-            latenessMaxMilliseconds: lateness.last.map { Double($0) / 1000 } ?? 0,
-            startupP50Milliseconds: quantile(played.map(\.startupMilliseconds), 0.5),
-            startupP99Milliseconds: quantile(played.map(\.startupMilliseconds), 0.99))
+        self.streams = streams
+        self.played = played.count
+        refused = reports.count - played.count
+        packetsReceived = played.reduce(0) { $0 + ($1.packetsReceived ?? 0) }
+        packetsLost = played.reduce(0) { $0 + ($1.packetsLost ?? 0) }
+        latenessP50Milliseconds = percentile(0.5)
+        latenessP99Milliseconds = percentile(0.99)
+        latenessMaxMilliseconds = lateness.last.map { Double($0) / 1000 } ?? 0
+        startupP50Milliseconds = quantile(played.map(\.startupMilliseconds), 0.5)
+        startupP99Milliseconds = quantile(played.map(\.startupMilliseconds), 0.99)
+        firstRefusal = reports.first { $0.errorMessage != nil }?.errorMessage
+    }
+
+    func report(json: Bool) throws {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            announce(String(decoding: try encoder.encode(summary), as: UTF8.self))
-        } else {
-            announce("""
-                streams:  \(summary.played) played, \(summary.refused) refused (of \(streams))
-                packets:  \(received) received, \(lost) lost
-                lateness: p50 \(String(format: "%.3f", summary.latenessP50Milliseconds)) ms, p99 \(String(format: "%.3f", summary.latenessP99Milliseconds)) ms, max \(String(format: "%.3f", summary.latenessMaxMilliseconds)) ms
-                startup:  p50 \(String(format: "%.1f", summary.startupP50Milliseconds)) ms, p99 \(String(format: "%.1f", summary.startupP99Milliseconds)) ms
-                """)
-            if let first = refused.first?.errorMessage { announce("first refusal: \(first)") }
+            announce(String(decoding: try encoder.encode(self), as: UTF8.self))
+            return
         }
+        announce("""
+            streams:  \(played) played, \(refused) refused (of \(streams))
+            packets:  \(packetsReceived) received, \(packetsLost) lost
+            lateness: p50 \(String(format: "%.3f", latenessP50Milliseconds)) ms, p99 \(String(format: "%.3f", latenessP99Milliseconds)) ms, max \(String(format: "%.3f", latenessMaxMilliseconds)) ms
+            startup:  p50 \(String(format: "%.1f", startupP50Milliseconds)) ms, p99 \(String(format: "%.1f", startupP99Milliseconds)) ms
+            """)
+        if let firstRefusal { announce("first refusal: \(firstRefusal)") }
     }
-
-    struct Summary: Codable {
-        var streams: Int
-        var played: Int
-        var refused: Int
-        var packetsReceived: Int64
-        var packetsLost: Int64
-        var latenessP50Milliseconds: Double
-        var latenessP99Milliseconds: Double
-        var latenessMaxMilliseconds: Double
-        var startupP50Milliseconds: Double
-        var startupP99Milliseconds: Double
-    }
-
 }
