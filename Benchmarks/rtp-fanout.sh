@@ -16,9 +16,10 @@ start_cluster
 put_sample bench4m $((seconds + 10)) 4000000
 
 before=$(ticks "$engine")
-result=$(taskset -c 1 "$bin" bench rtp "$rtsp/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
+result=$(/usr/bin/time -f "%U %S" -o "$work/bench.time" taskset -c 1 "$bin" bench rtp "$rtsp/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
 cpu=$(cpu_percent "$before" "$(ticks "$engine")" "$seconds")
 rss=$(rss_kib "$engine")
 reference=$(taskset -c 0 "$work/udp_reference" send 1328 3)
 gso=$(taskset -c 0 "$work/udp_reference" gso 1328 3)
-echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"engineRSSKiB\":$rss,\"bench\":$result,\"referenceSend\":$reference,\"referenceGSO\":$gso}"
+receiver=$(awk -v s="$seconds" '{ printf "%.1f", ($1 + $2) / s * 100 }' "$work/bench.time")
+echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"receiverCPUPercent\":$receiver,\"engineRSSKiB\":$rss,\"bench\":$result,\"referenceSend\":$reference,\"referenceGSO\":$gso}"

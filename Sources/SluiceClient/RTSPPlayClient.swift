@@ -40,9 +40,11 @@ public struct RTSPPlayClient: Sendable {
         let recordsLateness: Bool
         let clockStart = ContinuousClock.now
 
+        /// A benchmark (`recordsLateness` and no file) keeps neither payloads nor a checksum.
         init(file: FileHandle?, recordsLateness: Bool) {
             self.file = file
             self.recordsLateness = recordsLateness
+            state.withLock { $0.statistics.keepsPayloads = file != nil || !recordsLateness }
         }
 
         func rtp(_ bytes: [UInt8]) {
@@ -97,7 +99,7 @@ public struct RTSPPlayClient: Sendable {
         let file = try OutputFile.open(output)
         defer { try? file?.close() }
         let reception = Reception(file: file, recordsLateness: recordsLateness)
-        let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0")
+        let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0", reception: reception)
         let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
@@ -112,7 +114,7 @@ public struct RTSPPlayClient: Sendable {
             let sdp = String(decoding: described.body, as: UTF8.self)
             let control = sdp.split(whereSeparator: \.isNewline).last { $0.hasPrefix("a=control:") }.map { String($0.dropFirst(10)) } ?? "*"
             let trackURL = control.hasPrefix("rtsp://") ? control : control == "*" ? base : base + control
-            let rtpPort = rtp.channel.localAddress?.port ?? 0
+            let rtpPort = rtp.localAddress?.port ?? 0
             let setup = try await session.send("SETUP", trackURL, [("Transport", "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtpPort + 1)")])
             guard setup.status == 200, let sessionHeader = setup.headers["Session"] else { return Self.refused(setup, start: start) }
             let sessionID = String(sessionHeader.split(separator: ";").first ?? "")
@@ -124,13 +126,6 @@ public struct RTSPPlayClient: Sendable {
             guard played.status == 200 else { return Self.refused(played, start: start) }
 
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await rtp.executeThenClose { packets, _ in
-                        for try await envelope in packets {
-                            reception.rtp(Array(envelope.data.readableBytesView))
-                        }
-                    }
-                }
                 group.addTask {
                     try await rtcp.executeThenClose { packets, _ in
                         for try await envelope in packets {
@@ -164,7 +159,7 @@ public struct RTSPPlayClient: Sendable {
                     }
                 }
                 group.cancelAll()
-                rtp.channel.close(promise: nil)
+                rtp.close(promise: nil)
                 rtcp.channel.close(promise: nil)
             }
             _ = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
@@ -204,15 +199,12 @@ public struct RTSPPlayClient: Sendable {
 
     typealias Datagrams = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
 
-    /// An RTP socket on an even port and its RTCP socket on the next one.
-    static func bindPair(host: String) async throws -> (Datagrams, Datagrams) {
+    /// An RTP socket on an even port, read on its event loop straight into `reception`, and
+    /// its RTCP socket on the next port.
+    static func bindPair(host: String, reception: Reception) async throws -> (any Channel, Datagrams) {
         for _ in 0..<20 {
-            let rtp = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_RCVBUF)), value: 4 << 20)
-                .bind(host: host, port: 0) { channel in
-                    channel.eventLoop.makeCompletedFuture { try Datagrams(wrappingChannelSynchronously: channel) }
-                }
-            let port = rtp.channel.localAddress?.port ?? 0
+            let rtp = try await bindReceiver(host: host, port: 0, reception: reception)
+            let port = rtp.localAddress?.port ?? 0
             if port % 2 == 0, port < 65535,
                let rtcp = try? await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .bind(host: host, port: port + 1, channelInitializer: { channel in
@@ -220,9 +212,32 @@ public struct RTSPPlayClient: Sendable {
                 }) {
                 return (rtp, rtcp)
             }
-            try? await rtp.channel.close()
+            try? await rtp.close()
         }
         throw ClientError("could not bind a pair of UDP ports for RTP and RTCP")
+    }
+
+    /// A UDP socket whose datagrams go to `reception` on the event loop, a few per `recvmmsg`.
+    static func bindReceiver(host: String, port: Int, reception: Reception) async throws -> any Channel {
+        try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_RCVBUF)), value: 4 << 20)
+            .channelOption(.datagramVectorReadMessageCount, value: 16)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPReceiveHandler(reception: reception)) }
+            }
+            .bind(host: host, port: port).get()
+    }
+}
+
+/// Hands every datagram to a `Reception` as it is read: no task, no async sequence per packet.
+final class RTPReceiveHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let reception: RTSPPlayClient.Reception
+
+    init(reception: RTSPPlayClient.Reception) { self.reception = reception }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reception.rtp(Array(unwrapInboundIn(data).data.readableBytesView))
     }
 }
 

@@ -16,6 +16,9 @@ struct ReceptionStatistics {
     private var pending: [Int64: [UInt8]] = [:]
     private var nextToRelease: Int64?
     static let reorderWindow = 64
+    /// False: count and time packets only, keep no payloads (a benchmark receiving hundreds of
+    /// streams has no use for them).
+    var keepsPayloads = true
 
     var expected: Int64 { baseSequence.map { highestSequence - $0 + 1 } ?? 0 }
     var lost: Int64 { max(0, expected - received) }
@@ -47,7 +50,7 @@ struct ReceptionStatistics {
             jitterScaled += difference - ((jitterScaled + 8) >> 4)
         }
         lastTransit = transit
-        guard let next = nextToRelease, extended >= next else { return [] }  // duplicate or too late
+        guard keepsPayloads, let next = nextToRelease, extended >= next else { return [] }  // duplicate or too late
         pending[extended] = Array(packet.payload)
         return release(force: false)
     }

@@ -10,7 +10,14 @@ final class RTPPacer: @unchecked Sendable {
     // @unchecked: `queues` is only touched on `channel.eventLoop` (every entry point hops there).
 
     struct Packet {
-        var datagram: ByteBuffer
+        /// The read this datagram was built from: every datagram of one read lies back to back
+        /// in one buffer (one allocation per read, not per packet), so a burst of them goes
+        /// out as one slice, without a copy.
+        var chunk: ByteBuffer
+        /// Which of the stream's reads `chunk` is.
+        var chunkNumber: UInt32
+        var offset: Int
+        var length: Int
         var due: NIODeadline
         var sequence: UInt16
         /// File offset of the packet's first TS byte, to resume from after a pause.
@@ -81,7 +88,7 @@ final class RTPPacer: @unchecked Sendable {
             var bytes = 0
             var nextSequence: UInt16 = 0
             while queue.head < queue.packets.count, queue.packets[queue.head].due <= horizon {
-                let count = burst?.length(of: queue.packets[queue.head...], size: \.datagram.readableBytes, due: \.dueSinceBoot) ?? 1
+                let count = burst?.length(of: queue.packets[queue.head...], size: \.length, due: \.dueSinceBoot) ?? 1
                 let group = queue.packets[queue.head..<(queue.head + count)]
                 channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: Self.joined(group, allocator: channel.allocator)), promise: nil)
                 for packet in group { bytes += packet.payloadBytes }
@@ -106,11 +113,21 @@ final class RTPPacer: @unchecked Sendable {
         if wrote { channel.flush() }
     }
 
-    /// One buffer for a burst: the datagrams back to back, which `UDP_SEGMENT` cuts apart again.
+    /// One buffer for a burst: the datagrams back to back, which `UDP_SEGMENT` cuts apart
+    /// again. Datagrams of one read already lie back to back: the burst is a slice of it.
     static func joined(_ group: ArraySlice<Packet>, allocator: ByteBufferAllocator) -> ByteBuffer {
-        if group.count == 1 { return group[group.startIndex].datagram }
-        var buffer = allocator.buffer(capacity: group.reduce(0) { $0 + $1.datagram.readableBytes })
-        for packet in group { buffer.writeImmutableBuffer(packet.datagram) }
+        let first = group[group.startIndex]
+        var length = first.length
+        var contiguous = true
+        for (previous, packet) in zip(group, group.dropFirst()) {
+            contiguous = contiguous && packet.chunkNumber == first.chunkNumber && packet.offset == previous.offset + previous.length
+            length += packet.length
+        }
+        if contiguous, let slice = first.chunk.getSlice(at: first.offset, length: length) { return slice }
+        var buffer = allocator.buffer(capacity: length)
+        for packet in group {
+            buffer.writeImmutableBuffer(packet.chunk.getSlice(at: packet.offset, length: packet.length) ?? ByteBuffer())
+        }
         return buffer
     }
 }

@@ -18,6 +18,7 @@ public struct RTPBurst: Sendable {
 
     /// How many datagrams from the front of `packets` go in the next send (at least one when
     /// there is one). `size` and `due` read each datagram's length and due time.
+    @inlinable
     public func length<Packets: Collection>(
         of packets: Packets, size: (Packets.Element) -> Int, due: (Packets.Element) -> Duration
     ) -> Int {
