@@ -4,25 +4,28 @@
 # udpsink sync=true`, one process per stream), every sender on core 0 and every receiver
 # (`sluice bench rtp` / `sluice bench rtp-listen`, same measurement) on core 1. The media is a
 # real H.264 stream muxed at a constant 4 Mbit/s by ffmpeg. Prints one JSON line per sender
-# with the senders' CPU (percent of core 0, and per stream) over the steady part of the run.
+# with the senders' CPU (percent of core 0, and per stream) over the steady part of the run:
+# from 8 s after the start (fifty ffmpeg processes take seconds to load and probe on one
+# core) to 1 s before the end.
 #
 #   Benchmarks/peer-senders.sh STREAMS [SECONDS]
 streams=${1:?usage: peer-senders.sh STREAMS [SECONDS]}
-seconds=${2:-15}
+[ "${2:-25}" -ge 12 ] || { echo "SECONDS must be at least 12" >&2; exit 2; }
+seconds=${2:-25}
 source "$(dirname "$0")/cluster.sh"
 for tool in ffmpeg gst-launch-1.0; do command -v $tool >/dev/null || { echo "$tool is needed (see .ci/run for the packages)" >&2; exit 1; }; done
 taskset -c 1 ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -t $((seconds + 15)) \
     -c:v libx264 -preset ultrafast -b:v 3500k -maxrate 3500k -bufsize 1750k -x264-params nal-hrd=cbr -muxrate 4000000 \
     -f mpegts "$work/media.ts"
 
-# CPU of PIDS (percent of one core) from 2 s after the start to 1 s before the end.
+# CPU of PIDS (percent of one core) from 8 s after the start to 1 s before the end.
 measure_cpu() {
-    sleep 2
+    sleep 8
     local before=0 after=0 pid
     for pid in "$@"; do before=$((before + $(ticks "$pid" 2>/dev/null || echo 0))); done
-    sleep $((seconds - 3))
+    sleep $((seconds - 9))
     for pid in "$@"; do after=$((after + $(ticks "$pid" 2>/dev/null || echo 0))); done
-    cpu_percent "$before" "$after" $((seconds - 3))
+    cpu_percent "$before" "$after" $((seconds - 9))
 }
 
 report() {  # NAME CPU RESULT
