@@ -21,6 +21,8 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Percent of one core used between two tick counts over SECONDS.
 cpu_percent() { awk -v a="$2" -v b="$1" -v hz="$(getconf CLK_TCK)" -v s="$3" 'BEGIN { printf "%.1f", (a - b) / hz / s * 100 }'; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# Writes PID's resident KiB to FILE after SECONDS (in the background: a mid-run sample).
+rss_later() { (sleep "$2"; rss_kib "$1" > "$3") & }
 
 start_cluster() {
     cat > "$work/sluice.yaml" <<YAML

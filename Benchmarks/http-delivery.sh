@@ -55,10 +55,13 @@ paced)
     streams=${2:?usage: http-delivery.sh paced STREAMS [SECONDS]}
     seconds=${3:-15}
     put_sample bench4m $((seconds + 10)) 4000000
+    idle=$(rss_kib "$engine")
+    rss_later "$engine" $((seconds / 2)) "$work/rss.mid"
     before=$(ticks "$engine")
     result=$(taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
     cpu=$(cpu_percent "$before" "$(ticks "$engine")" "$seconds")
-    echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"engineRSSKiB\":$(rss_kib "$engine"),\"bench\":$result}"
+    rss=$(cat "$work/rss.mid")
+    echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"engineRSSKiBIdle\":$idle,\"engineRSSKiB\":$rss,\"bytesPerStream\":$(( (rss - idle) * 1024 / streams )),\"bench\":$result}"
     ;;
 *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

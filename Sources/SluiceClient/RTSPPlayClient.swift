@@ -221,7 +221,10 @@ public struct RTSPPlayClient: Sendable {
     static func bindReceiver(host: String, port: Int, reception: Reception) async throws -> any Channel {
         try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_RCVBUF)), value: 4 << 20)
+            // recvmmsg of up to 16 datagrams: the read buffer is shared between them, so it
+            // must hold 16 whole ones (NIO's default 2 KiB would cut each to 128 bytes).
             .channelOption(.datagramVectorReadMessageCount, value: 16)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 2048))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RTPReceiveHandler(reception: reception)) }
             }

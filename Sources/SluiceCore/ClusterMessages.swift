@@ -25,6 +25,27 @@ public enum ClusterMessages {
         }
     }
 
+    /// Many streams' renewals in one request: an engine sends one a tick, not one per stream.
+    public struct Renewals: Codable, Sendable {
+        public struct Item: Codable, Sendable {
+            public var streamID: UInt32
+            public var renewal: Renew
+            public init(streamID: UInt32, renewal: Renew) {
+                self.streamID = streamID
+                self.renewal = renewal
+            }
+        }
+        public static let maxItems = 5000
+        public var items: [Item]
+        public init(items: [Item]) { self.items = items }
+    }
+
+    /// The streams of a `Renewals` that have no live lease any more: their engine stops them.
+    public struct RenewalResults: Codable, Sendable {
+        public var gone: [UInt32]
+        public init(gone: [UInt32]) { self.gone = gone }
+    }
+
     public struct Lease: Codable, Sendable {
         public var streamID: UInt32
         public var leaseExpiry: Timestamp

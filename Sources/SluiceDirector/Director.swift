@@ -93,6 +93,19 @@ public actor Director {
         return stream
     }
 
+    /// Renews each stream of a batch in order; returns the IDs of those that are gone.
+    public func renew(_ items: [ClusterMessages.Renewals.Item]) async -> [UInt32] {
+        var gone: [UInt32] = []
+        for item in items {
+            let renewal = item.renewal
+            let alive = await renew(
+                streamID: item.streamID, bytesSent: renewal.bytesSent, quality: renewal.quality,
+                receiverReportAge: renewal.receiverReportAgeMilliseconds.map { .milliseconds($0) })
+            if alive == nil { gone.append(item.streamID) }
+        }
+        return gone
+    }
+
     /// The stream is over: release its path, write its usage record, admit waiters.
     @discardableResult
     public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async -> LiveStream? {

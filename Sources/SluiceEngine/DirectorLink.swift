@@ -9,6 +9,7 @@ public struct DirectorLink: Sendable {
     public let baseURL: String
     let token: String
     let client: HTTPClient
+    private let renewals = RenewalBatcher()
 
     public init(baseURL: String, token: String, client: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -41,11 +42,20 @@ public struct DirectorLink: Sendable {
         try await post("/v1/engines/\(engine)/heartbeat", [String: String]())
     }
 
-    /// True while the lease lives; false when the director says the stream is gone.
+    /// True while the lease lives; false when the director says the stream is gone. Renewals
+    /// made within a few milliseconds of each other travel in one request.
     public func renew(streamID: UInt32, bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async throws -> Bool {
         let message = ClusterMessages.Renew(bytesSent: bytesSent, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds)
-        let reply = try await post("/v1/streams/\(streamID)/renew", message)
-        return reply.status != 410 && reply.status != 404
+        return try await renewals.renew(.init(streamID: streamID, renewal: message), link: self)
+    }
+
+    /// Sends one batch; the IDs the director says are gone.
+    func sendRenewals(_ items: [ClusterMessages.Renewals.Item]) async throws -> Set<UInt32> {
+        let reply = try await post("/v1/streams/renewals", ClusterMessages.Renewals(items: items))
+        guard reply.status == 200, let results = try? JSONDecoder().decode(ClusterMessages.RenewalResults.self, from: reply.body) else {
+            throw DirectorLinkError(message: "the director answered \(reply.status) to a batch of \(items.count) renewals")
+        }
+        return Set(results.gone)
     }
 
     public func end(streamID: UInt32, bytesSent: Int64, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async throws {
@@ -56,4 +66,9 @@ public struct DirectorLink: Sendable {
         let reply = try await post("/v1/uploads/\(message.streamID)/complete", message)
         return reply.status == 200
     }
+}
+
+struct DirectorLinkError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -73,6 +73,28 @@ import Testing
         await restarted.shutdown()
     }
 
+    @Test func aBatchOfRenewalsExtendsTheLiveAndNamesTheGone() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        let live = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.1", maxWait: nil).get())
+        let ended = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.2", maxWait: nil).get())
+        await director.end(streamID: ended.id, bytesSent: 0, reason: .clientGone)
+        clock.advance(by: .seconds(1))
+        let gone = await director.renew([
+            .init(streamID: live.id, renewal: .init(bytesSent: 4096, receiverReportAgeMilliseconds: 200)),
+            .init(streamID: ended.id, renewal: .init(bytesSent: 1)),
+            .init(streamID: 0xDEAD, renewal: .init(bytesSent: 1)),
+        ])
+        #expect(gone == [ended.id, 0xDEAD])
+        let renewed = try #require(await director.controller.streams[live.id])
+        #expect(renewed.bytesSent == 4096)
+        #expect(renewed.isClaimed)
+        #expect(renewed.leaseExpiry == live.leaseExpiry)  // still the initial lease, which is longer
+        #expect(renewed.lastReceiverReport == Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch - 200))
+        await director.shutdown()
+    }
+
     func heartbeatAndTick(_ director: Director) async {
         _ = await director.heartbeat(engine: "e")
         await director.tick()

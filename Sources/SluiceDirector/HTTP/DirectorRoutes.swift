@@ -18,6 +18,7 @@ struct DirectorRoutes {
         router.post("/v1/uploads/:id/complete", use: uploadCompleted)
         router.post("/v1/engines/register", use: registerEngine)
         router.post("/v1/engines/:name/heartbeat", use: heartbeat)
+        router.post("/v1/streams/renewals", use: renewals)
         router.post("/v1/streams/:id/renew", use: renew)
         router.post("/v1/streams/:id/end", use: end)
         router.get("/v1/objects", use: objects)
@@ -145,6 +146,16 @@ struct DirectorRoutes {
             return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has no live lease: stop sending")
         }
         return JSONResponse.make(ClusterMessages.Lease(streamID: id, leaseExpiry: stream.leaseExpiry))
+    }
+
+    /// Many renewals at once; answers which of the streams are gone.
+    @Sendable func renewals(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let body = try await JSONResponse.decode(ClusterMessages.Renewals.self, from: request, context: context)
+        guard body.items.count <= ClusterMessages.Renewals.maxItems else {
+            return JSONResponse.problem(.contentTooLarge, "too_many_renewals", "at most \(ClusterMessages.Renewals.maxItems) renewals per request")
+        }
+        return JSONResponse.make(ClusterMessages.RenewalResults(gone: await director.renew(body.items)))
     }
 
     @Sendable func end(_ request: Request, context: SluiceRequestContext) async throws -> Response {
