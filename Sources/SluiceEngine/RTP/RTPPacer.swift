@@ -33,7 +33,7 @@ final class RTPPacer: @unchecked Sendable {
         var count: Int { packets.count - head }
     }
 
-    /// Packets due within this much of a tick go out in it.
+    /// The timer's period; packets due within two of them go out in a tick.
     static let tick: TimeAmount = .milliseconds(1)
 
     let channel: any Channel
@@ -81,7 +81,8 @@ final class RTPPacer: @unchecked Sendable {
     }
 
     private func send(now: NIODeadline) {
-        let horizon = now + Self.tick
+        // Two ticks ahead: a tick that fires late, or a busy loop, still sends nothing late.
+        let horizon = now + Self.tick * 2
         var wrote = false
         for (id, queue) in queues {
             var packets = 0
