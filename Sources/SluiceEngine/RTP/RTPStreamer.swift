@@ -17,8 +17,13 @@ struct RTPStreamer: Sendable {
     let cname: String
     let logger: Logger
 
-    /// One read: 48 RTP packets, about 125 ms at 4 Mbit/s.
-    static let readBytes = 188 * 7 * 48
+    /// One read: about 125 ms of the stream, a whole number of RTP payloads, 1 to 48 of them
+    /// (48 is 125 ms at 4 Mbit/s). A low-rate stream holds no more than it needs.
+    static func readBytes(bitsPerSecond: Int64) -> Int {
+        let payload = 188 * RTPPacket.tsPacketsPerRTPPacket
+        let payloads = Int(bitsPerSecond / 8 / 8) / payload
+        return min(48, max(1, payloads)) * payload
+    }
     static let senderReportInterval: Duration = .seconds(5)
     /// How far ahead of the schedule the pacer is fed.
     static let feedAhead: Duration = .milliseconds(500)
@@ -47,6 +52,7 @@ struct RTPStreamer: Sendable {
         var readOffset: Int64 = 0  // next file byte to packetize
         var fedUntil: Duration = .zero  // due time of the last packet handed to the pacer
         var chunkNumber: UInt32 = 0
+        let readBytes = Self.readBytes(bitsPerSecond: session.bitsPerSecond)
         let placeholder = ByteBuffer()
         var atEnd = false
         var lastRenewal = clock.now
@@ -112,7 +118,7 @@ struct RTPStreamer: Sendable {
             }
             // Keep the pacer fed about half a second ahead; wake five times a second.
             if fedUntil - (clock.now - runStart) < Self.feedAhead {
-                var chunk = Self.read(file, at: readOffset)
+                var chunk = Self.read(file, at: readOffset, readBytes: readBytes)
                 chunk.removeLast(chunk.count % TransportStreamScanner.packetSize)
                 if chunk.isEmpty {
                     atEnd = true
@@ -162,7 +168,7 @@ struct RTPStreamer: Sendable {
     }
 
     /// Up to `readBytes` of the object from `offset` (fewer at its end; none on error).
-    static func read(_ file: FileHandle, at offset: Int64) -> [UInt8] {
+    static func read(_ file: FileHandle, at offset: Int64, readBytes: Int) -> [UInt8] {
         let descriptor = file.fileDescriptor
         return [UInt8](unsafeUninitializedCapacity: readBytes) { bytes, count in
             var filled = 0
