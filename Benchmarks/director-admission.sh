@@ -6,15 +6,16 @@
 # and after gives its cost per live lease.
 #
 #   Benchmarks/director-admission.sh [CLIENTS] [SECONDS]
+#   DIRECTOR_CPU=0-1 WRK_CPU=0-1 Benchmarks/director-admission.sh 256 10   (both float over both cores)
 clients=${1:-256}
 seconds=${2:-10}
 command -v wrk >/dev/null || { echo "wrk is the load generator: apt-get install wrk" >&2; exit 1; }
-DIRECTOR_CPU=0 ENGINE_CPU=1 source "$(dirname "$0")/cluster.sh"
-DIRECTOR_CPU=0 ENGINE_CPU=1 start_cluster
+DIRECTOR_CPU=${DIRECTOR_CPU:-0} ENGINE_CPU=1 source "$(dirname "$0")/cluster.sh"
+DIRECTOR_CPU=${DIRECTOR_CPU:-0} ENGINE_CPU=1 start_cluster
 put_sample tiny 60 100000
 rss_before=$(rss_kib "$director")
 before=$(ticks "$director")
-taskset -c 1 wrk -t 1 -c "$clients" -d "${seconds}s" --latency -H "Authorization: Bearer bench" "$http/play/tiny" > "$work/wrk.out"
+taskset -c "${WRK_CPU:-1}" wrk -t 1 -c "$clients" -d "${seconds}s" --latency -H "Authorization: Bearer bench" "$http/play/tiny" > "$work/wrk.out"
 cpu=$(cpu_percent "$before" "$(ticks "$director")" "$seconds")
 rss_after=$(rss_kib "$director")
 leases=$(curl -sf -H "Authorization: Bearer bench" "$http/v1/streams" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
