@@ -104,7 +104,13 @@ extension IntegrationTests {
             "-q", "rtspsrc", "location=\(cluster.rtspURL)/clip?key=\(cluster.apiKey)", "protocols=udp",
             "!", "rtpmp2tdepay", "!", "filesink", "location=\(out)",
         ])
-        #expect(played.status == 0, "\(played.output)")
+        // At the BYE, gst-launch shuts the pipeline down: rtspsrc queues PAUSE and then CLOSE,
+        // and CLOSE sometimes flushes the connection before PAUSE is written, so rtspsrc
+        // reports its own PAUSE as "Received end-of-file" and gst-launch exits 1 (seen with
+        // GST_DEBUG=rtspsrc:5: "connection flush busy PAUSE" precedes "sending message"). Its
+        // TEARDOWN still goes out and gets 200. Any other failure counts.
+        let ownShutdownRace = played.output.contains("gst_rtspsrc_pause") && played.output.contains("Received end-of-file")
+        #expect(played.status == 0 || ownShutdownRace, "\(played.output)\ndirector log:\n\(cluster.director?.log.suffix(3000) ?? "")")
         #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: source))
     }
 
@@ -214,6 +220,37 @@ extension IntegrationTests {
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.first?.endReason == .clientGone)
         #expect((usage.first?.bytes ?? 0) < 60 * 500_000 / 8 / 2)
+    }
+
+    /// GStreamer pauses when the BYE comes, and tears down after: both must succeed although
+    /// the stream is over. The session lingers after its stream, then is gone.
+    @Test func pauseAndTeardownAfterTheEndOfTheStreamSucceed() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "short", seconds: 1, bitrate: 500_000), as: "short")
+        let url = cluster.rtspURL + "/short"
+        func request(_ method: String, _ headers: String) throws -> String {
+            let text = "\(method) \(url) RTSP/1.0\r\nCSeq: 1\r\nAuthorization: Bearer \(cluster.apiKey)\r\n\(headers)\r\n"
+            return try RawTCP.exchange(url: url, bytes: Array(text.utf8), timeout: 1)
+        }
+        let setup = try request("SETUP", "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n")
+        #expect(setup.hasPrefix("RTSP/1.0 200"), "\(setup)")
+        let session = try #require(setup.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?
+            .dropFirst(9).split(separator: ";").first.map(String.init))
+        #expect(try request("PLAY", "Session: \(session)\r\n").hasPrefix("RTSP/1.0 200"))
+        try await cluster.waitUntil("the stream to end") {
+            try await cluster.json([LiveStream].self, "/v1/streams").isEmpty
+        }
+        try await Task.sleep(for: .seconds(2))  // the director's RTSP sweep notices the end
+        let pause = try request("PAUSE", "Session: \(session)\r\n")
+        #expect(pause.hasPrefix("RTSP/1.0 200"), "\(pause)")
+        let replay = try request("PLAY", "Session: \(session)\r\n")
+        #expect(replay.hasPrefix("RTSP/1.0 454") && replay.contains("has ended"), "\(replay)")
+        #expect(try request("TEARDOWN", "Session: \(session)\r\n").hasPrefix("RTSP/1.0 200"))
+        #expect(try request("PAUSE", "Session: \(session)\r\n").hasPrefix("RTSP/1.0 454"))
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.map(\.endReason) == [.completed])
     }
 
     @Test func malformedRTSPGetsClearErrorsWhileAPlayerStreamsUnaffected() async throws {

@@ -16,7 +16,12 @@ actor RTSPService {
         var engineURL: String
         var isPlaying = false
         var lastSeen: ContinuousClock.Instant
+        /// When its stream ended (end of object, expiry, operator teardown). The session stays
+        /// for `endedSessionLinger` so the player's PAUSE and TEARDOWN after the BYE succeed.
+        var endedAt: ContinuousClock.Instant?
     }
+
+    static let endedSessionLinger: Duration = .seconds(30)
 
     /// Where the request came from and arrived, for URLs and admission.
     struct Peer: Sendable {
@@ -155,6 +160,7 @@ actor RTSPService {
 
     private func play(_ request: RTSPRequest) async -> RTSPResponse {
         guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
+        if session.endedAt != nil { return Self.ended() }
         let start = NormalPlayTime.start(request.headers["Range"]).map { Int64($0 * 1000) }
         let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
         // libavformat (ffmpeg, and players built on it) asks for npt = wanted time + the
@@ -180,6 +186,8 @@ actor RTSPService {
 
     private func pause(_ request: RTSPRequest) async -> RTSPResponse {
         guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
+        // Players pause at the end of the stream (after the BYE): nothing is left to pause.
+        if session.endedAt != nil { return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)])) }
         do {
             try await engines.pause(engineURL: session.engineURL, streamID: session.streamID)
         } catch {
@@ -191,22 +199,31 @@ actor RTSPService {
     }
 
     private func teardown(_ request: RTSPRequest) async -> RTSPResponse {
-        guard let id = sessionID(request), sessions[id] != nil else { return RTSPResponse(status: 454) }
-        await drop(id, reason: .playerStopped)
+        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
+        if session.endedAt != nil {
+            sessions[id] = nil
+        } else {
+            await drop(id, reason: .playerStopped)
+        }
         return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
     }
 
     // MARK: Timeouts
 
-    /// Ends sessions whose player went quiet (no RTSP and no RTCP within the timeout) and
-    /// forgets those whose stream already ended (end of object, expiry, operator teardown).
+    /// Ends sessions whose player went quiet (no RTSP and no RTCP within the timeout), marks
+    /// those whose stream already ended (end of object, expiry, operator teardown), and
+    /// forgets ended ones after `endedSessionLinger`.
     func sweep() async {
         let now = ContinuousClock.now
         let controller = await director.controller
         let wall = await director.now()
         for session in sessions.values {
+            if let endedAt = session.endedAt {
+                if now - endedAt > Self.endedSessionLinger { sessions[session.id] = nil }
+                continue
+            }
             guard let stream = controller.streams[session.streamID] else {
-                sessions[session.id] = nil
+                sessions[session.id]?.endedAt = now
                 _ = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
                 continue
             }
@@ -226,6 +243,12 @@ actor RTSPService {
     }
 
     // MARK: Helpers
+
+    private static func ended() -> RTSPResponse {
+        var response = RTSPResponse(status: 454)
+        response.headers.add("X-Sluice-Reason", "the stream of this session has ended; SETUP a new one")
+        return response
+    }
 
     private func sessionID(_ request: RTSPRequest) -> String? {
         guard let value = request.headers["Session"] else { return nil }
