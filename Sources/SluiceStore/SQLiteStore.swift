@@ -6,6 +6,8 @@ import SluiceCore
 /// The embedded default store: one SQLite file in the director's data directory (WAL mode).
 public final class SQLiteStore: SluiceStore {
     private let connection: SQLiteConnection
+    /// Lease rows (saved on every admission and lease extension) go through it, in order.
+    private let leases: LeaseRowWriter
     public let path: String
 
     /// Schema versions, applied in order; `PRAGMA user_version` records how far a file got.
@@ -34,6 +36,7 @@ public final class SQLiteStore: SluiceStore {
 
     private init(connection: SQLiteConnection, path: String) {
         self.connection = connection
+        leases = LeaseRowWriter(connection: connection)
         self.path = path
     }
 
@@ -118,15 +121,11 @@ public final class SQLiteStore: SluiceStore {
     }
 
     public func save(stream: LiveStream) async throws {
-        let body = String(decoding: stream.jsonBytes, as: UTF8.self)
-        _ = try await connection.query(
-            "INSERT OR REPLACE INTO streams (id, engine, object, lease_expiry_ms, body) VALUES (?, ?, ?, ?, ?)",
-            [.integer(Int(stream.id)), .text(stream.engine), .text(stream.object),
-             .integer(Int(stream.leaseExpiry.millisecondsSinceEpoch)), .text(body)])
+        try await leases.perform(.save(stream))
     }
 
     public func deleteStream(id: UInt32) async throws {
-        _ = try await connection.query("DELETE FROM streams WHERE id = ?", [.integer(Int(id))])
+        try await leases.perform(.delete(id))
     }
 
     public func append(usage record: UsageRecord) async throws {
@@ -175,6 +174,7 @@ public final class SQLiteStore: SluiceStore {
     }
 
     public func close() async throws {
+        await leases.flush()
         try await connection.close()
     }
 }
