@@ -12,6 +12,12 @@ public struct AdmissionController: Sendable {
     public private(set) var directory = Directory()
     public private(set) var streams: [UInt32: LiveStream] = [:]
     public private(set) var queue: AdmissionQueue
+    /// When each stream may next be due (lease expiry, or claim deadline while unclaimed),
+    /// earliest first, so the sweep touches only due streams. Entries are never later than the
+    /// stream's real next deadline: leases only grow and a claim only removes a deadline, so an
+    /// entry popped too early is pushed again with the stream's current deadline; entries of
+    /// ended streams are dropped when popped.
+    private var deadlines = BinaryHeap<Deadline>()
     private var streamIDs: StreamIDAllocator
     private var labels = LabelAllocator()
     private let pathFinder: PathFinder
@@ -137,10 +143,15 @@ public struct AdmissionController: Sendable {
     /// refuse waiters.
     public mutating func clockAdvanced(now: Timestamp) -> ClockOutcome {
         var outcome = ClockOutcome()
-        // Only the due streams are sorted (for a stable order): a busy director holds tens of
-        // thousands of leases and ticks several times a second.
-        let claimTimeout = policy.claimTimeout
-        let due = streams.filter { $0.value.leaseExpiry <= now || (!$0.value.isClaimed && $0.value.admittedAt + claimTimeout <= now) }
+        // Only due streams are visited (a busy director holds tens of thousands of leases and
+        // ticks ten times a second), then handled in ID order so outcomes are reproducible.
+        var due: [UInt32: LiveStream] = [:]
+        while let next = deadlines.first, next.at <= now {
+            _ = deadlines.pop()
+            guard let stream = streams[next.id], due[next.id] == nil else { continue }
+            let deadline = self.deadline(of: stream)
+            if deadline <= now { due[next.id] = stream } else { deadlines.push(Deadline(at: deadline, id: next.id)) }
+        }
         for (id, stream) in due.sorted(by: { $0.key < $1.key }) {
             if stream.leaseExpiry <= now {
                 _ = release(id)
@@ -165,6 +176,19 @@ public struct AdmissionController: Sendable {
         for hop in stream.hops { labels.claim(hop.label, atNode: hop.node) }
         book.restore(stream.reservation)
         streams[stream.id] = stream
+        deadlines.push(Deadline(at: deadline(of: stream), id: stream.id))
+    }
+
+    struct Deadline: Comparable, Sendable {
+        var at: Timestamp
+        var id: UInt32
+        static func < (lhs: Deadline, rhs: Deadline) -> Bool { (lhs.at, lhs.id) < (rhs.at, rhs.id) }
+    }
+
+    /// The next instant `stream` may need the sweep: its lease expiry, or its claim deadline
+    /// while nobody has started it.
+    private func deadline(of stream: LiveStream) -> Timestamp {
+        stream.isClaimed ? stream.leaseExpiry : min(stream.leaseExpiry, stream.admittedAt + policy.claimTimeout)
     }
 
     // MARK: Internals
@@ -276,6 +300,7 @@ public struct AdmissionController: Sendable {
             clientAddress: request.clientAddress, hops: hops, reservation: reservation,
             admittedAt: now, leaseExpiry: lease)
         streams[id] = stream
+        deadlines.push(Deadline(at: deadline(of: stream), id: id))
         return stream
     }
 

@@ -98,6 +98,9 @@ public struct PathFinder: Sendable {
 struct BinaryHeap<Element: Comparable> {
     private var items: [Element] = []
 
+    /// The smallest element, without removing it.
+    var first: Element? { items.first }
+
     mutating func push(_ element: Element) {
         items.append(element)
         var child = items.count - 1
@@ -127,3 +130,5 @@ struct BinaryHeap<Element: Comparable> {
         return top
     }
 }
+
+extension BinaryHeap: Sendable where Element: Sendable {}

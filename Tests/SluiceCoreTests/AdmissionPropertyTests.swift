@@ -75,7 +75,11 @@ import Testing
                     // Engines keep heartbeating so replicas stay usable.
                     _ = controller.heartbeatReceived(engine: "engine-a", now: now)
                     _ = controller.heartbeatReceived(engine: "engine-b", now: now)
-                    _ = controller.clockAdvanced(now: now)
+                    let swept = controller.clockAdvanced(now: now)
+                    // The sweep finds every due stream, and only due ones.
+                    let claimTimeout = controller.policy.claimTimeout
+                    #expect(controller.streams.values.allSatisfy { $0.leaseExpiry > now && ($0.isClaimed || $0.admittedAt + claimTimeout > now) })
+                    #expect((swept.expired + swept.unclaimed).allSatisfy { $0.leaseExpiry <= now || $0.admittedAt + claimTimeout <= now })
                 }
                 checkInvariants(controller)
             }
