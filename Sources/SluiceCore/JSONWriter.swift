@@ -9,33 +9,22 @@ public struct JSONWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func beginObject() {
-        separate()
-        bytes.append(UInt8(ascii: "{"))
+    /// Starts an object: an element of the current array (or the document) when `key` is nil,
+    /// else the value of `key`.
+    public mutating func beginObject(_ key: String? = nil) { open(UInt8(ascii: "{"), key: key) }
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+    public mutating func beginArray(_ key: String) { open(UInt8(ascii: "["), key: key) }
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    private mutating func open(_ bracket: UInt8, key: String?) {
+        if let key { self.key(key) } else { separate() }
+        bytes.append(bracket)
         needsComma.append(false)
     }
 
-    public mutating func endObject() {
+    private mutating func close(_ bracket: UInt8) {
         needsComma.removeLast()
-        bytes.append(UInt8(ascii: "}"))
-    }
-
-    public mutating func beginArray(_ key: String) {
-        self.key(key)
-        bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
-    }
-
-    public mutating func endArray() {
-        needsComma.removeLast()
-        bytes.append(UInt8(ascii: "]"))
-    }
-
-    /// Starts an object as the value of `key`.
-    public mutating func beginObject(_ key: String) {
-        self.key(key)
-        bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        bytes.append(bracket)
     }
 
     public mutating func field(_ key: String, _ value: String) {
