@@ -16,6 +16,15 @@ public struct Configuration: Sendable {
         public var rtspPort: Int
         /// RTSP session timeout announced in `Session: id;timeout=N`.
         public var rtspSessionTimeout: Duration
+        /// `postgres://user:password@host:port/database` when several directors share state;
+        /// nil for the embedded SQLite file in `dataDirectory`.
+        public var store: String?
+        /// This director's name in a shared store (its leases come back to it after a restart).
+        public var id: String?
+        /// URLs other directors send clients to when this director's queue is full (default: the
+        /// addresses it listens on).
+        public var advertiseURL: String?
+        public var advertiseRTSPURL: String?
     }
 
     public struct Engine: Sendable {
@@ -98,7 +107,12 @@ public struct Configuration: Sendable {
         let director = Director(
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
             apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
-            rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60))
+            rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60),
+            store: rawDirector.store, id: rawDirector.id, advertiseURL: rawDirector.advertiseURL,
+            advertiseRTSPURL: rawDirector.advertiseRTSPURL)
+        if let store = rawDirector.store, !(store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") || store == "sqlite") {
+            problems.append("director.store: '\(store.prefix(64))' is neither 'sqlite' nor a postgres:// URL")
+        }
 
         var nodes: [SluiceCore.Node] = []
         var links: [Link] = []
@@ -207,6 +221,10 @@ struct RawConfiguration: Decodable {
         var rtspListen: String?
         var rtspSessionTimeout: String?
         var dataDirectory: String?
+        var store: String?
+        var id: String?
+        var advertiseURL: String?
+        var advertiseRTSPURL: String?
         var apiKeys: [String]?
         var maxWait: String?
         var leaseSlack: String?

@@ -19,10 +19,13 @@ public struct AdmissionController: Sendable {
     /// ended streams are dropped when popped.
     private var deadlines = BinaryHeap<Deadline>()
     private var streamIDs: StreamIDAllocator
-    private var labels = LabelAllocator()
+    private var labels: LabelAllocator
     private let pathFinder: PathFinder
 
-    public init(topology: Topology, clientNetworks: ClientNetworks, policy: AdmissionPolicy, streamIDSeed: UInt32 = 1) {
+    public init(
+        topology: Topology, clientNetworks: ClientNetworks, policy: AdmissionPolicy, streamIDSeed: UInt32 = 1, labelSeed: UInt32 = 0
+    ) {
+        self.labels = LabelAllocator(seed: labelSeed)
         self.topology = topology
         self.policy = policy
         self.clientNetworks = clientNetworks
@@ -168,6 +171,37 @@ public struct AdmissionController: Sendable {
         }
         outcome.queue = wakeWaiters(now: now)
         return outcome
+    }
+
+    // MARK: Sharing a store with other directors
+
+    /// The shared store would not book `stream` (another director took the room, its ID or a
+    /// label first): forget it. The allocators have moved past its ID and labels.
+    public mutating func admissionRejected(_ stream: LiveStream) {
+        _ = release(stream.id)
+    }
+
+    /// Puts a waiter back in the queue after the shared store refused what the core admitted
+    /// for it; false when the queue has no room left.
+    public mutating func requeue(_ request: AdmissionRequest, refusal: AdmissionRefusal, now: Timestamp) -> Bool {
+        queue.enqueue(request, at: now, refusal: refusal)
+    }
+
+    /// A reading of the shared store: every director's bookings and the engines' last
+    /// heartbeats (an engine is up for every director when any of them heard it).
+    public mutating func sharedStateObserved(
+        links: [String: Int64], engines: [String: EngineUsage], heartbeats: [String: Timestamp], now: Timestamp
+    ) {
+        book.sharedTotalsObserved(links: links, engines: engines)
+        for (name, heartbeat) in heartbeats {
+            guard let engine = directory.engines[name], heartbeat > engine.lastHeartbeat else { continue }
+            directory.setEngine(name, isUp: heartbeat + policy.heartbeatTimeout > now, heartbeat: heartbeat)
+        }
+    }
+
+    /// Capacity may have been freed elsewhere: admit or refuse waiters.
+    public mutating func settleWaiters(now: Timestamp) -> [QueueOutcome] {
+        wakeWaiters(now: now)
     }
 
     /// Re-books a stream persisted before a restart, with its ID and labels.

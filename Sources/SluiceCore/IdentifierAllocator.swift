@@ -33,8 +33,13 @@ public struct LabelAllocator: Sendable {
     public static let range: ClosedRange<UInt32> = 16...1_048_575
     private var inUse: [String: Set<UInt32>] = [:]
     private var next: [String: UInt32] = [:]
+    /// Where each node's search starts: directors sharing a store start at different places,
+    /// so they rarely pick the same label (the store refuses a duplicate; the next one is tried).
+    private let start: UInt32
 
-    public init() {}
+    public init(seed: UInt32 = 0) {
+        start = Self.range.lowerBound + seed % UInt32(Self.range.count)
+    }
 
     public func labels(atNode node: String) -> Set<UInt32> { inUse[node, default: []] }
 
@@ -42,7 +47,7 @@ public struct LabelAllocator: Sendable {
     public mutating func allocate(atNode node: String) -> UInt32? {
         // Mutated in place: copying a node's set would make each admission O(live streams).
         guard inUse[node, default: []].count < Self.range.count else { return nil }
-        var candidate = next[node, default: Self.range.lowerBound]
+        var candidate = next[node, default: start]
         while inUse[node, default: []].contains(candidate) {
             candidate = candidate >= Self.range.upperBound ? Self.range.lowerBound : candidate + 1
         }

@@ -44,6 +44,13 @@ public struct EngineUsage: Hashable, Sendable, Codable {
     public var ingestBitsPerSecond: Int64 = 0
     public var diskBytes: Int64 = 0
     public init() {}
+
+    public init(streams: Int, bufferBytes: Int64, ingestBitsPerSecond: Int64, diskBytes: Int64) {
+        self.streams = streams
+        self.bufferBytes = bufferBytes
+        self.ingestBitsPerSecond = ingestBitsPerSecond
+        self.diskBytes = diskBytes
+    }
 }
 
 /// Books link bandwidth and engine resources, all or nothing.
@@ -55,13 +62,19 @@ public struct ReservationBook: Sendable {
     public private(set) var engineCapacity: [String: EngineCapacity] = [:]
     public private(set) var engineUsage: [String: EngineUsage] = [:]
     /// Booked bit/s by the topology's link index: path search reads it for every link it tries.
+    /// Everything booked, this director's and (with a shared store) the others' last seen.
     private var reservedByIndex: [Int64]
+    /// What other directors had booked when the shared store was last read: part of
+    /// `reservedByIndex`, kept apart so a new reading replaces it.
+    private var othersByIndex: [Int64]
+    private var othersEngineUsage: [String: EngineUsage] = [:]
     private let linkIndex: [String: Int]
 
     public init(topology: Topology) {
         linkCapacity = topology.links.mapValues(\.capacityBitsPerSecond)
         linkIndex = topology.linkIndex
         reservedByIndex = Array(repeating: 0, count: topology.linkList.count)
+        othersByIndex = reservedByIndex
     }
 
     /// Links with something booked on them.
@@ -73,7 +86,36 @@ public struct ReservationBook: Sendable {
 
     public func reserved(atLinkIndex index: Int) -> Int64 { reservedByIndex[index] }
 
-    public func usage(ofEngine engine: String) -> EngineUsage { engineUsage[engine, default: EngineUsage()] }
+    /// This director's and the others' bookings on the engine.
+    public func usage(ofEngine engine: String) -> EngineUsage {
+        let own = engineUsage[engine, default: EngineUsage()]
+        guard let others = othersEngineUsage[engine] else { return own }
+        return EngineUsage(
+            streams: own.streams + others.streams, bufferBytes: own.bufferBytes + others.bufferBytes,
+            ingestBitsPerSecond: own.ingestBitsPerSecond + others.ingestBitsPerSecond, diskBytes: own.diskBytes + others.diskBytes)
+    }
+
+    /// A reading of the shared store's totals (every director's bookings): what is not this
+    /// director's own is the others'. Own bookings still in flight make the difference small for
+    /// a moment, never negative; the store stays the arbiter, so a stale view costs a retry,
+    /// never an over-booking.
+    public mutating func sharedTotalsObserved(links: [String: Int64], engines: [String: EngineUsage]) {
+        for (name, index) in linkIndex {
+            let own = reservedByIndex[index] - othersByIndex[index]
+            let others = max(0, (links[name] ?? 0) - own)
+            reservedByIndex[index] = own + others
+            othersByIndex[index] = others
+        }
+        othersEngineUsage = [:]
+        for (name, total) in engines {
+            let own = engineUsage[name, default: EngineUsage()]
+            let others = EngineUsage(
+                streams: max(0, total.streams - own.streams), bufferBytes: max(0, total.bufferBytes - own.bufferBytes),
+                ingestBitsPerSecond: max(0, total.ingestBitsPerSecond - own.ingestBitsPerSecond),
+                diskBytes: max(0, total.diskBytes - own.diskBytes))
+            if others != EngineUsage() { othersEngineUsage[name] = others }
+        }
+    }
 
     public mutating func setCapacity(_ capacity: EngineCapacity, forEngine engine: String) {
         engineCapacity[engine] = capacity
@@ -132,7 +174,7 @@ public struct ReservationBook: Sendable {
             guard let index = linkIndex[link] else { continue }
             reservedByIndex[index] += sign * reservation.bitsPerSecond
         }
-        var used = usage(ofEngine: reservation.engine)
+        var used = engineUsage[reservation.engine, default: EngineUsage()]
         used.streams += Int(sign) * reservation.streamSlots
         used.bufferBytes += sign * reservation.bufferBytes
         used.ingestBitsPerSecond += sign * reservation.ingestBitsPerSecond
@@ -153,6 +195,17 @@ public struct AdmissionRefusal: Error, Hashable, Sendable, Codable, CustomString
         case queueFull = "queue_full"
         case waitExpired = "wait_expired"
         case objectExists = "object_exists"
+        case storeUnavailable = "store_unavailable"
+    }
+
+    /// Another director sharing the store, with room in its queue: where to send the client.
+    public struct HandOff: Hashable, Sendable, Codable {
+        public var httpURL: String
+        public var rtspURL: String
+        public init(httpURL: String, rtspURL: String) {
+            self.httpURL = httpURL
+            self.rtspURL = rtspURL
+        }
     }
 
     public var code: Code
@@ -161,6 +214,8 @@ public struct AdmissionRefusal: Error, Hashable, Sendable, Codable, CustomString
     public var engine: String?
     public var requestedBitsPerSecond: Int64?
     public var availableBitsPerSecond: Int64?
+    /// Set when this director's queue is full and another has room.
+    public var handOff: HandOff?
 
     public init(
         _ code: Code, _ message: String, link: String? = nil, engine: String? = nil,

@@ -5,16 +5,28 @@ import SluiceStore
 /// The director's runtime: executes the decisions of `AdmissionController`, persists them,
 /// and parks requests that wait for capacity until the core admits or refuses them.
 public actor Director {
-    public private(set) var controller: AdmissionController
+    public internal(set) var controller: AdmissionController
     private let store: any SluiceStore
-    private let clock: any SluiceClock
-    private let logger: Logger
+    let clock: any SluiceClock
+    let logger: Logger
     private var waiting: [UInt64: CheckedContinuation<Result<LiveStream, AdmissionRefusal>, Never>] = [:]
     private var nextTicket: UInt64 = 1
+    /// Set when several directors share the store: it books every admission, and ends,
+    /// renewals and heartbeats go through it.
+    let shared: (any SharedStore)?
+    /// The requests of waiting tickets, to queue again when the shared store refuses what the
+    /// core admitted for them.
+    private var waitingRequests: [UInt64: AdmissionRequest] = [:]
+    /// Other directors with room in their queues, from the shared store.
+    var peers: [DirectorPresence] = []
+    /// This director's own URLs, advertised to the others for hand-offs.
+    var presence: (httpURL: String, rtspURL: String)?
+    var lastAnnounce = Timestamp(millisecondsSinceEpoch: 0)
 
     public init(controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger) {
         self.controller = controller
         self.store = store
+        self.shared = store as? any SharedStore
         self.clock = clock
         self.logger = logger
     }
@@ -24,6 +36,7 @@ public actor Director {
 
     /// Loads catalog, engines and live leases from the store; leases count again at once.
     public func restore() async throws {
+        if let shared { try await shared.publish(links: Array(controller.topology.links.values)) }
         let snapshot = try await store.load()
         for engine in snapshot.engines { controller.engineRestored(engine) }
         for object in snapshot.objects { controller.objectAdded(object, on: nil) }
@@ -34,6 +47,7 @@ public actor Director {
         logger.info("director state restored", metadata: [
             "objects": "\(snapshot.objects.count)", "engines": "\(snapshot.engines.count)", "live_streams": "\(snapshot.streams.count)",
         ])
+        if shared != nil { await refreshSharedState() }
     }
 
     // MARK: Admission
@@ -45,19 +59,65 @@ public actor Director {
         let ticket = nextTicket
         nextTicket += 1
         let request = AdmissionRequest(ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait)
-        switch controller.requestReceived(request, now: now) {
-        case .admitted(let stream):
-            await admitted(stream)
-            return .success(stream)
-        case .refused(let refusal):
-            logger.info("request refused", metadata: ["object": "\(request.objectName)", "reason": "\(refusal)"])
-            return .failure(refusal)
-        case .queued(let refusal):
-            logger.info("request queued", metadata: ["object": "\(request.objectName)", "ticket": "\(ticket)", "reason": "\(refusal)"])
-            return await withCheckedContinuation { continuation in
-                waiting[ticket] = continuation
+        // With a shared store another director may have taken the room the core saw free: the
+        // store says so, the core learns the new totals and decides again (a few times).
+        for attempt in 1... {
+            switch controller.requestReceived(request, now: clock.now()) {
+            case .admitted(let stream):
+                if let refusal = await book(stream) {
+                    guard attempt < Self.sharedAttempts else { return .failure(refusal) }
+                    continue
+                }
+                await admitted(stream)
+                return .success(stream)
+            case .refused(var refusal):
+                if refusal.code == .queueFull, let peer = peers.first {
+                    refusal.handOff = AdmissionRefusal.HandOff(httpURL: peer.httpURL, rtspURL: peer.rtspURL)
+                }
+                logger.info("request refused", metadata: ["object": "\(request.objectName)", "reason": "\(refusal)"])
+                return .failure(refusal)
+            case .queued(let refusal):
+                logger.info("request queued", metadata: ["object": "\(request.objectName)", "ticket": "\(ticket)", "reason": "\(refusal)"])
+                if shared != nil { waitingRequests[ticket] = request }
+                return await withCheckedContinuation { continuation in
+                    waiting[ticket] = continuation
+                }
             }
         }
+        fatalError("unreachable")
+    }
+
+    static let sharedAttempts = 4
+
+    /// Books what the core admitted in the shared store; nil when booked (or when there is no
+    /// shared store). Otherwise the core forgets the stream and the refusal says why.
+    private func book(_ stream: LiveStream) async -> AdmissionRefusal? {
+        guard let shared else { return nil }
+        let outcome: SharedAdmission
+        do {
+            outcome = try await shared.admit(stream)
+        } catch {
+            controller.admissionRejected(stream)
+            logger.error("shared store unreachable: admission refused", metadata: ["stream_id": "\(stream.id)", "error": "\(error)"])
+            return AdmissionRefusal(.storeUnavailable, "the director cannot reach its store; try again")
+        }
+        let refusal: AdmissionRefusal
+        switch outcome {
+        case .admitted:
+            return nil
+        case .linkFull(let link):
+            refusal = AdmissionRefusal(.pathFull, "link '\(link)' was filled by another director", link: link, engine: stream.engine)
+        case .engineFull:
+            refusal = AdmissionRefusal(.engineFull, "engine '\(stream.engine)' was filled by another director", engine: stream.engine)
+        case .labelTaken(let node, let label):
+            refusal = AdmissionRefusal(.pathFull, "label \(label) at '\(node)' is held by another director's stream", engine: stream.engine)
+        case .idTaken:
+            refusal = AdmissionRefusal(.pathFull, "stream ID \(stream.id) is held by another director's stream", engine: stream.engine)
+        }
+        controller.admissionRejected(stream)
+        logger.debug("shared store refused an admission", metadata: ["stream_id": "\(stream.id)", "reason": "\(refusal)"])
+        await observeSharedLoad()
+        return refusal
     }
 
     private func admitted(_ stream: LiveStream) async {
@@ -65,17 +125,26 @@ public actor Director {
             "stream_id": "\(stream.id)", "object": "\(stream.object)", "engine": "\(stream.engine)",
             "rate_bps": "\(stream.bitsPerSecond)", "path": "\(stream.hops.map { "\($0.link)#\($0.label)" }.joined(separator: ","))",
         ])
-        await persist { try await $0.save(stream: stream) }
+        // A shared store saved the lease when it booked the stream.
+        if shared == nil { await persist { try await $0.save(stream: stream) } }
     }
 
-    private func deliver(_ outcomes: [AdmissionController.QueueOutcome]) async {
+    func deliver(_ outcomes: [AdmissionController.QueueOutcome]) async {
         for outcome in outcomes {
             switch outcome {
             case .admitted(let ticket, let stream):
+                if let refusal = await book(stream) {
+                    if let request = waitingRequests[ticket], controller.requeue(request, refusal: refusal, now: clock.now()) { continue }
+                    waitingRequests[ticket] = nil
+                    waiting.removeValue(forKey: ticket)?.resume(returning: .failure(refusal))
+                    continue
+                }
+                waitingRequests[ticket] = nil
                 await admitted(stream)
                 waiting.removeValue(forKey: ticket)?.resume(returning: .success(stream))
             case .refused(let ticket, let refusal):
                 logger.info("waiting request refused", metadata: ["ticket": "\(ticket)", "reason": "\(refusal)"])
+                waitingRequests[ticket] = nil
                 waiting.removeValue(forKey: ticket)?.resume(returning: .failure(refusal))
             }
         }
@@ -85,6 +154,13 @@ public actor Director {
 
     /// The engine renewed; nil when the stream is gone (torn down or expired): stop sending.
     public func renew(streamID: UInt32, bytesSent: Int64?, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async -> LiveStream? {
+        if shared != nil {
+            let item = ClusterMessages.Renewals.Item(
+                streamID: streamID,
+                renewal: ClusterMessages.Renew(bytesSent: bytesSent ?? -1, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds))
+            let (gone, renewed) = await renewShared([item])
+            return gone.isEmpty ? renewed[streamID] : nil
+        }
         let before = controller.streams[streamID]?.leaseExpiry
         let now = clock.now()
         let reportAt = receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
@@ -93,8 +169,53 @@ public actor Director {
         return stream
     }
 
+    /// Renews a batch in the shared store in one statement (any director may renew any
+    /// stream); streams this director holds are renewed in its core too. A stream the store no
+    /// longer has was ended by another director: it is dropped here as well.
+    private func renewShared(_ items: [ClusterMessages.Renewals.Item]) async -> (gone: [UInt32], renewed: [UInt32: LiveStream]) {
+        guard let shared else { return ([], [:]) }
+        let now = clock.now()
+        var renewed: [UInt32: LiveStream] = [:]
+        var renewals: [LeaseRenewal] = []
+        for item in items {
+            let renewal = item.renewal
+            let bytesSent = renewal.bytesSent >= 0 ? renewal.bytesSent : nil
+            let reportAt = renewal.receiverReportAgeMilliseconds.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0) }
+            let expiry: Timestamp
+            if let stream = controller.leaseRenewed(
+                id: item.streamID, bytesSent: bytesSent, quality: renewal.quality, receiverReportAt: reportAt, now: now) {
+                renewed[item.streamID] = stream
+                expiry = stream.leaseExpiry
+            } else {
+                expiry = now + controller.policy.leaseSlack
+            }
+            renewals.append(LeaseRenewal(streamID: item.streamID, expiry: expiry, bytesSent: bytesSent))
+        }
+        let gone: [UInt32]
+        do {
+            gone = try await shared.renew(renewals)
+        } catch {
+            // The store is unreachable: keep the engines sending; leases are renewed again soon.
+            logger.error("shared store unreachable: renewals not saved", metadata: ["count": "\(items.count)", "error": "\(error)"])
+            return ([], renewed)
+        }
+        for id in gone {
+            renewed[id] = nil
+            let (_, outcomes) = controller.streamEnded(id: id, now: now)
+            await deliver(outcomes)
+        }
+        for renewal in renewals where renewed[renewal.streamID] == nil && !gone.contains(renewal.streamID) {
+            // Another director's stream: answer with the lease the store now has at least.
+            renewed[renewal.streamID] = LiveStream(
+                id: renewal.streamID, kind: .play, object: "", engine: "", clientAddress: "", hops: [],
+                reservation: Reservation(engine: "", links: [], bitsPerSecond: 0), admittedAt: now, leaseExpiry: renewal.expiry)
+        }
+        return (gone, renewed)
+    }
+
     /// Renews each stream of a batch in order; returns the IDs of those that are gone.
     public func renew(_ items: [ClusterMessages.Renewals.Item]) async -> [UInt32] {
+        if shared != nil { return await renewShared(items).gone }
         var gone: [UInt32] = []
         for item in items {
             let renewal = item.renewal
@@ -111,16 +232,32 @@ public actor Director {
     public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async -> LiveStream? {
         let now = clock.now()
         let (ended, outcomes) = controller.streamEnded(id: streamID, bytesSent: bytesSent, quality: quality, now: now)
+        if let shared {
+            // Whichever director admitted it, the store ends it once and writes its record.
+            var endedHere: LiveStream?
+            do {
+                endedHere = try await shared.end(streamID, StreamEnding(at: now, bytesSent: bytesSent, quality: quality, reason: reason))
+            } catch {
+                logger.error("shared store unreachable: stream end not saved", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
+            }
+            if let stream = endedHere ?? ended { logEnd(stream, bytes: bytesSent ?? stream.bytesSent, reason: reason) }
+            await deliver(outcomes)
+            return endedHere ?? ended
+        }
         if let ended { await finished(ended, at: now, reason: reason) }
         await deliver(outcomes)
         return ended
     }
 
-    private func finished(_ stream: LiveStream, at now: Timestamp, reason: UsageRecord.EndReason) async {
+    private func logEnd(_ stream: LiveStream, bytes: Int64, reason: UsageRecord.EndReason) {
         logger.info("stream ended", metadata: [
             "stream_id": "\(stream.id)", "object": "\(stream.object)", "engine": "\(stream.engine)",
-            "bytes": "\(stream.bytesSent)", "reason": "\(reason.rawValue)",
+            "bytes": "\(bytes)", "reason": "\(reason.rawValue)",
         ])
+    }
+
+    private func finished(_ stream: LiveStream, at now: Timestamp, reason: UsageRecord.EndReason) async {
+        logEnd(stream, bytes: stream.bytesSent, reason: reason)
         let record = UsageRecord(stream: stream, endedAt: now, bytes: stream.bytesSent, endReason: reason)
         await persist {
             try await $0.deleteStream(id: stream.id)
@@ -133,12 +270,15 @@ public actor Director {
         let now = clock.now()
         let outcome = controller.clockAdvanced(now: now)
         for stream in outcome.expired {
+            guard await confirmSharedExpiry(of: stream, StreamEnding(at: now, reason: .leaseExpired, expiredBy: now)) else { continue }
             logger.warning("lease expired", metadata: ["stream_id": "\(stream.id)", "engine": "\(stream.engine)"])
-            await finished(stream, at: now, reason: .leaseExpired)
+            if shared == nil { await finished(stream, at: now, reason: .leaseExpired) }
         }
         for stream in outcome.unclaimed {
+            let ending = StreamEnding(at: now, reason: .unclaimed, unclaimedSince: now - controller.policy.claimTimeout)
+            guard await confirmSharedExpiry(of: stream, ending) else { continue }
             logger.info("stream released: the client never started it", metadata: ["stream_id": "\(stream.id)", "object": "\(stream.object)"])
-            await finished(stream, at: now, reason: .unclaimed)
+            if shared == nil { await finished(stream, at: now, reason: .unclaimed) }
         }
         for engine in outcome.enginesDown {
             logger.warning("engine missed its heartbeats and is down", metadata: ["engine": "\(engine)"])
@@ -166,8 +306,11 @@ public actor Director {
     }
 
     /// False when the engine is unknown (it should register again).
-    public func heartbeat(engine: String) -> Bool {
-        controller.heartbeatReceived(engine: engine, now: clock.now())
+    public func heartbeat(engine: String) async -> Bool {
+        let now = clock.now()
+        guard controller.heartbeatReceived(engine: engine, now: now) else { return false }
+        if let shared { await persist { _ in try await shared.heartbeat(engine: engine, at: now) } }
+        return true
     }
 
     /// An engine stored an uploaded object: list it, release the upload's reservation.
@@ -199,7 +342,7 @@ public actor Director {
         await Task { try? await store.close() }.value
     }
 
-    private func persist(_ body: (any SluiceStore) async throws -> Void) async {
+    func persist(_ body: (any SluiceStore) async throws -> Void) async {
         do {
             try await body(store)
         } catch {

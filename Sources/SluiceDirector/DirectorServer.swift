@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -24,10 +25,19 @@ public struct DirectorServer: Sendable {
         onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let settings = configuration.director
-        let store = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
+        let store: any SluiceStore
+        let storeName: String
+        if let url = settings.store, url != "sqlite" {
+            let id = settings.id ?? "\(settings.host):\(settings.port)"
+            let shared = try await PostgresStore.open(url: url, directorID: id, logger: logger)
+            (store, storeName) = (shared, shared.path)
+        } else {
+            let embedded = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
+            (store, storeName) = (embedded, embedded.path)
+        }
         let controller = AdmissionController(
             topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
-            streamIDSeed: UInt32.random(in: 1...UInt32.max))
+            streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
         let director = Director(controller: controller, store: store, clock: SystemClock(), logger: logger)
         try await director.restore()
         if settings.apiKeys.isEmpty {
@@ -42,20 +52,30 @@ public struct DirectorServer: Sendable {
         ).register(on: router)
 
         let logger = self.logger
+        let rtspPort = RTSPPortBox()
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
             service: RTSPService(
                 director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
                 engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
                 sessionTimeout: settings.rtspSessionTimeout, logger: logger),
-            logger: logger, onListening: onRTSPListening)
+            logger: logger,
+            onListening: { port in
+                rtspPort.port = port
+                await onRTSPListening(port)
+            })
+        var services: [any Service] = [LeaseSweeper(director: director), rtsp]
+        if let shared = store as? any SharedStore { services.append(SharedStateFollower(director: director, changes: shared.changes())) }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
-            services: [LeaseSweeper(director: director), rtsp],
+            services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
-                logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(store.path)"])
+                logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(storeName)"])
+                await director.advertise(
+                    httpURL: settings.advertiseURL ?? "http://\(settings.host):\(port)",
+                    rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(rtspPort.port)")
                 await onListening(port)
             },
             logger: logger)
@@ -76,8 +96,33 @@ struct LeaseSweeper: Service {
     func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await director.tick()
+            await director.refreshSharedState()
             try? await Task.sleep(for: .milliseconds(100))
         }
+    }
+}
+
+/// Follows the shared store's notifications: streams ended by other directors, catalog changes.
+struct SharedStateFollower: Service {
+    let director: Director
+    let changes: AsyncStream<SharedChange>
+
+    func run() async throws {
+        await withTaskCancellationOrGracefulShutdownHandler {
+            for await change in changes {
+                await director.sharedChanged(change)
+            }
+        } onCancelOrGracefulShutdown: {}
+    }
+}
+
+/// The RTSP port once bound, for the URL the director advertises.
+final class RTSPPortBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    var port: Int {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }
 

@@ -11,6 +11,9 @@ struct DirectorCommand: AsyncParsableCommand {
         discussion: """
             Reads the topology, engines and policy from the config file and keeps its catalog, engines, \
             live leases and usage records in SQLite under its data directory, so a restart loses nothing. \
+            Several directors share one PostgreSQL with --store postgres://USER@HOST:PORT/DB: every \
+            admission is booked there in one transaction, so no link is over-booked whichever director \
+            admits, and a director whose queue is full sends clients to one that has room. \
             Prints "director listening on URL" once it accepts connections.
             """)
 
@@ -22,11 +25,23 @@ struct DirectorCommand: AsyncParsableCommand {
     var rtspListen: String?
     @Option(help: "Data directory for the embedded store; overrides director.dataDirectory.")
     var dataDir: String?
+    @Option(help: "'sqlite' (the default: one file in the data directory) or postgres://USER[:PASSWORD]@HOST:PORT/DATABASE[?sslmode=disable|prefer|require] to share state with other directors; overrides director.store.")
+    var store: String?
+    @Option(help: "This director's name in a shared store (default: HOST:PORT it listens on); overrides director.id.")
+    var id: String?
+    @Option(help: "HTTP URL other directors send clients to when this one's queue is full (default: http://HOST:PORT it listens on).")
+    var advertiseURL: String?
+    @Option(help: "RTSP URL other directors send players to when this one's queue is full (default: rtsp://HOST:PORT it listens on).")
+    var advertiseRTSPURL: String?
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.director")
         var configuration = try Configuration.load(path: config)
+        if let store { configuration.director.store = store }
+        if let id { configuration.director.id = id }
+        if let advertiseURL { configuration.director.advertiseURL = advertiseURL }
+        if let advertiseRTSPURL { configuration.director.advertiseRTSPURL = advertiseRTSPURL }
         if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
         if let dataDir { configuration.director.dataDirectory = dataDir }
         if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }

@@ -61,6 +61,13 @@ struct DirectorRoutes {
         let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait)
         switch result {
         case .failure(let refusal):
+            if let handOff = refusal.handOff, request.uri.queryParameters.get("handedOff") == nil {
+                // Another director shares the store and has room in its queue: same request there.
+                let query = request.uri.query.map { $0 + "&" } ?? ""
+                return Response(status: .temporaryRedirect, headers: [
+                    .location: "\(handOff.httpURL)\(request.uri.path)?\(query)handedOff=1", .contentLength: "0",
+                ])
+            }
             return JSONResponse.refusal(refusal, retryAfter: await director.policy.leaseSlack / 10)
         case .success(let stream):
             guard let engine = await director.controller.directory.engines[stream.engine] else {

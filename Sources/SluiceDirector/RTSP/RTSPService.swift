@@ -97,6 +97,11 @@ actor RTSPService {
         guard let object = await director.controller.directory.objects[name] else {
             return RTSPResponse(status: 404, headers: RTSPHeaders([("X-Sluice-Reason", "object '\(name)' is not in the catalog")]))
         }
+        // Players follow a redirect of DESCRIBE (not of SETUP): a director whose queue is full
+        // hands the player to one that has room before it asks for the stream.
+        if !target.handedOff, let handOff = await director.handOff(for: .play(object: name), clientAddress: peer.clientHost) {
+            return redirect(request, to: handOff, target: target)
+        }
         let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map { "?" + $0 } ?? ""
         let sdp = SDPWriter.mpegTransportStream(
             sessionID: UInt64(Date().timeIntervalSince1970), originAddress: peer.serverHost, name: name,
@@ -105,6 +110,15 @@ actor RTSPService {
         return RTSPResponse(status: 200, headers: RTSPHeaders([
             ("Content-Type", "application/sdp"), ("Content-Base", target.base(peer: peer) + "/"),
         ]), body: Array(sdp.utf8))
+    }
+
+    /// `302 Moved Temporarily` to the same path on another director, marked so that it does not
+    /// send the player on again.
+    private func redirect(_ request: RTSPRequest, to handOff: AdmissionRefusal.HandOff, target: RTSPTarget) -> RTSPResponse {
+        let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map { $0 + "&" } ?? ""
+        let location = "\(handOff.rtspURL)\(target.path)?\(query)handedOff=1"
+        logger.info("rtsp request handed to another director", metadata: ["location": "\(location)"])
+        return RTSPResponse(status: 302, headers: RTSPHeaders([("Location", location)]))
     }
 
     private func setup(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse {
@@ -121,6 +135,7 @@ actor RTSPService {
         let stream: LiveStream
         switch result {
         case .failure(let refusal):
+            if let handOff = refusal.handOff, !target.handedOff { return redirect(request, to: handOff, target: target) }
             logger.info("rtsp setup refused", metadata: ["object": "\(name)", "reason": "\(refusal)"])
             let status = switch refusal.code {
             case .unknownObject: 404
@@ -284,12 +299,15 @@ struct RTSPTarget {
     var key: String?
     var maxWait: Duration?
     var path: String
+    /// Another director sent the player here: do not send it on again.
+    var handedOff: Bool
 
     init(_ uri: String) {
         let components = URLComponents(string: uri)
         path = components?.path ?? ""
         object = path.split(separator: "/").first.map(String.init)
         key = components?.queryItems?.first { $0.name == "key" }?.value
+        handedOff = components?.queryItems?.contains { $0.name == "handedOff" } ?? false
         maxWait = components?.queryItems?.first { $0.name == "maxWait" }?.value.flatMap(Double.init).map { .milliseconds(Int64(max(0, $0) * 1000)) }
     }
 

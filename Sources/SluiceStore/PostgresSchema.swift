@@ -1,0 +1,118 @@
+/// The PostgreSQL schema, as versioned migrations. `PostgresStore.migrate` applies the missing
+/// ones in one transaction under an advisory lock, so directors that start together take turns.
+enum PostgresSchema {
+    /// Any constant shared by every director; `pg_advisory_xact_lock` serializes migrations.
+    static let migrationLock: Int64 = 0x5111CE
+    /// Payloads: `end:<stream id>` when a stream's capacity is freed, `catalog` when engines,
+    /// objects or replicas changed.
+    static let eventChannel = "sluice_events"
+
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE objects (name text PRIMARY KEY, size_bytes bigint NOT NULL, duration_ms bigint NOT NULL,
+              average_bps bigint NOT NULL, sha256 text NOT NULL)
+            """,
+            "CREATE TABLE replicas (object text NOT NULL, engine text NOT NULL, PRIMARY KEY (object, engine))",
+            """
+            CREATE TABLE engines (name text PRIMARY KEY, url text NOT NULL, capacity text NOT NULL,
+              max_streams bigint NOT NULL, buffer_bytes bigint NOT NULL, ingest_bps bigint NOT NULL, disk_bytes bigint NOT NULL,
+              streams_reserved bigint NOT NULL DEFAULT 0, buffer_reserved bigint NOT NULL DEFAULT 0,
+              ingest_reserved bigint NOT NULL DEFAULT 0, disk_reserved bigint NOT NULL DEFAULT 0,
+              last_heartbeat_ms bigint NOT NULL)
+            """,
+            "CREATE TABLE links (name text PRIMARY KEY, capacity_bps bigint NOT NULL, reserved_bps bigint NOT NULL DEFAULT 0)",
+            """
+            CREATE TABLE streams (id bigint PRIMARY KEY, director text NOT NULL, kind text NOT NULL, object text NOT NULL,
+              engine text NOT NULL, client text NOT NULL, started_ms bigint NOT NULL, lease_expiry_ms bigint NOT NULL,
+              claimed boolean NOT NULL DEFAULT false, bytes bigint NOT NULL DEFAULT 0, reserved_bps bigint NOT NULL,
+              slots bigint NOT NULL, buffer_bytes bigint NOT NULL, ingest_bps bigint NOT NULL, disk_bytes bigint NOT NULL,
+              link_names text[] NOT NULL, link_amounts bigint[] NOT NULL, body text NOT NULL)
+            """,
+            "CREATE INDEX streams_expiry ON streams (lease_expiry_ms)",
+            "CREATE TABLE labels (node text NOT NULL, label bigint NOT NULL, stream_id bigint NOT NULL, PRIMARY KEY (node, label))",
+            "CREATE INDEX labels_stream ON labels (stream_id)",
+            """
+            CREATE TABLE usage (seq bigserial PRIMARY KEY, stream_id bigint NOT NULL, kind text NOT NULL, object text NOT NULL,
+              engine text NOT NULL, client text NOT NULL, started_ms bigint NOT NULL, ended_ms bigint NOT NULL,
+              bytes bigint NOT NULL, reserved_bps bigint NOT NULL, end_reason text NOT NULL,
+              fraction_lost double precision, cumulative_lost bigint, jitter_ms double precision, director text NOT NULL)
+            """,
+            "CREATE INDEX usage_ended ON usage (ended_ms)",
+            """
+            CREATE TABLE directors (id text PRIMARY KEY, http_url text NOT NULL, rtsp_url text NOT NULL,
+              queue_length bigint NOT NULL, queue_capacity bigint NOT NULL, seen_ms bigint NOT NULL)
+            """,
+            // Admission: the engine row first, then each link in the order given (the caller
+            // sorts them), so two admissions never wait on each other in a cycle. A conditional
+            // UPDATE that matches no row means that resource is full: the block's exception
+            // undoes everything booked before it.
+            """
+            CREATE FUNCTION sluice_admit(p_id bigint, p_director text, p_kind text, p_object text, p_engine text,
+              p_client text, p_now bigint, p_expiry bigint, p_rate bigint, p_slots bigint, p_buffer bigint,
+              p_ingest bigint, p_disk bigint, p_links text[], p_amounts bigint[], p_nodes text[], p_labels bigint[],
+              p_body text) RETURNS text LANGUAGE plpgsql AS $$
+            DECLARE
+              i int;
+            BEGIN
+              UPDATE engines SET streams_reserved = streams_reserved + p_slots, buffer_reserved = buffer_reserved + p_buffer,
+                ingest_reserved = ingest_reserved + p_ingest, disk_reserved = disk_reserved + p_disk
+              WHERE name = p_engine AND streams_reserved + p_slots <= max_streams AND buffer_reserved + p_buffer <= buffer_bytes
+                AND ingest_reserved + p_ingest <= ingest_bps AND disk_reserved + p_disk <= disk_bytes;
+              IF NOT FOUND THEN RETURN 'engine'; END IF;
+              FOR i IN 1 .. coalesce(array_length(p_links, 1), 0) LOOP
+                UPDATE links SET reserved_bps = reserved_bps + p_amounts[i]
+                WHERE name = p_links[i] AND reserved_bps + p_amounts[i] <= capacity_bps;
+                IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'link ' || p_links[i]; END IF;
+              END LOOP;
+              INSERT INTO streams (id, director, kind, object, engine, client, started_ms, lease_expiry_ms, reserved_bps,
+                slots, buffer_bytes, ingest_bps, disk_bytes, link_names, link_amounts, body)
+              VALUES (p_id, p_director, p_kind, p_object, p_engine, p_client, p_now, p_expiry, p_rate, p_slots, p_buffer,
+                p_ingest, p_disk, p_links, p_amounts, p_body)
+              ON CONFLICT (id) DO NOTHING;
+              IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'id'; END IF;
+              FOR i IN 1 .. coalesce(array_length(p_nodes, 1), 0) LOOP
+                INSERT INTO labels (node, label, stream_id) VALUES (p_nodes[i], p_labels[i], p_id) ON CONFLICT DO NOTHING;
+                IF NOT FOUND THEN RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'label ' || p_labels[i] || ' ' || p_nodes[i]; END IF;
+              END LOOP;
+              RETURN '';
+            EXCEPTION WHEN SQLSTATE 'SL001' THEN
+              RETURN SQLERRM;
+            END $$
+            """,
+            // Ending: the DELETE decides who ends a stream (exactly one caller gets the row), then
+            // its resources go back in the admission's order and its usage record is written.
+            """
+            CREATE FUNCTION sluice_end(p_id bigint, p_director text, p_now bigint, p_bytes bigint, p_reason text,
+              p_lost double precision, p_cumulative_lost bigint, p_jitter double precision,
+              p_expired_by bigint, p_unclaimed_since bigint) RETURNS text LANGUAGE plpgsql AS $$
+            DECLARE
+              s streams%ROWTYPE;
+              i int;
+            BEGIN
+              DELETE FROM streams WHERE id = p_id
+                AND (p_expired_by IS NULL OR lease_expiry_ms <= p_expired_by)
+                AND (p_unclaimed_since IS NULL OR (NOT claimed AND started_ms <= p_unclaimed_since))
+              RETURNING * INTO s;
+              IF NOT FOUND THEN RETURN NULL; END IF;
+              UPDATE engines SET streams_reserved = streams_reserved - s.slots, buffer_reserved = buffer_reserved - s.buffer_bytes,
+                ingest_reserved = ingest_reserved - s.ingest_bps, disk_reserved = disk_reserved - s.disk_bytes
+              WHERE name = s.engine;
+              FOR i IN 1 .. coalesce(array_length(s.link_names, 1), 0) LOOP
+                UPDATE links SET reserved_bps = reserved_bps - s.link_amounts[i] WHERE name = s.link_names[i];
+              END LOOP;
+              DELETE FROM labels WHERE stream_id = p_id;
+              IF p_reason IS NOT NULL THEN
+                INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps,
+                  end_reason, fraction_lost, cumulative_lost, jitter_ms, director)
+                VALUES (s.id, s.kind, s.object, s.engine, s.client, s.started_ms, p_now, coalesce(p_bytes, s.bytes),
+                  CASE WHEN s.kind = 'ingest' THEN s.ingest_bps ELSE s.reserved_bps END, p_reason, p_lost,
+                  p_cumulative_lost, p_jitter, p_director);
+              END IF;
+              PERFORM pg_notify('sluice_events', 'end:' || p_id);
+              RETURN s.body;
+            END $$
+            """,
+        ],
+    ]
+}

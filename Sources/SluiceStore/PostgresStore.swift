@@ -1,0 +1,432 @@
+import Foundation
+import Logging
+import NIOSSL
+import PostgresNIO
+import SluiceCore
+
+/// The store several directors share: PostgreSQL, selected with `--store postgres://...`.
+///
+/// Admission and ending are one server-side function call each (`sluice_admit`, `sluice_end`
+/// in `PostgresSchema`), so a stream costs one round trip to book and one to free, and the
+/// database, not any director's memory, decides whether a link still has room.
+public final class PostgresStore: SharedStore {
+    public let directorID: String
+    public let path: String
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let listener: Task<Void, Never>
+    private let events: AsyncStream<SharedChange>
+    private let logger: Logger
+
+    private init(client: PostgresClient, directorID: String, path: String, logger: Logger) {
+        self.client = client
+        self.directorID = directorID
+        self.path = path
+        self.logger = logger
+        runner = Task { await client.run() }
+        let (events, continuation) = AsyncStream.makeStream(of: SharedChange.self, bufferingPolicy: .bufferingNewest(4096))
+        self.events = events
+        listener = Task { await Self.listen(client: client, to: continuation, logger: logger) }
+    }
+
+    /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`)
+    /// and migrates the schema.
+    public static func open(url: String, directorID: String, logger: Logger) async throws -> PostgresStore {
+        let configuration = try configuration(from: url)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let redacted = "postgres://\(configuration.username)@\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)/\(configuration.database ?? configuration.username)"
+        let store = PostgresStore(client: client, directorID: directorID, path: redacted, logger: logger)
+        do {
+            try await store.migrate()
+        } catch {
+            try? await store.close()
+            throw StoreError("cannot use the PostgreSQL store at \(redacted): \(String(reflecting: error))")
+        }
+        return store
+    }
+
+    static func configuration(from url: String) throws -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
+            throw StoreError("'\(url)' is not a postgres:// URL (postgres://user:password@host:port/database)")
+        }
+        let mode = components.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresClient.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "prefer": tls = .prefer(.makeClientConfiguration())
+        case "require": tls = .require(.makeClientConfiguration())
+        default: throw StoreError("sslmode '\(mode)' is not one of disable, prefer, require")
+        }
+        let user = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
+        let database = String(components.path.drop { $0 == "/" })
+        var configuration = PostgresClient.Configuration(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: user,
+            password: components.password.flatMap { $0.removingPercentEncoding },
+            database: database.isEmpty ? nil : database, tls: tls)
+        configuration.options.maximumConnections = 16
+        configuration.options.minimumConnections = 2
+        return configuration
+    }
+
+    private func migrate() async throws {
+        let applied = try await client.withTransaction(logger: logger) { connection -> [Int] in
+            // Directors that start together queue on this lock; the loser finds the work done.
+            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS sluice_schema (version integer NOT NULL)", logger: logger)
+            var version = 0
+            for try await value in try await connection.query("SELECT version FROM sluice_schema", logger: logger).decode(Int.self) {
+                version = value
+            }
+            guard version <= PostgresSchema.migrations.count else {
+                throw StoreError("the database has schema version \(version), newer than this sluice (\(PostgresSchema.migrations.count)); upgrade sluice")
+            }
+            var applied: [Int] = []
+            for (index, statements) in PostgresSchema.migrations.enumerated().dropFirst(version) {
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                applied.append(index + 1)
+            }
+            if version == 0 {
+                try await connection.query("INSERT INTO sluice_schema (version) VALUES (\(PostgresSchema.migrations.count))", logger: logger)
+            } else if !applied.isEmpty {
+                try await connection.query("UPDATE sluice_schema SET version = \(PostgresSchema.migrations.count)", logger: logger)
+            }
+            return applied
+        }
+        for version in applied {
+            logger.info("store migrated", metadata: ["store": "\(path)", "schema_version": "\(version)"])
+        }
+    }
+
+    // MARK: SluiceStore
+
+    public func load() async throws -> StoreSnapshot {
+        var snapshot = StoreSnapshot()
+        try await loadCatalog(into: &snapshot)
+        let decoder = JSONDecoder()
+        let rows = try await client.query(
+            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE director = \(directorID) ORDER BY id", logger: logger)
+        for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
+            var stream = try decoder.decode(LiveStream.self, from: Data(body.utf8))
+            stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
+            stream.isClaimed = claimed
+            stream.bytesSent = bytes
+            snapshot.streams.append(stream)
+        }
+        return snapshot
+    }
+
+    public func catalog() async throws -> StoreSnapshot {
+        var snapshot = StoreSnapshot()
+        try await loadCatalog(into: &snapshot)
+        return snapshot
+    }
+
+    /// Objects, replicas and engines (engines load as down until a heartbeat is seen).
+    private func loadCatalog(into snapshot: inout StoreSnapshot) async throws {
+        let objects = try await client.query("SELECT name, size_bytes, duration_ms, average_bps, sha256 FROM objects", logger: logger)
+        for try await (name, size, duration, rate, sha) in objects.decode((String, Int64, Int64, Int64, String).self) {
+            snapshot.objects.append(MediaObject(name: name, sizeBytes: size, durationMilliseconds: duration, averageBitsPerSecond: rate, sha256: sha))
+        }
+        for try await (object, engine) in try await client.query("SELECT object, engine FROM replicas", logger: logger).decode((String, String).self) {
+            snapshot.replicas.append((object, engine))
+        }
+        let decoder = JSONDecoder()
+        let engines = try await client.query("SELECT name, url, capacity, last_heartbeat_ms FROM engines", logger: logger)
+        for try await (name, url, capacity, heartbeat) in engines.decode((String, String, String, Int64).self) {
+            snapshot.engines.append(EngineRecord(
+                name: name, url: url, capacity: try decoder.decode(EngineCapacity.self, from: Data(capacity.utf8)), isUp: false,
+                lastHeartbeat: Timestamp(millisecondsSinceEpoch: heartbeat)))
+        }
+    }
+
+    public func save(object: MediaObject) async throws {
+        try await client.query(
+            """
+            INSERT INTO objects (name, size_bytes, duration_ms, average_bps, sha256)
+            VALUES (\(object.name), \(object.sizeBytes), \(object.durationMilliseconds), \(object.averageBitsPerSecond), \(object.sha256))
+            ON CONFLICT (name) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, duration_ms = EXCLUDED.duration_ms,
+              average_bps = EXCLUDED.average_bps, sha256 = EXCLUDED.sha256
+            """, logger: logger)
+        try await notifyCatalog()
+    }
+
+    public func save(replicaOf object: String, on engine: String) async throws {
+        try await client.query("INSERT INTO replicas (object, engine) VALUES (\(object), \(engine)) ON CONFLICT DO NOTHING", logger: logger)
+        try await notifyCatalog()
+    }
+
+    public func save(engine: EngineRecord) async throws {
+        let capacity = String(decoding: try JSONEncoder().encode(engine.capacity), as: UTF8.self)
+        let limits = engine.capacity
+        try await client.query(
+            """
+            INSERT INTO engines (name, url, capacity, max_streams, buffer_bytes, ingest_bps, disk_bytes, last_heartbeat_ms)
+            VALUES (\(engine.name), \(engine.url), \(capacity), \(Int64(limits.maxStreams)), \(limits.bufferBytes),
+              \(limits.ingestBitsPerSecond), \(limits.diskBytes), \(engine.lastHeartbeat.millisecondsSinceEpoch))
+            ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, capacity = EXCLUDED.capacity, max_streams = EXCLUDED.max_streams,
+              buffer_bytes = EXCLUDED.buffer_bytes, ingest_bps = EXCLUDED.ingest_bps, disk_bytes = EXCLUDED.disk_bytes,
+              last_heartbeat_ms = GREATEST(engines.last_heartbeat_ms, EXCLUDED.last_heartbeat_ms)
+            """, logger: logger)
+        try await notifyCatalog()
+    }
+
+    /// A renewal of a stream this director holds: its lease, claim and byte count.
+    public func save(stream: LiveStream) async throws {
+        _ = try await renew([LeaseRenewal(streamID: stream.id, expiry: stream.leaseExpiry, bytesSent: stream.bytesSent)])
+    }
+
+    public func deleteStream(id: UInt32) async throws {
+        _ = try await end(id, StreamEnding(at: Timestamp(millisecondsSinceEpoch: 0), reason: nil))
+    }
+
+    /// Usage records are written by `end`, in the same transaction that frees the stream.
+    public func append(usage record: UsageRecord) async throws {
+        let quality = record.quality
+        try await client.query(
+            """
+            INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms, director)
+            VALUES (\(Int64(record.streamID)), \(record.kind.rawValue), \(record.object), \(record.engine), \(record.clientAddress),
+              \(record.startedAt.millisecondsSinceEpoch), \(record.endedAt.millisecondsSinceEpoch), \(record.bytes),
+              \(record.reservedBitsPerSecond), \(record.endReason.rawValue), \(quality?.fractionLost), \(quality?.cumulativeLost),
+              \(quality?.jitterMilliseconds), \(directorID))
+            """, logger: logger)
+    }
+
+    public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
+        let rows = try await client.query(
+            """
+            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms
+            FROM usage WHERE ended_ms >= \(since.millisecondsSinceEpoch) ORDER BY seq LIMIT \(Int64(max(0, limit)))
+            """, logger: logger)
+        var records: [UsageRecord] = []
+        typealias Row = (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
+        for try await row in rows.decode(Row.self) {
+            let (id, kindName, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) = row
+            let kind = LiveStream.Kind(rawValue: kindName) ?? .play
+            let stream = LiveStream(
+                id: UInt32(truncatingIfNeeded: id), kind: kind, object: object, engine: engine, clientAddress: client, hops: [],
+                reservation: Reservation(
+                    engine: engine, links: [], bitsPerSecond: kind == .play ? rate : 0, ingestBitsPerSecond: kind == .ingest ? rate : 0),
+                admittedAt: Timestamp(millisecondsSinceEpoch: started), leaseExpiry: Timestamp(millisecondsSinceEpoch: ended))
+            var record = UsageRecord(
+                stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: ended), bytes: bytes,
+                endReason: UsageRecord.EndReason(rawValue: reason) ?? .completed)
+            if let lost, let jitter {
+                record.quality = ReceptionQuality(fractionLost: lost, cumulativeLost: cumulative ?? 0, jitterMilliseconds: jitter)
+            }
+            records.append(record)
+        }
+        return records
+    }
+
+    public func close() async throws {
+        listener.cancel()
+        runner.cancel()  // `run()` closes the pool's connections when cancelled
+        await runner.value
+    }
+
+    // MARK: SharedStore
+
+    public func publish(links: [Link]) async throws {
+        guard !links.isEmpty else { return }
+        let sorted = links.sorted { $0.name < $1.name }
+        try await client.query(
+            """
+            INSERT INTO links (name, capacity_bps)
+            SELECT * FROM unnest(\(sorted.map(\.name))::text[], \(sorted.map(\.capacityBitsPerSecond))::bigint[])
+            ON CONFLICT (name) DO UPDATE SET capacity_bps = EXCLUDED.capacity_bps
+            """, logger: logger)
+    }
+
+    public func admit(_ stream: LiveStream) async throws -> SharedAdmission {
+        // Each link once with everything the path books on it, in name order (the lock order).
+        var perLink: [String: Int64] = [:]
+        for link in stream.reservation.links { perLink[link, default: 0] += stream.reservation.bitsPerSecond }
+        let links = perLink.keys.sorted()
+        let amounts = links.map { perLink[$0] ?? 0 }
+        let reservation = stream.reservation
+        let body = String(decoding: stream.jsonBytes, as: UTF8.self)
+        let outcome = try await retrying {
+            let rows = try await self.client.query(
+                """
+                SELECT sluice_admit(\(Int64(stream.id)), \(self.directorID), \(stream.kind.rawValue), \(stream.object),
+                  \(stream.engine), \(stream.clientAddress), \(stream.admittedAt.millisecondsSinceEpoch),
+                  \(stream.leaseExpiry.millisecondsSinceEpoch), \(reservation.bitsPerSecond), \(Int64(reservation.streamSlots)),
+                  \(reservation.bufferBytes), \(reservation.ingestBitsPerSecond), \(reservation.diskBytes),
+                  \(links)::text[], \(amounts)::bigint[], \(stream.hops.map(\.node))::text[],
+                  \(stream.hops.map { Int64($0.label) })::bigint[], \(body))
+                """, logger: self.logger)
+            var result = ""
+            for try await value in rows.decode(String.self) { result = value }
+            return result
+        }
+        return Self.admission(from: outcome)
+    }
+
+    static func admission(from outcome: String) -> SharedAdmission {
+        if outcome.isEmpty { return .admitted }
+        if outcome == "engine" { return .engineFull }
+        if outcome == "id" { return .idTaken }
+        if outcome.hasPrefix("link ") { return .linkFull(String(outcome.dropFirst(5))) }
+        let parts = outcome.split(separator: " ", maxSplits: 2)
+        if parts.count == 3, parts[0] == "label", let label = UInt32(parts[1]) { return .labelTaken(node: String(parts[2]), label: label) }
+        return .engineFull
+    }
+
+    public func end(_ streamID: UInt32, _ ending: StreamEnding) async throws -> LiveStream? {
+        let quality = ending.quality
+        let body: String? = try await retrying {
+            let rows = try await self.client.query(
+                """
+                SELECT sluice_end(\(Int64(streamID)), \(self.directorID), \(ending.at.millisecondsSinceEpoch), \(ending.bytesSent),
+                  \(ending.reason?.rawValue), \(quality?.fractionLost), \(quality?.cumulativeLost), \(quality?.jitterMilliseconds),
+                  \(ending.expiredBy?.millisecondsSinceEpoch), \(ending.unclaimedSince?.millisecondsSinceEpoch))
+                """, logger: self.logger)
+            var body: String?
+            for try await value in rows.decode(String?.self) { body = value }
+            return body
+        }
+        guard let body else { return nil }
+        var stream = try JSONDecoder().decode(LiveStream.self, from: Data(body.utf8))
+        if let bytes = ending.bytesSent { stream.bytesSent = bytes }
+        return stream
+    }
+
+    public func renew(_ renewals: [LeaseRenewal]) async throws -> [UInt32] {
+        guard !renewals.isEmpty else { return [] }
+        let ids = renewals.map { Int64($0.streamID) }
+        let expiries = renewals.map(\.expiry.millisecondsSinceEpoch)
+        let bytes = renewals.map { $0.bytesSent ?? -1 }
+        let rows = try await client.query(
+            """
+            UPDATE streams SET lease_expiry_ms = GREATEST(streams.lease_expiry_ms, r.expiry), claimed = true,
+              bytes = CASE WHEN r.bytes >= 0 THEN r.bytes ELSE streams.bytes END
+            FROM unnest(\(ids)::bigint[], \(expiries)::bigint[], \(bytes)::bigint[]) AS r(id, expiry, bytes)
+            WHERE streams.id = r.id
+            RETURNING streams.id
+            """, logger: logger)
+        var alive = Set<Int64>()
+        for try await id in rows.decode(Int64.self) { alive.insert(id) }
+        return renewals.map(\.streamID).filter { !alive.contains(Int64($0)) }
+    }
+
+    public func expiredStreams(at now: Timestamp, limit: Int) async throws -> [UInt32] {
+        let rows = try await client.query(
+            "SELECT id FROM streams WHERE lease_expiry_ms <= \(now.millisecondsSinceEpoch) ORDER BY id LIMIT \(Int64(limit))",
+            logger: logger)
+        var ids: [UInt32] = []
+        for try await id in rows.decode(Int64.self) { ids.append(UInt32(truncatingIfNeeded: id)) }
+        return ids
+    }
+
+    public func stream(_ id: UInt32) async throws -> LiveStream? {
+        let rows = try await client.query(
+            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE id = \(Int64(id))", logger: logger)
+        for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
+            var stream = try JSONDecoder().decode(LiveStream.self, from: Data(body.utf8))
+            stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
+            stream.isClaimed = claimed
+            stream.bytesSent = bytes
+            return stream
+        }
+        return nil
+    }
+
+    public func sharedLoad() async throws -> SharedLoad {
+        var load = SharedLoad()
+        for try await (name, reserved) in try await client.query("SELECT name, reserved_bps FROM links", logger: logger).decode((String, Int64).self) {
+            load.links[name] = reserved
+        }
+        let engines = try await client.query(
+            "SELECT name, streams_reserved, buffer_reserved, ingest_reserved, disk_reserved, last_heartbeat_ms FROM engines",
+            logger: logger)
+        for try await (name, streams, buffer, ingest, disk, heartbeat) in engines.decode((String, Int64, Int64, Int64, Int64, Int64).self) {
+            load.engines[name] = EngineUsage(streams: Int(streams), bufferBytes: buffer, ingestBitsPerSecond: ingest, diskBytes: disk)
+            load.heartbeats[name] = Timestamp(millisecondsSinceEpoch: heartbeat)
+        }
+        return load
+    }
+
+    public func heartbeat(engine: String, at now: Timestamp) async throws {
+        try await client.query(
+            "UPDATE engines SET last_heartbeat_ms = GREATEST(last_heartbeat_ms, \(now.millisecondsSinceEpoch)) WHERE name = \(engine)",
+            logger: logger)
+    }
+
+    public func announce(_ director: DirectorPresence) async throws {
+        try await client.query(
+            """
+            INSERT INTO directors (id, http_url, rtsp_url, queue_length, queue_capacity, seen_ms)
+            VALUES (\(director.id), \(director.httpURL), \(director.rtspURL), \(Int64(director.queueLength)),
+              \(Int64(director.queueCapacity)), \(director.seenAt.millisecondsSinceEpoch))
+            ON CONFLICT (id) DO UPDATE SET http_url = EXCLUDED.http_url, rtsp_url = EXCLUDED.rtsp_url,
+              queue_length = EXCLUDED.queue_length, queue_capacity = EXCLUDED.queue_capacity, seen_ms = EXCLUDED.seen_ms
+            """, logger: logger)
+    }
+
+    public func directors() async throws -> [DirectorPresence] {
+        let rows = try await client.query(
+            "SELECT id, http_url, rtsp_url, queue_length, queue_capacity, seen_ms FROM directors ORDER BY id", logger: logger)
+        var directors: [DirectorPresence] = []
+        for try await (id, http, rtsp, length, capacity, seen) in rows.decode((String, String, String, Int64, Int64, Int64).self) {
+            directors.append(DirectorPresence(
+                id: id, httpURL: http, rtspURL: rtsp, queueLength: Int(length), queueCapacity: Int(capacity),
+                seenAt: Timestamp(millisecondsSinceEpoch: seen)))
+        }
+        return directors
+    }
+
+    public func changes() -> AsyncStream<SharedChange> { events }
+
+    // MARK: Internals
+
+    private func notifyCatalog() async throws {
+        try await client.query("SELECT pg_notify(\(PostgresSchema.eventChannel), 'catalog')", logger: logger)
+    }
+
+    /// Holds one connection listening on the event channel; reconnects after a failure and then
+    /// reports a catalog change, since notifications sent meanwhile were lost.
+    private static func listen(client: PostgresClient, to continuation: AsyncStream<SharedChange>.Continuation, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: PostgresSchema.eventChannel) { notifications in
+                        continuation.yield(.catalog)
+                        for try await notification in notifications {
+                            if notification.payload == "catalog" {
+                                continuation.yield(.catalog)
+                            } else if let id = UInt32(notification.payload.dropFirst(4)), notification.payload.hasPrefix("end:") {
+                                continuation.yield(.streamEnded(id))
+                            }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("store notifications interrupted; listening again in 1 s", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        continuation.finish()
+    }
+
+    /// Runs `body` again (three tries in all) when PostgreSQL aborts it for a serialization
+    /// failure or a deadlock; anything else is thrown at once.
+    private func retrying<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as PSQLError {
+                let state = error.serverInfo?[.sqlState]
+                guard attempt < 3, state == "40001" || state == "40P01" else { throw error }
+                logger.info("store transaction retried", metadata: ["sql_state": "\(state ?? "")", "attempt": "\(attempt)"])
+                attempt += 1
+            }
+        }
+    }
+}
