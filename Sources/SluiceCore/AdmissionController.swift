@@ -194,8 +194,9 @@ public struct AdmissionController: Sendable {
     ) {
         book.sharedTotalsObserved(links: links, engines: engines)
         for (name, heartbeat) in heartbeats {
-            guard let engine = directory.engines[name], heartbeat > engine.lastHeartbeat else { continue }
-            directory.setEngine(name, isUp: heartbeat + policy.heartbeatTimeout > now, heartbeat: heartbeat)
+            guard let engine = directory.engines[name] else { continue }
+            let latest = max(heartbeat, engine.lastHeartbeat)
+            directory.setEngine(name, isUp: latest + policy.heartbeatTimeout > now, heartbeat: latest)
         }
     }
 

@@ -13,7 +13,7 @@ public actor Director {
     private var nextTicket: UInt64 = 1
     /// Set when several directors share the store: it books every admission, and ends,
     /// renewals and heartbeats go through it.
-    let shared: (any SharedStore)?
+    nonisolated let shared: (any SharedStore)?
     /// The requests of waiting tickets, to queue again when the shared store refuses what the
     /// core admitted for them.
     private var waitingRequests: [UInt64: AdmissionRequest] = [:]

@@ -108,11 +108,12 @@ struct SharedStateFollower: Service {
     let changes: AsyncStream<SharedChange>
 
     func run() async throws {
-        await withTaskCancellationOrGracefulShutdownHandler {
+        // Cancelled at shutdown, which ends the iteration.
+        await cancelWhenGracefulShutdown {
             for await change in changes {
                 await director.sharedChanged(change)
             }
-        } onCancelOrGracefulShutdown: {}
+        }
     }
 }
 

@@ -225,6 +225,7 @@ public final class PostgresStore: SharedStore {
 
     public func close() async throws {
         listener.cancel()
+        await listener.value
         runner.cancel()  // `run()` closes the pool's connections when cancelled
         await runner.value
     }

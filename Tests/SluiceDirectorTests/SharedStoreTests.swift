@@ -1,0 +1,245 @@
+import Foundation
+import Logging
+import SluiceCore
+@testable import SluiceDirector
+@testable import SluiceStore
+import SluiceTestKit
+import Testing
+
+/// Several directors on one real PostgreSQL (started by the test), each with its own core and a
+/// clock the test moves by hand.
+@Suite(.serialized) struct SharedStoreTests {
+    let server: TemporaryPostgres
+    let clock = MockClock()
+    let object = MediaObject(name: "movie", sizeBytes: 1000, durationMilliseconds: 10_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "a", count: 64))
+    let logger = Logger(label: "test")
+    /// Two engines behind one 10 Mbit/s bottleneck: ten 1 Mbit/s streams at most, whoever admits.
+    let topology = try! Topology(
+        nodes: [Node(name: "e1", kind: .engine), Node(name: "e2", kind: .engine), Node(name: "core", kind: .router), Node(name: "x", kind: .edge)],
+        links: [
+            Link(name: "e1-core", from: "e1", to: "core", capacityBitsPerSecond: 8_000_000),
+            Link(name: "e2-core", from: "e2", to: "core", capacityBitsPerSecond: 8_000_000),
+            Link(name: "core-x", from: "core", to: "x", capacityBitsPerSecond: 10_000_000),
+        ])
+
+    /// Each test gets its own server; it stops when the test's suite value is gone.
+    init() throws {
+        server = try TemporaryPostgres.start()
+    }
+
+    func makeDirector(_ id: String, url: String, maxQueue: Int = 64) async throws -> Director {
+        var policy = AdmissionPolicy()
+        policy.rateHeadroom = 0
+        policy.leaseSlack = .seconds(5)
+        policy.maxWait = .seconds(30)
+        policy.maxQueueLength = maxQueue
+        let controller = AdmissionController(
+            topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: policy,
+            streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
+        let store = try await PostgresStore.open(url: url, directorID: id, logger: logger)
+        let director = Director(controller: controller, store: store, clock: clock, logger: logger)
+        try await director.restore()
+        return director
+    }
+
+    func register(_ director: Director, engines: [String] = ["e1", "e2"]) async {
+        let capacity = EngineCapacity(maxStreams: 100, bufferBytes: 1 << 40, ingestBitsPerSecond: 1 << 30, diskBytes: 1 << 40)
+        for engine in engines {
+            await director.registerEngine(
+                EngineRecord(name: engine, url: "http://\(engine)", capacity: capacity, isUp: true, lastHeartbeat: clock.now()),
+                objects: [object])
+        }
+    }
+
+    /// The others learn the engines and the catalog through the store.
+    func sync(_ directors: [Director]) async {
+        for director in directors {
+            await director.reloadCatalog()
+            await director.refreshSharedState()
+        }
+    }
+
+    /// Polls `condition` for up to ten seconds (waiting on other tasks, not timing anything).
+    func eventually(_ condition: () async -> Bool) async throws {
+        for _ in 0..<1000 {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition not met within 10 s")
+    }
+
+    func links(_ database: String) throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for line in try server.psql(database, "SELECT name, reserved_bps FROM links").split(separator: "\n") {
+            let parts = line.split(separator: "|")
+            result[String(parts[0])] = Int64(parts[1])
+        }
+        return result
+    }
+
+    @Test func directorsStartingTogetherMigrateOnce() async throws {
+        let url = try server.createDatabase("together")
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for index in 0..<3 { group.addTask { try await PostgresStore.open(url: url, directorID: "d\(index)", logger: self.logger) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stores.count == 3)
+        #expect(try server.psql("together", "SELECT count(*), max(version) FROM sluice_schema") == "1|\(PostgresSchema.migrations.count)")
+        for store in stores { try await store.close() }
+    }
+
+    @Test(arguments: [2, 3]) func anAdmissionStormNeverOverbooksTheBottleneck(directorCount: Int) async throws {
+        let database = "storm\(directorCount)"
+        let url = try server.createDatabase(database)
+        var directors: [Director] = []
+        for index in 0..<directorCount { directors.append(try await makeDirector("d\(index)", url: url)) }
+        await register(directors[0])
+        await sync(directors)
+
+        // Sample the links table all through the storm.
+        let sampling = Task { () -> (samples: Int, worst: Int64) in
+            var samples = 0
+            var worst: Int64 = 0
+            while !Task.isCancelled {
+                let reserved = (try? self.links(database)) ?? [:]
+                worst = max(worst, reserved["core-x"] ?? 0)
+                #expect((reserved["core-x"] ?? 0) <= 10_000_000)
+                #expect((reserved["e1-core"] ?? 0) <= 8_000_000)
+                #expect((reserved["e2-core"] ?? 0) <= 8_000_000)
+                samples += 1
+            }
+            return (samples, worst)
+        }
+        let admitted = await withTaskGroup(of: (Int, LiveStream?).self) { group in
+            for request in 0..<120 {
+                let index = request % directorCount
+                let director = directors[index]
+                group.addTask {
+                    (index, try? await director.admit(.play(object: "movie"), clientAddress: "10.0.\(request / 250).\(request % 250)", maxWait: .zero).get())
+                }
+            }
+            return await group.reduce(into: [(Int, LiveStream)]()) { if let stream = $1.1 { $0.append(($1.0, stream)) } }
+        }
+        sampling.cancel()
+        let (samples, worst) = await sampling.value
+        #expect(samples > 0)
+        #expect(worst <= 10_000_000)
+        // Ten fit; every admitted stream has its full path (engine link and bottleneck).
+        #expect(admitted.count <= 10)
+        #expect(admitted.count >= 1)
+        for (_, stream) in admitted {
+            #expect(stream.reservation.links.count == 2)
+            #expect(stream.reservation.links.last == "core-x")
+            #expect(stream.hops.count == 2)
+        }
+        #expect(Set(admitted.map(\.1.id)).count == admitted.count)
+        #expect(try links(database)["core-x"] == Int64(admitted.count) * 1_000_000)
+        // Each stream ends through a director other than the one that admitted it.
+        for (index, stream) in admitted {
+            await directors[(index + 1) % directorCount].end(streamID: stream.id, bytesSent: 100, reason: .completed)
+        }
+        #expect(try links(database).values.allSatisfy { $0 == 0 })
+        #expect(try server.psql(database, "SELECT sum(streams_reserved) FROM engines") == "0")
+        #expect(try server.psql(database, "SELECT count(*) FROM labels") == "0")
+        #expect(try server.psql(database, "SELECT count(*) FROM usage") == "\(admitted.count)")
+        for director in directors { await director.shutdown() }
+    }
+
+    @Test func aWaiterOnOneDirectorIsAdmittedWhenAnotherDirectorsStreamEnds() async throws {
+        let url = try server.createDatabase("waiter")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(b)
+        await sync([a, b])
+        var held: [LiveStream] = []
+        for client in 0..<10 {
+            held.append(try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.\(client)", maxWait: .zero).get())
+        }
+        await a.refreshSharedState()
+        let waiter = Task { await a.admit(.play(object: "movie"), clientAddress: "10.0.2.1", maxWait: .seconds(20)) }
+        try await eventually { await a.controller.queue.count == 1 }
+        // A learns of the end through LISTEN/NOTIFY, not from its sweeper (nothing ticks here).
+        let follower = Task {
+            let store = try #require(a.shared)
+            for await change in store.changes() { await a.sharedChanged(change) }
+        }
+        await b.end(streamID: held[0].id, bytesSent: 1, reason: .completed)
+        let admitted = try await waiter.value.get()
+        #expect(admitted.clientAddress == "10.0.2.1")
+        #expect(try links("waiter")["core-x"] == 10_000_000)
+        follower.cancel()
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    @Test func leasesOfAVanishedDirectorAreSweptExactlyOnceByTheOthers() async throws {
+        let url = try server.createDatabase("sweep")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        let c = try await makeDirector("c", url: url)
+        await register(a)
+        await sync([a, b, c])
+        for client in 0..<4 {
+            _ = try await a.admit(.play(object: "movie"), clientAddress: "10.0.1.\(client)", maxWait: .zero).get()
+        }
+        // A disappears without a word (its core is simply never consulted again).
+        clock.advance(by: .seconds(20))
+        await withTaskGroup(of: Void.self) { group in
+            for director in [b, c] { group.addTask { await director.refreshSharedState() } }
+        }
+        #expect(try links("sweep").values.allSatisfy { $0 == 0 })
+        #expect(try server.psql("sweep", "SELECT count(*) FROM streams") == "0")
+        #expect(try server.psql("sweep", "SELECT count(*), count(DISTINCT stream_id) FROM usage WHERE end_reason = 'lease_expired'") == "4|4")
+        for director in [a, b, c] { await director.shutdown() }
+    }
+
+    @Test func aLeaseRenewedThroughAnotherDirectorOutlivesItsOwnersClock() async throws {
+        let url = try server.createDatabase("renew")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        let stream = try await a.admit(.play(object: "movie"), clientAddress: "10.0.1.1", maxWait: .zero).get()
+        _ = await a.renew(streamID: stream.id, bytesSent: 1)
+        clock.advance(by: .seconds(14))
+        #expect(await b.renew(streamID: stream.id, bytesSent: 5000) != nil)
+        clock.advance(by: .seconds(3))
+        // A's core thinks the lease ran out; the store says B renewed it: A keeps it.
+        await a.tick()
+        #expect(await a.controller.streams[stream.id] != nil)
+        #expect(try server.psql("renew", "SELECT count(*) FROM usage") == "0")
+        // Ended through B, A drops it on the notification.
+        await b.end(streamID: stream.id, bytesSent: nil, reason: .completed)
+        await a.sharedChanged(.streamEnded(stream.id))
+        #expect(await a.controller.streams[stream.id] == nil)
+        #expect(try server.psql("renew", "SELECT bytes, end_reason, director FROM usage") == "5000|completed|b")
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    @Test func restartedDirectorsFindCatalogLeasesAndUsageIntact() async throws {
+        let url = try server.createDatabase("restart")
+        var a = try await makeDirector("a", url: url)
+        var b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        let onA = try await a.admit(.play(object: "movie"), clientAddress: "10.0.1.1", maxWait: .zero).get()
+        let onB = try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.2", maxWait: .zero).get()
+        let ended = try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.3", maxWait: .zero).get()
+        await b.end(streamID: ended.id, bytesSent: 77, reason: .completed)
+        await a.shutdown()
+        await b.shutdown()
+
+        a = try await makeDirector("a", url: url)
+        b = try await makeDirector("b", url: url)
+        #expect(await a.controller.directory.objects["movie"] == object)
+        #expect(await a.controller.directory.replicas["movie"] == ["e1", "e2"])
+        #expect(await a.controller.streams[onA.id]?.hops == onA.hops)
+        #expect(await b.controller.streams[onB.id]?.hops == onB.hops)
+        #expect(await a.controller.book.reserved(onLink: "core-x") == 2_000_000)
+        let usage = try await a.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
+        #expect(usage.map(\.bytes) == [77])
+        await a.shutdown()
+        await b.shutdown()
+    }
+}
