@@ -85,15 +85,22 @@ final class Cluster: @unchecked Sendable {
     var director: ServerProcess?
     var directorURL = ""
     var rtspURL = ""
+    /// With a shared store: every director, the first being `director`.
+    var directors: [ServerProcess] = []
+    var directorURLs: [String] = []
+    var rtspURLs: [String] = []
+    /// `postgres://...` shared by the directors; nil for each its own SQLite.
+    let store: String?
     var engines: [String: ServerProcess] = [:]
     var engineURLs: [String: String] = [:]
 
     /// `coreEdge` is the shared bottleneck every stream crosses.
     init(
         coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"],
-        reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s"
+        reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s", store: String? = nil, directorSettings: String = ""
     ) throws {
         self.engineNames = engineNames
+        self.store = store
         directory = NSTemporaryDirectory() + "sluice-test-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         configPath = directory + "/sluice.yaml"
@@ -107,6 +114,7 @@ final class Cluster: @unchecked Sendable {
               maxWait: \(maxWait)
               leaseSlack: \(leaseSlack)
               heartbeatTimeout: 5s
+              \(directorSettings)
             grantSecret: integration-test-secret-0123456789
             topology:
               nodes:
@@ -125,10 +133,34 @@ final class Cluster: @unchecked Sendable {
     }
 
     func startDirector() async throws {
-        let process = try ServerProcess(name: "director", arguments: ["director", "--config", configPath])
-        director = process
-        directorURL = try await process.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
-        rtspURL = try await process.waitFor("director rtsp listening on ").trimmingCharacters(in: .whitespaces)
+        try await addDirector()
+    }
+
+    /// Starts one more director (with a shared store, all share it). `extraSettings` are YAML
+    /// lines for its `director:` section alone, e.g. `maxQueueLength: 0`.
+    @discardableResult
+    func addDirector(id: String? = nil, extraSettings: String? = nil) async throws -> Int {
+        let index = directors.count
+        var config = configPath
+        if let extraSettings {
+            config = directory + "/sluice-director\(index).yaml"
+            let yaml = try String(contentsOfFile: configPath, encoding: .utf8)
+            try yaml.replacingOccurrences(of: "director:\n", with: "director:\n  \(extraSettings)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        var arguments = ["director", "--config", config]
+        if let store { arguments += ["--store", store, "--id", id ?? "director\(index)"] }
+        let process = try ServerProcess(name: "director\(index)", arguments: arguments)
+        let url = try await process.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+        let rtsp = try await process.waitFor("director rtsp listening on ").trimmingCharacters(in: .whitespaces)
+        directors.append(process)
+        directorURLs.append(url)
+        rtspURLs.append(rtsp)
+        if index == 0 {
+            director = process
+            directorURL = url
+            rtspURL = rtsp
+        }
+        return index
     }
 
     func startEngines() async throws {
@@ -150,7 +182,7 @@ final class Cluster: @unchecked Sendable {
 
     func stop() {
         for engine in engines.values { engine.stop() }
-        director?.stop()
+        for director in directors { director.stop() }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
