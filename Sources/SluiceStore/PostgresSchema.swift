@@ -81,7 +81,8 @@ enum PostgresSchema {
             END $$
             """,
             // Ending: the DELETE decides who ends a stream (exactly one caller gets the row), then
-            // its resources go back in the admission's order and its usage record is written.
+            // its resources go back in the admission's order and its usage record is written (naming
+            // the director that admitted it).
             """
             CREATE FUNCTION sluice_end(p_id bigint, p_director text, p_now bigint, p_bytes bigint, p_reason text,
               p_lost double precision, p_cumulative_lost bigint, p_jitter double precision,
@@ -107,7 +108,7 @@ enum PostgresSchema {
                   end_reason, fraction_lost, cumulative_lost, jitter_ms, director)
                 VALUES (s.id, s.kind, s.object, s.engine, s.client, s.started_ms, p_now, coalesce(p_bytes, s.bytes),
                   CASE WHEN s.kind = 'ingest' THEN s.ingest_bps ELSE s.reserved_bps END, p_reason, p_lost,
-                  p_cumulative_lost, p_jitter, p_director);
+                  p_cumulative_lost, p_jitter, s.director);
               END IF;
               PERFORM pg_notify('sluice_events', 'end:' || p_id);
               RETURN s.body;

@@ -212,7 +212,7 @@ import Testing
         await b.end(streamID: stream.id, bytesSent: nil, reason: .completed)
         await a.sharedChanged(.streamEnded(stream.id))
         #expect(await a.controller.streams[stream.id] == nil)
-        #expect(try server.psql("renew", "SELECT bytes, end_reason, director FROM usage") == "5000|completed|b")
+        #expect(try server.psql("renew", "SELECT bytes, end_reason, director FROM usage") == "5000|completed|a")
         await a.shutdown()
         await b.shutdown()
     }

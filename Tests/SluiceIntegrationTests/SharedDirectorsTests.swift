@@ -10,11 +10,11 @@ extension IntegrationTests {
     /// 1 Mbit/s per stream (the sample's rate, no headroom); `core-edge` holds this many.
     static let fitting = 8
 
-    func makeCluster(_ server: TemporaryPostgres, database: String, directorSettings: String = "") throws -> Cluster {
+    func makeCluster(_ server: TemporaryPostgres, database: String, coreEdge: String = "\(Self.fitting)Mbit", claimTimeout: String = "60s", leaseSlack: String = "2s") throws -> Cluster {
         let url = try server.createDatabase(database)
         return try Cluster(
-            coreEdge: "\(Self.fitting)Mbit", maxWait: "20s", leaseSlack: "2s", engineNames: ["engine-a"], store: url,
-            directorSettings: "rateHeadroom: 0\n  claimTimeout: 60s\n  " + directorSettings)
+            coreEdge: coreEdge, maxWait: "20s", leaseSlack: leaseSlack, engineNames: ["engine-a"], store: url,
+            directorSettings: "rateHeadroom: 0\n  claimTimeout: \(claimTimeout)")
     }
 
     func reserved(_ server: TemporaryPostgres, _ database: String) throws -> [String: Int64] {
@@ -88,6 +88,98 @@ extension IntegrationTests {
         // And admitting works again, on either survivor.
         #expect(await play(cluster, base: cluster.directorURLs[0], object: "movie", client: 200) == 302)
         #expect(await play(cluster, base: cluster.directorURLs[1], object: "movie", client: 201) == 302)
+    }
+
+    /// Director 0 has no queue; director 1 has one. While a stream holds the only slot, a
+    /// request to director 0 is handed to director 1 (HTTP 307, RTSP 302 at DESCRIBE), where it
+    /// waits for the slot and plays. ffmpeg and GStreamer follow the redirect (VLC, see below).
+    @Test func aDirectorWithAFullQueueHandsClientsToOneWithRoom() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: RTSPInteropTests.ffmpeg), "ffmpeg is not installed; .ci/run installs it")
+        let server = try TemporaryPostgres.start()
+        defer { server.stop() }
+        // One ~0.7 Mbit/s clip fits the 1 Mbit/s bottleneck; an unclaimed stream holds it 3 s.
+        let cluster = try makeCluster(server, database: "handoff", coreEdge: "1Mbit", claimTimeout: "3s", leaseSlack: "20s")
+        defer { cluster.stop() }
+        try await cluster.addDirector(extraSettings: "maxQueueLength: 0")
+        try await cluster.addDirector()
+        try await cluster.startEngines()
+        let source = try RTSPInteropTests.video(cluster, name: "clip", seconds: 3)
+        let size = try #require(FileManager.default.contents(atPath: source)).count
+        try await cluster.waitUntil("director 1 to see the engine and director 0 to see director 1") {
+            let engines = try JSONDecoder().decode([Cluster.EngineRow].self, from: try await cluster.get("/v1/engines", base: cluster.directorURLs[1]).body)
+            let seen = try server.psql("handoff", "SELECT count(*) FROM directors")
+            return engines.first?.engine.isUp == true && seen == "2"
+        }
+        try await Task.sleep(for: .seconds(1.5))  // each director reads the others' presence once a second
+
+        // HTTP: 307 to the same request on director 1.
+        #expect(await play(cluster, base: cluster.directorURLs[1], object: "clip", client: 0) == 302)
+        let handed = try await cluster.get("/play/clip?maxWait=5", base: cluster.directorURLs[0])
+        #expect(handed.status == 307)
+        let location = handed.headers.first { $0.0.lowercased() == "location" }?.1 ?? ""
+        #expect(location.hasPrefix(cluster.directorURLs[1] + "/play/clip?maxWait=5"), "\(location)")
+        #expect(location.hasSuffix("handedOff=1"))
+
+        let url = cluster.rtspURLs[0] + "/clip?key=\(cluster.apiKey)"
+        let home = cluster.directory + "/vlc-home"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        chmod(cluster.directory, 0o755)
+        chmod(home, 0o777)
+        let players: [(name: String, tool: String, arguments: (String) -> [String])] = [
+            ("ffmpeg", RTSPInteropTests.ffmpeg, { out in
+                ["-hide_banner", "-loglevel", "error", "-timeout", "20000000", "-rtsp_transport", "udp", "-i", url, "-c", "copy", "-f", "mpegts", out]
+            }),
+            ("gstreamer", RTSPInteropTests.gstreamer, { out in
+                ["-q", "rtspsrc", "location=\(url)", "protocols=udp", "!", "rtpmp2tdepay", "!", "filesink", "location=\(out)"]
+            }),
+        ]
+        for (round, player) in players.enumerated() {
+            try await cluster.waitUntil("the bottleneck to be free before \(player.name)", timeout: .seconds(30)) {
+                try self.reserved(server, "handoff")["core-edge"] == 0
+            }
+            // Director 1 admits a stream nobody claims: the slot is taken, director 0 cannot queue.
+            #expect(await play(cluster, base: cluster.directorURLs[1], object: "clip", client: round + 1) == 302)
+            try await cluster.waitUntil("director 0 to see the slot taken") {
+                try JSONDecoder().decode([Cluster.LinkRow].self, from: try await cluster.get("/v1/links", base: cluster.directorURLs[0]).body)
+                    .first { $0.name == "core-edge" }?.reserved_bps ?? 0 > 0
+            }
+            let out = cluster.directory + "/\(player.name).ts"
+            let played = try Cluster.runTool(player.tool, player.arguments(out))
+            let ownShutdownRace = player.name == "gstreamer" && played.output.contains("Received end-of-file")
+            #expect(played.status == 0 || ownShutdownRace, "\(player.name): \(played.output.suffix(2000))")
+            do {
+                try await cluster.waitUntil("\(player.name)'s stream to end on director 1", timeout: .seconds(30)) {
+                    try server.psql("handoff", "SELECT count(*) FROM usage WHERE kind = 'play' AND director = 'director1' AND bytes = \(size)") == "\(round + 1)"
+                }
+            } catch {
+                let usage = (try? server.psql("handoff", "SELECT stream_id, director, bytes, end_reason FROM usage")) ?? ""
+                Issue.record("usage (file \(size) bytes):\n\(usage)\ndirector 0:\n\(cluster.directors[0].log.suffix(3000))\ndirector 1:\n\(cluster.directors[1].log.suffix(3000))")
+                throw error
+            }
+            #expect(cluster.directors[0].log.components(separatedBy: "rtsp request handed to another director").count - 1 == round + 1)
+        }
+        #expect(try server.psql("handoff", "SELECT count(*) FROM usage WHERE kind = 'play' AND director = 'director0'") == "0")
+
+        // Debian's VLC 3 sends SETUP without a DESCRIBE and does not follow a redirect of SETUP:
+        // it gets the 302 there, gives up and exits; nothing is left booked for it.
+        try await cluster.waitUntil("the bottleneck to be free before vlc", timeout: .seconds(30)) {
+            try self.reserved(server, "handoff")["core-edge"] == 0
+        }
+        #expect(await play(cluster, base: cluster.directorURLs[1], object: "clip", client: 9) == 302)
+        try await cluster.waitUntil("director 0 to see the slot taken") {
+            try JSONDecoder().decode([Cluster.LinkRow].self, from: try await cluster.get("/v1/links", base: cluster.directorURLs[0]).body)
+                .first { $0.name == "core-edge" }?.reserved_bps ?? 0 > 0
+        }
+        let vlc = try Cluster.runTool("/usr/bin/setpriv", [
+            "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env", "HOME=\(home)", "/usr/bin/timeout", "60",
+            RTSPInteropTests.vlc, "-I", "dummy", "--play-and-exit", "--vout=dummy", "--aout=dummy", url,
+        ])
+        #expect(vlc.status == 0, "\(vlc.output.suffix(2000))")
+        #expect(cluster.directors[0].log.components(separatedBy: "rtsp request handed to another director").count - 1 == players.count + 1)
+        try await cluster.waitUntil("nothing booked once the unclaimed stream is released", timeout: .seconds(30)) {
+            try self.reserved(server, "handoff")["core-edge"] == 0
+        }
+        #expect(try server.psql("handoff", "SELECT count(*) FROM usage WHERE kind = 'play' AND bytes > 0") == "\(players.count)")
     }
 }
 }

@@ -135,6 +135,7 @@ actor RTSPService {
         let stream: LiveStream
         switch result {
         case .failure(let refusal):
+            // Players that skip DESCRIBE (VLC) meet the full queue here; a redirect again.
             if let handOff = refusal.handOff, !target.handedOff { return redirect(request, to: handOff, target: target) }
             logger.info("rtsp setup refused", metadata: ["object": "\(name)", "reason": "\(refusal)"])
             let status = switch refusal.code {
