@@ -20,7 +20,8 @@ public actor Director {
     /// Other directors with room in their queues, from the shared store.
     var peers: [DirectorPresence] = []
     /// This director's own URLs, advertised to the others for hand-offs.
-    var presence: (httpURL: String, rtspURL: String)?
+    var advertisedHTTP: String?
+    var advertisedRTSP: String?
     var lastAnnounce = Timestamp(millisecondsSinceEpoch: 0)
 
     public init(controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger) {

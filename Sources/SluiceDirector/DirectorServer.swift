@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -52,7 +51,6 @@ public struct DirectorServer: Sendable {
         ).register(on: router)
 
         let logger = self.logger
-        let rtspPort = RTSPPortBox()
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
             service: RTSPService(
@@ -61,7 +59,7 @@ public struct DirectorServer: Sendable {
                 sessionTimeout: settings.rtspSessionTimeout, logger: logger),
             logger: logger,
             onListening: { port in
-                rtspPort.port = port
+                await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")
                 await onRTSPListening(port)
             })
         var services: [any Service] = [LeaseSweeper(director: director), rtsp]
@@ -73,9 +71,7 @@ public struct DirectorServer: Sendable {
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(storeName)"])
-                await director.advertise(
-                    httpURL: settings.advertiseURL ?? "http://\(settings.host):\(port)",
-                    rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(rtspPort.port)")
+                await director.advertise(httpURL: settings.advertiseURL ?? "http://\(settings.host):\(port)")
                 await onListening(port)
             },
             logger: logger)
@@ -114,16 +110,6 @@ struct SharedStateFollower: Service {
                 await director.sharedChanged(change)
             }
         }
-    }
-}
-
-/// The RTSP port once bound, for the URL the director advertises.
-final class RTSPPortBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-    var port: Int {
-        get { lock.withLock { value } }
-        set { lock.withLock { value = newValue } }
     }
 }
 

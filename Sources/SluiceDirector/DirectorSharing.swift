@@ -8,9 +8,11 @@ extension Director {
     static let foreignSweepGrace: Duration = .seconds(2)
     static let announceInterval: Duration = .seconds(1)
 
-    /// The URLs other directors send requests to when this director's queue is full.
-    public func advertise(httpURL: String, rtspURL: String) {
-        presence = (httpURL, rtspURL)
+    /// The URLs other directors send requests to when this director's queue is full; it is
+    /// announced once both front doors listen.
+    public func advertise(httpURL: String? = nil, rtspURL: String? = nil) {
+        if let httpURL { advertisedHTTP = httpURL }
+        if let rtspURL { advertisedRTSP = rtspURL }
     }
 
     /// Where to send a request this director could only refuse because its queue is full, if
@@ -45,10 +47,10 @@ extension Director {
         let now = clock.now()
         guard lastAnnounce + Self.announceInterval <= now else { return }
         lastAnnounce = now
-        if let presence {
+        if let httpURL = advertisedHTTP, let rtspURL = advertisedRTSP {
             await persist { _ in
                 try await shared.announce(DirectorPresence(
-                    id: shared.directorID, httpURL: presence.httpURL, rtspURL: presence.rtspURL,
+                    id: shared.directorID, httpURL: httpURL, rtspURL: rtspURL,
                     queueLength: controller.queue.count, queueCapacity: controller.queue.capacity, seenAt: now))
             }
         }

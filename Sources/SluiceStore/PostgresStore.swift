@@ -23,7 +23,7 @@ public final class PostgresStore: SharedStore {
         self.directorID = directorID
         self.path = path
         self.logger = logger
-        runner = Task { await client.run() }
+        runner = Task.immediate { await client.run() }
         let (events, continuation) = AsyncStream.makeStream(of: SharedChange.self, bufferingPolicy: .bufferingNewest(4096))
         self.events = events
         listener = Task { await Self.listen(client: client, to: continuation, logger: logger) }

@@ -132,7 +132,9 @@ final class Cluster: @unchecked Sendable {
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
+    /// Starts (or, after `director.stop()`, restarts) the only director.
     func startDirector() async throws {
+        directors.removeAll()
         try await addDirector()
     }
 
