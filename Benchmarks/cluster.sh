@@ -24,6 +24,7 @@ rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # Writes PID's resident KiB to FILE after SECONDS (in the background: a mid-run sample).
 rss_later() { (sleep "$2"; rss_kib "$1" > "$3") & }
 
+# STORE=postgres://... makes the director use a shared store (see shared-admission.sh).
 start_cluster() {
     cat > "$work/sluice.yaml" <<YAML
 director: { listen: "127.0.0.1:0", rtspListen: "127.0.0.1:0", dataDirectory: director, apiKeys: [bench], maxQueueLength: 0 }
@@ -34,7 +35,9 @@ topology:
 clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
 engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB }]
 YAML
-    taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" --log-level warning >"$work/director.out" 2>"$work/director.err" &
+    local store=()
+    [ -n "${STORE:-}" ] && store=(--store "$STORE" --id d0)
+    taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" "${store[@]}" --log-level warning >"$work/director.out" 2>"$work/director.err" &
     director=$!
     wait_for "$work/director.out" "rtsp listening on"
     http=$(grep -o 'http://[0-9.:]*' "$work/director.out" | head -1)
@@ -43,6 +46,14 @@ YAML
     engine=$!
     wait_for "$work/engine.out" "listening on"
     sleep 1
+}
+
+# Starts one more director on the same config and STORE as director N (N >= 1); prints its URL.
+add_director() {
+    taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" --store "$STORE" --id "d$1" \
+        --listen 127.0.0.1:0 --rtsp-listen 127.0.0.1:0 --log-level warning >"$work/director$1.out" 2>"$work/director$1.err" &
+    wait_for "$work/director$1.out" "rtsp listening on"
+    grep -o 'http://[0-9.:]*' "$work/director$1.out" | head -1
 }
 
 # Writes a synthetic MPEG-TS of SECONDS at BITRATE and uploads it as NAME.

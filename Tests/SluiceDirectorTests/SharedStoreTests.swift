@@ -243,3 +243,25 @@ import Testing
         await b.shutdown()
     }
 }
+
+/// Parsing that needs no server.
+@Suite struct PostgresStoreParsingTests {
+    @Test func storeURLsAreReadOrRefusedClearly() throws {
+        let configuration = try PostgresStore.configuration(from: "postgres://ops:p%40ss@db.example:6543/sluice?sslmode=disable")
+        #expect(configuration.username == "ops")
+        #expect(configuration.password == "p@ss")
+        #expect(configuration.host == "db.example")
+        #expect(configuration.port == 6543)
+        #expect(configuration.database == "sluice")
+        #expect(throws: StoreError.self) { try PostgresStore.configuration(from: "mysql://ops@db/sluice") }
+        #expect(throws: StoreError.self) { try PostgresStore.configuration(from: "postgres://ops@db/sluice?sslmode=sometimes") }
+    }
+
+    @Test func admissionOutcomesAreDecoded() {
+        #expect(PostgresStore.admission(from: "") == .admitted)
+        #expect(PostgresStore.admission(from: "engine") == .engineFull)
+        #expect(PostgresStore.admission(from: "id") == .idTaken)
+        #expect(PostgresStore.admission(from: "link core edge") == .linkFull("core edge"))
+        #expect(PostgresStore.admission(from: "label 4711 router 2") == .labelTaken(node: "router 2", label: 4711))
+    }
+}
