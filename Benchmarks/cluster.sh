@@ -48,12 +48,13 @@ YAML
     sleep 1
 }
 
-# Starts one more director on the same config and STORE as director N (N >= 1); prints its URL.
+# Starts one more director on the same config and STORE as director N (N >= 1) and appends its
+# URL to the array `urls` (not in a subshell: the EXIT trap must see it as a job to kill it).
 add_director() {
     taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" --store "$STORE" --id "d$1" \
         --listen 127.0.0.1:0 --rtsp-listen 127.0.0.1:0 --log-level warning >"$work/director$1.out" 2>"$work/director$1.err" &
     wait_for "$work/director$1.out" "rtsp listening on"
-    grep -o 'http://[0-9.:]*' "$work/director$1.out" | head -1
+    urls+=("$(grep -o 'http://[0-9.:]*' "$work/director$1.out" | head -1)")
 }
 
 # Writes a synthetic MPEG-TS of SECONDS at BITRATE and uploads it as NAME.

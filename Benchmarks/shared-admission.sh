@@ -31,11 +31,14 @@ if [ "$directors" != sqlite ]; then
         -c synchronous_commit=off -c max_connections=200 >"$work/pg/log" 2>&1 &
     for _ in $(seq 100); do "$pg/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
     export STORE="postgres://sluice@127.0.0.1:$port/postgres?sslmode=disable"
+    # Directors and engine first (they close their connections), then the server itself
+    # (killing runuser does not stop it).
+    trap 'kill $(jobs -p) 2>/dev/null || true; sleep 2; "${as[@]}" "$pg/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 fi
 start_cluster
 urls=("$http")
 if [ "$directors" != sqlite ]; then
-    for n in $(seq 1 $((directors - 1))); do urls+=("$(add_director "$n")"); done
+    for n in $(seq 1 $((directors - 1))); do add_director "$n"; done
     sleep 2  # the others learn the engine from the store
 fi
 put_sample tiny 60 100000

@@ -181,6 +181,12 @@ public struct AdmissionController: Sendable {
         _ = release(stream.id)
     }
 
+    /// The shared store holds this stream ID or this label for another director's stream: the
+    /// allocator continues from `seed` instead of walking through the other director's run.
+    public mutating func identifierTakenElsewhere(labelAtNode node: String?, seed: UInt32) {
+        if let node { labels.jump(atNode: node, seed: seed) } else { streamIDs.jump(to: seed) }
+    }
+
     /// Puts a waiter back in the queue after the shared store refused what the core admitted
     /// for it; false when the queue has no room left.
     public mutating func requeue(_ request: AdmissionRequest, refusal: AdmissionRefusal, now: Timestamp) -> Bool {

@@ -25,6 +25,11 @@ public struct StreamIDAllocator: Sendable {
     public mutating func free(_ id: UInt32) {
         live.remove(id)
     }
+
+    /// Continues from `position`: another director allocates around the current one.
+    public mutating func jump(to position: UInt32) {
+        next = position == 0 ? 1 : position
+    }
 }
 
 /// Allocates per-node 20-bit labels of the label-switched path (16...1048575; 0-15 are
@@ -59,6 +64,12 @@ public struct LabelAllocator: Sendable {
     @discardableResult
     public mutating func claim(_ label: UInt32, atNode node: String) -> Bool {
         Self.range.contains(label) && inUse[node, default: []].insert(label).inserted
+    }
+
+    /// Continues at `node` from a point derived from `seed`: another director allocates around
+    /// the current one.
+    public mutating func jump(atNode node: String, seed: UInt32) {
+        next[node] = Self.range.lowerBound + seed % UInt32(Self.range.count)
     }
 
     public mutating func free(_ label: UInt32, atNode node: String) {

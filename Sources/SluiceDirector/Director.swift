@@ -111,8 +111,10 @@ public actor Director {
         case .engineFull:
             refusal = AdmissionRefusal(.engineFull, "engine '\(stream.engine)' was filled by another director", engine: stream.engine)
         case .labelTaken(let node, let label):
+            controller.identifierTakenElsewhere(labelAtNode: node, seed: UInt32.random(in: 0...UInt32.max))
             refusal = AdmissionRefusal(.pathFull, "label \(label) at '\(node)' is held by another director's stream", engine: stream.engine)
         case .idTaken:
+            controller.identifierTakenElsewhere(labelAtNode: nil, seed: UInt32.random(in: 1...UInt32.max))
             refusal = AdmissionRefusal(.pathFull, "stream ID \(stream.id) is held by another director's stream", engine: stream.engine)
         }
         controller.admissionRejected(stream)

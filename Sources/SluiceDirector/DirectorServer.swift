@@ -90,10 +90,13 @@ struct LeaseSweeper: Service {
     let director: Director
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await director.tick()
-            await director.refreshSharedState()
-            try? await Task.sleep(for: .milliseconds(100))
+        // Cancelled at shutdown, so a sweep waiting on an unreachable store does not hold it up.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await director.tick()
+                await director.refreshSharedState()
+                try? await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 }

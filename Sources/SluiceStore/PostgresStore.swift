@@ -65,6 +65,7 @@ public final class PostgresStore: SharedStore {
             database: database.isEmpty ? nil : database, tls: tls)
         configuration.options.maximumConnections = 16
         configuration.options.minimumConnections = 2
+        configuration.options.connectTimeout = .seconds(3)
         return configuration
     }
 
@@ -105,8 +106,8 @@ public final class PostgresStore: SharedStore {
         var snapshot = StoreSnapshot()
         try await loadCatalog(into: &snapshot)
         let decoder = JSONDecoder()
-        let rows = try await client.query(
-            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE director = \(directorID) ORDER BY id", logger: logger)
+        let rows = try await query(
+            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE director = \(directorID) ORDER BY id")
         for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
             var stream = try decoder.decode(LiveStream.self, from: Data(body.utf8))
             stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
@@ -125,15 +126,15 @@ public final class PostgresStore: SharedStore {
 
     /// Objects, replicas and engines (engines load as down until a heartbeat is seen).
     private func loadCatalog(into snapshot: inout StoreSnapshot) async throws {
-        let objects = try await client.query("SELECT name, size_bytes, duration_ms, average_bps, sha256 FROM objects", logger: logger)
+        let objects = try await query("SELECT name, size_bytes, duration_ms, average_bps, sha256 FROM objects")
         for try await (name, size, duration, rate, sha) in objects.decode((String, Int64, Int64, Int64, String).self) {
             snapshot.objects.append(MediaObject(name: name, sizeBytes: size, durationMilliseconds: duration, averageBitsPerSecond: rate, sha256: sha))
         }
-        for try await (object, engine) in try await client.query("SELECT object, engine FROM replicas", logger: logger).decode((String, String).self) {
+        for try await (object, engine) in try await query("SELECT object, engine FROM replicas").decode((String, String).self) {
             snapshot.replicas.append((object, engine))
         }
         let decoder = JSONDecoder()
-        let engines = try await client.query("SELECT name, url, capacity, last_heartbeat_ms FROM engines", logger: logger)
+        let engines = try await query("SELECT name, url, capacity, last_heartbeat_ms FROM engines")
         for try await (name, url, capacity, heartbeat) in engines.decode((String, String, String, Int64).self) {
             snapshot.engines.append(EngineRecord(
                 name: name, url: url, capacity: try decoder.decode(EngineCapacity.self, from: Data(capacity.utf8)), isUp: false,
@@ -142,25 +143,25 @@ public final class PostgresStore: SharedStore {
     }
 
     public func save(object: MediaObject) async throws {
-        try await client.query(
+        try await query(
             """
             INSERT INTO objects (name, size_bytes, duration_ms, average_bps, sha256)
             VALUES (\(object.name), \(object.sizeBytes), \(object.durationMilliseconds), \(object.averageBitsPerSecond), \(object.sha256))
             ON CONFLICT (name) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, duration_ms = EXCLUDED.duration_ms,
               average_bps = EXCLUDED.average_bps, sha256 = EXCLUDED.sha256
-            """, logger: logger)
+            """)
         try await notifyCatalog()
     }
 
     public func save(replicaOf object: String, on engine: String) async throws {
-        try await client.query("INSERT INTO replicas (object, engine) VALUES (\(object), \(engine)) ON CONFLICT DO NOTHING", logger: logger)
+        try await query("INSERT INTO replicas (object, engine) VALUES (\(object), \(engine)) ON CONFLICT DO NOTHING")
         try await notifyCatalog()
     }
 
     public func save(engine: EngineRecord) async throws {
         let capacity = String(decoding: try JSONEncoder().encode(engine.capacity), as: UTF8.self)
         let limits = engine.capacity
-        try await client.query(
+        try await query(
             """
             INSERT INTO engines (name, url, capacity, max_streams, buffer_bytes, ingest_bps, disk_bytes, last_heartbeat_ms)
             VALUES (\(engine.name), \(engine.url), \(capacity), \(Int64(limits.maxStreams)), \(limits.bufferBytes),
@@ -168,7 +169,7 @@ public final class PostgresStore: SharedStore {
             ON CONFLICT (name) DO UPDATE SET url = EXCLUDED.url, capacity = EXCLUDED.capacity, max_streams = EXCLUDED.max_streams,
               buffer_bytes = EXCLUDED.buffer_bytes, ingest_bps = EXCLUDED.ingest_bps, disk_bytes = EXCLUDED.disk_bytes,
               last_heartbeat_ms = GREATEST(engines.last_heartbeat_ms, EXCLUDED.last_heartbeat_ms)
-            """, logger: logger)
+            """)
         try await notifyCatalog()
     }
 
@@ -184,7 +185,7 @@ public final class PostgresStore: SharedStore {
     /// Usage records are written by `end`, in the same transaction that frees the stream.
     public func append(usage record: UsageRecord) async throws {
         let quality = record.quality
-        try await client.query(
+        try await query(
             """
             INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
               fraction_lost, cumulative_lost, jitter_ms, director)
@@ -192,16 +193,16 @@ public final class PostgresStore: SharedStore {
               \(record.startedAt.millisecondsSinceEpoch), \(record.endedAt.millisecondsSinceEpoch), \(record.bytes),
               \(record.reservedBitsPerSecond), \(record.endReason.rawValue), \(quality?.fractionLost), \(quality?.cumulativeLost),
               \(quality?.jitterMilliseconds), \(directorID))
-            """, logger: logger)
+            """)
     }
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
-        let rows = try await client.query(
+        let rows = try await query(
             """
             SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
               fraction_lost, cumulative_lost, jitter_ms
             FROM usage WHERE ended_ms >= \(since.millisecondsSinceEpoch) ORDER BY seq LIMIT \(Int64(max(0, limit)))
-            """, logger: logger)
+            """)
         var records: [UsageRecord] = []
         typealias Row = (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
         for try await row in rows.decode(Row.self) {
@@ -225,9 +226,9 @@ public final class PostgresStore: SharedStore {
 
     public func close() async throws {
         listener.cancel()
-        await listener.value
-        runner.cancel()  // `run()` closes the pool's connections when cancelled
-        await runner.value
+        // `run()` closes the pool's connections when cancelled. Not awaited: with the server
+        // gone, connection attempts may take their time, and a director must still stop.
+        runner.cancel()
     }
 
     // MARK: SharedStore
@@ -235,12 +236,12 @@ public final class PostgresStore: SharedStore {
     public func publish(links: [Link]) async throws {
         guard !links.isEmpty else { return }
         let sorted = links.sorted { $0.name < $1.name }
-        try await client.query(
+        try await query(
             """
             INSERT INTO links (name, capacity_bps)
             SELECT * FROM unnest(\(sorted.map(\.name))::text[], \(sorted.map(\.capacityBitsPerSecond))::bigint[])
             ON CONFLICT (name) DO UPDATE SET capacity_bps = EXCLUDED.capacity_bps
-            """, logger: logger)
+            """)
     }
 
     public func admit(_ stream: LiveStream) async throws -> SharedAdmission {
@@ -252,7 +253,7 @@ public final class PostgresStore: SharedStore {
         let reservation = stream.reservation
         let body = String(decoding: stream.jsonBytes, as: UTF8.self)
         let outcome = try await retrying {
-            let rows = try await self.client.query(
+            let rows = try await self.query(
                 """
                 SELECT sluice_admit(\(Int64(stream.id)), \(self.directorID), \(stream.kind.rawValue), \(stream.object),
                   \(stream.engine), \(stream.clientAddress), \(stream.admittedAt.millisecondsSinceEpoch),
@@ -260,7 +261,7 @@ public final class PostgresStore: SharedStore {
                   \(reservation.bufferBytes), \(reservation.ingestBitsPerSecond), \(reservation.diskBytes),
                   \(links)::text[], \(amounts)::bigint[], \(stream.hops.map(\.node))::text[],
                   \(stream.hops.map { Int64($0.label) })::bigint[], \(body))
-                """, logger: self.logger)
+                """)
             var result = ""
             for try await value in rows.decode(String.self) { result = value }
             return result
@@ -281,12 +282,12 @@ public final class PostgresStore: SharedStore {
     public func end(_ streamID: UInt32, _ ending: StreamEnding) async throws -> LiveStream? {
         let quality = ending.quality
         let body: String? = try await retrying {
-            let rows = try await self.client.query(
+            let rows = try await self.query(
                 """
                 SELECT sluice_end(\(Int64(streamID)), \(self.directorID), \(ending.at.millisecondsSinceEpoch), \(ending.bytesSent),
                   \(ending.reason?.rawValue), \(quality?.fractionLost), \(quality?.cumulativeLost), \(quality?.jitterMilliseconds),
                   \(ending.expiredBy?.millisecondsSinceEpoch), \(ending.unclaimedSince?.millisecondsSinceEpoch))
-                """, logger: self.logger)
+                """)
             var body: String?
             for try await value in rows.decode(String?.self) { body = value }
             return body
@@ -302,31 +303,30 @@ public final class PostgresStore: SharedStore {
         let ids = renewals.map { Int64($0.streamID) }
         let expiries = renewals.map(\.expiry.millisecondsSinceEpoch)
         let bytes = renewals.map { $0.bytesSent ?? -1 }
-        let rows = try await client.query(
+        let rows = try await query(
             """
             UPDATE streams SET lease_expiry_ms = GREATEST(streams.lease_expiry_ms, r.expiry), claimed = true,
               bytes = CASE WHEN r.bytes >= 0 THEN r.bytes ELSE streams.bytes END
             FROM unnest(\(ids)::bigint[], \(expiries)::bigint[], \(bytes)::bigint[]) AS r(id, expiry, bytes)
             WHERE streams.id = r.id
             RETURNING streams.id
-            """, logger: logger)
+            """)
         var alive = Set<Int64>()
         for try await id in rows.decode(Int64.self) { alive.insert(id) }
         return renewals.map(\.streamID).filter { !alive.contains(Int64($0)) }
     }
 
     public func expiredStreams(at now: Timestamp, limit: Int) async throws -> [UInt32] {
-        let rows = try await client.query(
-            "SELECT id FROM streams WHERE lease_expiry_ms <= \(now.millisecondsSinceEpoch) ORDER BY id LIMIT \(Int64(limit))",
-            logger: logger)
+        let rows = try await query(
+            "SELECT id FROM streams WHERE lease_expiry_ms <= \(now.millisecondsSinceEpoch) ORDER BY id LIMIT \(Int64(limit))")
         var ids: [UInt32] = []
         for try await id in rows.decode(Int64.self) { ids.append(UInt32(truncatingIfNeeded: id)) }
         return ids
     }
 
     public func stream(_ id: UInt32) async throws -> LiveStream? {
-        let rows = try await client.query(
-            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE id = \(Int64(id))", logger: logger)
+        let rows = try await query(
+            "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE id = \(Int64(id))")
         for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
             var stream = try JSONDecoder().decode(LiveStream.self, from: Data(body.utf8))
             stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
@@ -339,12 +339,11 @@ public final class PostgresStore: SharedStore {
 
     public func sharedLoad() async throws -> SharedLoad {
         var load = SharedLoad()
-        for try await (name, reserved) in try await client.query("SELECT name, reserved_bps FROM links", logger: logger).decode((String, Int64).self) {
+        for try await (name, reserved) in try await query("SELECT name, reserved_bps FROM links").decode((String, Int64).self) {
             load.links[name] = reserved
         }
-        let engines = try await client.query(
-            "SELECT name, streams_reserved, buffer_reserved, ingest_reserved, disk_reserved, last_heartbeat_ms FROM engines",
-            logger: logger)
+        let engines = try await query(
+            "SELECT name, streams_reserved, buffer_reserved, ingest_reserved, disk_reserved, last_heartbeat_ms FROM engines")
         for try await (name, streams, buffer, ingest, disk, heartbeat) in engines.decode((String, Int64, Int64, Int64, Int64, Int64).self) {
             load.engines[name] = EngineUsage(streams: Int(streams), bufferBytes: buffer, ingestBitsPerSecond: ingest, diskBytes: disk)
             load.heartbeats[name] = Timestamp(millisecondsSinceEpoch: heartbeat)
@@ -353,25 +352,24 @@ public final class PostgresStore: SharedStore {
     }
 
     public func heartbeat(engine: String, at now: Timestamp) async throws {
-        try await client.query(
-            "UPDATE engines SET last_heartbeat_ms = GREATEST(last_heartbeat_ms, \(now.millisecondsSinceEpoch)) WHERE name = \(engine)",
-            logger: logger)
+        try await query(
+            "UPDATE engines SET last_heartbeat_ms = GREATEST(last_heartbeat_ms, \(now.millisecondsSinceEpoch)) WHERE name = \(engine)")
     }
 
     public func announce(_ director: DirectorPresence) async throws {
-        try await client.query(
+        try await query(
             """
             INSERT INTO directors (id, http_url, rtsp_url, queue_length, queue_capacity, seen_ms)
             VALUES (\(director.id), \(director.httpURL), \(director.rtspURL), \(Int64(director.queueLength)),
               \(Int64(director.queueCapacity)), \(director.seenAt.millisecondsSinceEpoch))
             ON CONFLICT (id) DO UPDATE SET http_url = EXCLUDED.http_url, rtsp_url = EXCLUDED.rtsp_url,
               queue_length = EXCLUDED.queue_length, queue_capacity = EXCLUDED.queue_capacity, seen_ms = EXCLUDED.seen_ms
-            """, logger: logger)
+            """)
     }
 
     public func directors() async throws -> [DirectorPresence] {
-        let rows = try await client.query(
-            "SELECT id, http_url, rtsp_url, queue_length, queue_capacity, seen_ms FROM directors ORDER BY id", logger: logger)
+        let rows = try await query(
+            "SELECT id, http_url, rtsp_url, queue_length, queue_capacity, seen_ms FROM directors ORDER BY id")
         var directors: [DirectorPresence] = []
         for try await (id, http, rtsp, length, capacity, seen) in rows.decode((String, String, String, Int64, Int64, Int64).self) {
             directors.append(DirectorPresence(
@@ -385,8 +383,25 @@ public final class PostgresStore: SharedStore {
 
     // MARK: Internals
 
+    /// How long one statement may take, waiting for a connection included, before the caller
+    /// hears that the store is unreachable (and a director shutting down is not held up).
+    static let statementTimeout: Duration = .seconds(5)
+
+    private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+        try await withThrowingTaskGroup(of: PostgresRowSequence.self) { group in
+            group.addTask { try await self.client.query(query) }
+            group.addTask {
+                try await Task.sleep(for: Self.statementTimeout)
+                throw StoreError("PostgreSQL at \(self.path) did not answer within \(Self.statementTimeout)")
+            }
+            defer { group.cancelAll() }
+            guard let rows = try await group.next() else { throw CancellationError() }
+            return rows
+        }
+    }
+
     private func notifyCatalog() async throws {
-        try await client.query("SELECT pg_notify(\(PostgresSchema.eventChannel), 'catalog')", logger: logger)
+        try await query("SELECT pg_notify(\(PostgresSchema.eventChannel), 'catalog')")
     }
 
     /// Holds one connection listening on the event channel; reconnects after a failure and then
@@ -408,7 +423,7 @@ public final class PostgresStore: SharedStore {
                 }
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("store notifications interrupted; listening again in 1 s", metadata: ["error": "\(error)"])
+                logger.warning("store notifications interrupted; listening again in 1 s", metadata: ["error": "\(String(reflecting: error))"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }

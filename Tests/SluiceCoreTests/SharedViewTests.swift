@@ -75,3 +75,19 @@ import Testing
         #expect(controller.directory.engines["engine-a"]?.isUp == false)
     }
 }
+
+@Suite struct AllocatorJumpTests {
+    @Test func allocatorsJumpAwayFromAnotherDirectorsRun() {
+        var labels = LabelAllocator(seed: 0)
+        #expect(labels.allocate(atNode: "n") == 16)
+        labels.jump(atNode: "n", seed: 1000)
+        #expect(labels.allocate(atNode: "n") == 1016)
+        #expect(labels.allocate(atNode: "other") == 16)
+        var ids = StreamIDAllocator(seed: 5)
+        #expect(ids.allocate() == 5)
+        ids.jump(to: 900)
+        #expect(ids.allocate() == 900)
+        ids.jump(to: 0)
+        #expect(ids.allocate() == 1)
+    }
+}
