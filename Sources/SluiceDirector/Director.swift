@@ -318,7 +318,12 @@ public actor Director {
 
     /// An engine stored an uploaded object: list it, release the upload's reservation.
     public func uploadCompleted(streamID: UInt32, object: MediaObject, engine: String) async -> Bool {
-        guard let stream = controller.streams[streamID], stream.kind == .ingest, stream.engine == engine, stream.object == object.name else {
+        var live = controller.streams[streamID]
+        if live == nil, let shared {
+            // Admitted by another director: the engine reports to the one it registered with.
+            live = try? await shared.stream(streamID)
+        }
+        guard let stream = live, stream.kind == .ingest, stream.engine == engine, stream.object == object.name else {
             return false
         }
         controller.objectAdded(object, on: engine)

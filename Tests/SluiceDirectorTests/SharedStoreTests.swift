@@ -217,6 +217,25 @@ import Testing
         await b.shutdown()
     }
 
+    @Test func anUploadAdmittedByOneDirectorIsCompletedThroughAnother() async throws {
+        let url = try server.createDatabase("upload")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        let upload = try await b.admit(.ingest(object: "new", sizeBytes: 500), clientAddress: "10.0.0.9", maxWait: .zero).get()
+        let object = MediaObject(name: "new", sizeBytes: 500, durationMilliseconds: 1000, averageBitsPerSecond: 4000, sha256: String(repeating: "b", count: 64))
+        // The engine reports to the director it registered with, which did not admit it.
+        #expect(await a.uploadCompleted(streamID: upload.id, object: object, engine: upload.engine))
+        #expect(await a.controller.directory.objects["new"] == object)
+        await b.reloadCatalog()
+        #expect(await b.controller.directory.replicas["new"] == [upload.engine])
+        #expect(try server.psql("upload", "SELECT kind, bytes, end_reason, director FROM usage") == "ingest|500|completed|b")
+        #expect(try server.psql("upload", "SELECT sum(disk_reserved), sum(ingest_reserved) FROM engines") == "0|0")
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test func restartedDirectorsFindCatalogLeasesAndUsageIntact() async throws {
         let url = try server.createDatabase("restart")
         var a = try await makeDirector("a", url: url)
