@@ -250,21 +250,15 @@ public final class PostgresStore: SharedStore {
         for link in stream.reservation.links { perLink[link, default: 0] += stream.reservation.bitsPerSecond }
         let links = perLink.keys.sorted()
         let amounts = links.map { perLink[$0] ?? 0 }
-        let reservation = stream.reservation
-        let body = String(decoding: stream.jsonBytes, as: UTF8.self)
+        let statement = AdmitStatement(
+            stream: stream, directorID: directorID, links: links, amounts: amounts,
+            body: String(decoding: stream.jsonBytes, as: UTF8.self))
         let outcome = try await retrying {
-            let rows = try await self.query(
-                """
-                SELECT sluice_admit(\(Int64(stream.id)), \(self.directorID), \(stream.kind.rawValue), \(stream.object),
-                  \(stream.engine), \(stream.clientAddress), \(stream.admittedAt.millisecondsSinceEpoch),
-                  \(stream.leaseExpiry.millisecondsSinceEpoch), \(reservation.bitsPerSecond), \(Int64(reservation.streamSlots)),
-                  \(reservation.bufferBytes), \(reservation.ingestBitsPerSecond), \(reservation.diskBytes),
-                  \(links)::text[], \(amounts)::bigint[], \(stream.hops.map(\.node))::text[],
-                  \(stream.hops.map { Int64($0.label) })::bigint[], \(body))
-                """)
-            var result = ""
-            for try await value in rows.decode(String.self) { result = value }
-            return result
+            try await self.bounded {
+                var result = ""
+                for try await value in try await self.client.execute(statement, logger: self.logger) { result = value }
+                return result
+            }
         }
         return Self.admission(from: outcome)
     }
@@ -388,15 +382,19 @@ public final class PostgresStore: SharedStore {
     static let statementTimeout: Duration = .seconds(5)
 
     private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await withThrowingTaskGroup(of: PostgresRowSequence.self) { group in
-            group.addTask { try await self.client.query(query) }
+        try await bounded { try await self.client.query(query) }
+    }
+
+    private func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: Self.statementTimeout)
                 throw StoreError("PostgreSQL at \(self.path) did not answer within \(Self.statementTimeout)")
             }
             defer { group.cancelAll() }
-            guard let rows = try await group.next() else { throw CancellationError() }
-            return rows
+            guard let result = try await group.next() else { throw CancellationError() }
+            return result
         }
     }
 
