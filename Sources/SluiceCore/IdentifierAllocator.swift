@@ -43,7 +43,12 @@ public struct LabelAllocator: Sendable {
     private let start: UInt32
 
     public init(seed: UInt32 = 0) {
-        start = Self.range.lowerBound + seed % UInt32(Self.range.count)
+        start = Self.label(from: seed)
+    }
+
+    /// The label `seed` points at, wrapped into the range.
+    private static func label(from seed: UInt32) -> UInt32 {
+        range.lowerBound + seed % UInt32(range.count)
     }
 
     public func labels(atNode node: String) -> Set<UInt32> { inUse[node, default: []] }
@@ -69,7 +74,7 @@ public struct LabelAllocator: Sendable {
     /// Continues at `node` from a point derived from `seed`: another director allocates around
     /// the current one.
     public mutating func jump(atNode node: String, seed: UInt32) {
-        next[node] = Self.range.lowerBound + seed % UInt32(Self.range.count)
+        next[node] = Self.label(from: seed)
     }
 
     public mutating func free(_ label: UInt32, atNode node: String) {

@@ -51,6 +51,20 @@ public struct EngineUsage: Hashable, Sendable, Codable {
         self.ingestBitsPerSecond = ingestBitsPerSecond
         self.diskBytes = diskBytes
     }
+
+    static func + (lhs: EngineUsage, rhs: EngineUsage) -> EngineUsage {
+        EngineUsage(
+            streams: lhs.streams + rhs.streams, bufferBytes: lhs.bufferBytes + rhs.bufferBytes,
+            ingestBitsPerSecond: lhs.ingestBitsPerSecond + rhs.ingestBitsPerSecond, diskBytes: lhs.diskBytes + rhs.diskBytes)
+    }
+
+    /// What this holds beyond `other`, never below zero.
+    func excess(over other: EngineUsage) -> EngineUsage {
+        EngineUsage(
+            streams: max(0, streams - other.streams), bufferBytes: max(0, bufferBytes - other.bufferBytes),
+            ingestBitsPerSecond: max(0, ingestBitsPerSecond - other.ingestBitsPerSecond),
+            diskBytes: max(0, diskBytes - other.diskBytes))
+    }
 }
 
 /// Books link bandwidth and engine resources, all or nothing.
@@ -90,9 +104,7 @@ public struct ReservationBook: Sendable {
     public func usage(ofEngine engine: String) -> EngineUsage {
         let own = engineUsage[engine, default: EngineUsage()]
         guard let others = othersEngineUsage[engine] else { return own }
-        return EngineUsage(
-            streams: own.streams + others.streams, bufferBytes: own.bufferBytes + others.bufferBytes,
-            ingestBitsPerSecond: own.ingestBitsPerSecond + others.ingestBitsPerSecond, diskBytes: own.diskBytes + others.diskBytes)
+        return own + others
     }
 
     /// A reading of the shared store's totals (every director's bookings): what is not this
@@ -108,11 +120,7 @@ public struct ReservationBook: Sendable {
         }
         othersEngineUsage = [:]
         for (name, total) in engines {
-            let own = engineUsage[name, default: EngineUsage()]
-            let others = EngineUsage(
-                streams: max(0, total.streams - own.streams), bufferBytes: max(0, total.bufferBytes - own.bufferBytes),
-                ingestBitsPerSecond: max(0, total.ingestBitsPerSecond - own.ingestBitsPerSecond),
-                diskBytes: max(0, total.diskBytes - own.diskBytes))
+            let others = total.excess(over: engineUsage[name, default: EngineUsage()])
             if others != EngineUsage() { othersEngineUsage[name] = others }
         }
     }

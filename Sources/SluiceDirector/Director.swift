@@ -62,19 +62,19 @@ public actor Director {
         let request = AdmissionRequest(ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait)
         // With a shared store another director may have taken the room the core saw free: the
         // store says so, the core learns the new totals and decides again (a few times).
-        for attempt in 1... {
+        var attempt = 1
+        while true {
             switch controller.requestReceived(request, now: clock.now()) {
             case .admitted(let stream):
                 if let refusal = await book(stream) {
                     guard attempt < Self.sharedAttempts else { return .failure(refusal) }
+                    attempt += 1
                     continue
                 }
                 await admitted(stream)
                 return .success(stream)
             case .refused(var refusal):
-                if refusal.code == .queueFull, let peer = peers.first {
-                    refusal.handOff = AdmissionRefusal.HandOff(httpURL: peer.httpURL, rtspURL: peer.rtspURL)
-                }
+                if refusal.code == .queueFull { refusal.handOff = peerHandOff }
                 logger.info("request refused", metadata: ["object": "\(request.objectName)", "reason": "\(refusal)"])
                 return .failure(refusal)
             case .queued(let refusal):
@@ -85,7 +85,6 @@ public actor Director {
                 }
             }
         }
-        fatalError("unreachable")
     }
 
     static let sharedAttempts = 4
@@ -155,79 +154,66 @@ public actor Director {
 
     // MARK: Stream lifecycle
 
-    /// The engine renewed; nil when the stream is gone (torn down or expired): stop sending.
-    public func renew(streamID: UInt32, bytesSent: Int64?, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async -> LiveStream? {
-        if shared != nil {
-            let item = ClusterMessages.Renewals.Item(
-                streamID: streamID,
-                renewal: ClusterMessages.Renew(bytesSent: bytesSent ?? -1, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds))
-            let (gone, renewed) = await renewShared([item])
-            return gone.isEmpty ? renewed[streamID] : nil
-        }
-        let before = controller.streams[streamID]?.leaseExpiry
-        let now = clock.now()
-        let reportAt = receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
-        guard let stream = controller.leaseRenewed(id: streamID, bytesSent: bytesSent, quality: quality, receiverReportAt: reportAt, now: now) else { return nil }
-        if stream.leaseExpiry != before { await persist { try await $0.save(stream: stream) } }
-        return stream
+    /// What an engine reports when it renews a stream's lease.
+    struct LeaseReport {
+        var streamID: UInt32
+        var bytesSent: Int64?
+        var quality: ReceptionQuality?
+        var receiverReportAge: Duration?
     }
 
-    /// Renews a batch in the shared store in one statement (any director may renew any
-    /// stream); streams this director holds are renewed in its core too. A stream the store no
-    /// longer has was ended by another director: it is dropped here as well.
-    private func renewShared(_ items: [ClusterMessages.Renewals.Item]) async -> (gone: [UInt32], renewed: [UInt32: LiveStream]) {
-        guard let shared else { return ([], [:]) }
-        let now = clock.now()
-        var renewed: [UInt32: LiveStream] = [:]
-        var renewals: [LeaseRenewal] = []
-        for item in items {
-            let renewal = item.renewal
-            let bytesSent = renewal.bytesSent >= 0 ? renewal.bytesSent : nil
-            let reportAt = renewal.receiverReportAgeMilliseconds.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0) }
-            let expiry: Timestamp
-            if let stream = controller.leaseRenewed(
-                id: item.streamID, bytesSent: bytesSent, quality: renewal.quality, receiverReportAt: reportAt, now: now) {
-                renewed[item.streamID] = stream
-                expiry = stream.leaseExpiry
-            } else {
-                expiry = now + controller.policy.leaseSlack
-            }
-            renewals.append(LeaseRenewal(streamID: item.streamID, expiry: expiry, bytesSent: bytesSent))
-        }
-        let gone: [UInt32]
-        do {
-            gone = try await shared.renew(renewals)
-        } catch {
-            // The store is unreachable: keep the engines sending; leases are renewed again soon.
-            logger.error("shared store unreachable: renewals not saved", metadata: ["count": "\(items.count)", "error": "\(error)"])
-            return ([], renewed)
-        }
-        for id in gone {
-            renewed[id] = nil
-            let (_, outcomes) = controller.streamEnded(id: id, now: now)
-            await deliver(outcomes)
-        }
-        for renewal in renewals where renewed[renewal.streamID] == nil && !gone.contains(renewal.streamID) {
-            // Another director's stream: answer with the lease the store now has at least.
-            renewed[renewal.streamID] = LiveStream(
-                id: renewal.streamID, kind: .play, object: "", engine: "", clientAddress: "", hops: [],
-                reservation: Reservation(engine: "", links: [], bitsPerSecond: 0), admittedAt: now, leaseExpiry: renewal.expiry)
-        }
-        return (gone, renewed)
+    /// The engine renewed: the stream's new lease expiry, or nil when it is gone (torn down or
+    /// expired): stop sending.
+    public func renew(streamID: UInt32, bytesSent: Int64?, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async -> Timestamp? {
+        await renew([LeaseReport(streamID: streamID, bytesSent: bytesSent, quality: quality, receiverReportAge: receiverReportAge)])[streamID]
     }
 
     /// Renews each stream of a batch in order; returns the IDs of those that are gone.
     public func renew(_ items: [ClusterMessages.Renewals.Item]) async -> [UInt32] {
-        if shared != nil { return await renewShared(items).gone }
-        var gone: [UInt32] = []
-        for item in items {
-            let renewal = item.renewal
-            let alive = await renew(
-                streamID: item.streamID, bytesSent: renewal.bytesSent, quality: renewal.quality,
-                receiverReportAge: renewal.receiverReportAgeMilliseconds.map { .milliseconds($0) })
-            if alive == nil { gone.append(item.streamID) }
+        let leases = await renew(items.map {
+            LeaseReport(
+                streamID: $0.streamID, bytesSent: $0.renewal.bytesSent, quality: $0.renewal.quality,
+                receiverReportAge: $0.renewal.receiverReportAgeMilliseconds.map { .milliseconds($0) })
+        })
+        return items.map(\.streamID).filter { leases[$0] == nil }
+    }
+
+    /// Renews in order and returns the new lease expiry of each stream still live. With a
+    /// shared store any director renews any stream (one statement per batch); a stream the
+    /// store no longer has was ended by another director and is dropped here too.
+    private func renew(_ reports: [LeaseReport]) async -> [UInt32: Timestamp] {
+        let now = clock.now()
+        var leases: [UInt32: Timestamp] = [:]
+        var extended: [LiveStream] = []
+        for report in reports {
+            let before = controller.streams[report.streamID]?.leaseExpiry
+            let reportAt = report.receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
+            if let stream = controller.leaseRenewed(
+                id: report.streamID, bytesSent: report.bytesSent, quality: report.quality, receiverReportAt: reportAt, now: now) {
+                leases[report.streamID] = stream.leaseExpiry
+                if stream.leaseExpiry != before { extended.append(stream) }
+            } else if shared != nil {
+                leases[report.streamID] = now + controller.policy.leaseSlack  // another director's, if the store has it
+            }
         }
-        return gone
+        guard let shared else {
+            for stream in extended { await persist { try await $0.save(stream: stream) } }
+            return leases
+        }
+        let renewals = reports.compactMap { report in
+            leases[report.streamID].map { LeaseRenewal(streamID: report.streamID, expiry: $0, bytesSent: report.bytesSent) }
+        }
+        do {
+            for id in try await shared.renew(renewals) {
+                leases[id] = nil
+                let (_, outcomes) = controller.streamEnded(id: id, now: now)
+                await deliver(outcomes)
+            }
+        } catch {
+            // The store is unreachable: keep the engines sending; leases are renewed again soon.
+            logger.error("shared store unreachable: renewals not saved", metadata: ["count": "\(reports.count)", "error": "\(error)"])
+        }
+        return leases
     }
 
     /// The stream is over: release its path, write its usage record, admit waiters.
@@ -235,21 +221,20 @@ public actor Director {
     public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil) async -> LiveStream? {
         let now = clock.now()
         let (ended, outcomes) = controller.streamEnded(id: streamID, bytesSent: bytesSent, quality: quality, now: now)
+        var result = ended
         if let shared {
             // Whichever director admitted it, the store ends it once and writes its record.
-            var endedHere: LiveStream?
             do {
-                endedHere = try await shared.end(streamID, StreamEnding(at: now, bytesSent: bytesSent, quality: quality, reason: reason))
+                result = try await shared.end(streamID, StreamEnding(at: now, bytesSent: bytesSent, quality: quality, reason: reason)) ?? ended
             } catch {
                 logger.error("shared store unreachable: stream end not saved", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
             }
-            if let stream = endedHere ?? ended { logEnd(stream, bytes: bytesSent ?? stream.bytesSent, reason: reason) }
-            await deliver(outcomes)
-            return endedHere ?? ended
+            if let result { logEnd(result, bytes: bytesSent ?? result.bytesSent, reason: reason) }
+        } else if let ended {
+            await finished(ended, at: now, reason: reason)
         }
-        if let ended { await finished(ended, at: now, reason: reason) }
         await deliver(outcomes)
-        return ended
+        return result
     }
 
     private func logEnd(_ stream: LiveStream, bytes: Int64, reason: UsageRecord.EndReason) {

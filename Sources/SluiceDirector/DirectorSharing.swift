@@ -18,12 +18,17 @@ extension Director {
     /// Where to send a request this director could only refuse because its queue is full, if
     /// another director has room. Decided on a copy of the core, so nothing is booked.
     public func handOff(for kind: AdmissionRequest.Kind, clientAddress: String) -> AdmissionRefusal.HandOff? {
-        guard shared != nil, controller.queue.isFull, let peer = peers.first else { return nil }
+        guard shared != nil, controller.queue.isFull, let handOff = peerHandOff else { return nil }
         var probe = controller
         let now = clock.now()
         let request = AdmissionRequest(ticket: 0, kind: kind, clientAddress: clientAddress, deadline: now + controller.policy.maxWait)
         guard case .refused(let refusal) = probe.requestReceived(request, now: now), refusal.code == .queueFull else { return nil }
-        return AdmissionRefusal.HandOff(httpURL: peer.httpURL, rtspURL: peer.rtspURL)
+        return handOff
+    }
+
+    /// Another director with room in its queue, as last read from the store.
+    var peerHandOff: AdmissionRefusal.HandOff? {
+        peers.first.map { AdmissionRefusal.HandOff(httpURL: $0.httpURL, rtspURL: $0.rtspURL) }
     }
 
     /// Reads every director's bookings and the engines' heartbeats into the core.

@@ -48,3 +48,27 @@ extension LiveStream {
         return json.bytes
     }
 }
+
+extension UsageRecord {
+    /// A record read back from a store's usage table (which keeps the reserved rate, not the
+    /// path).
+    static func stored(
+        streamID: Int64, kind kindName: String, object: String, engine: String, client: String, startedMs: Int64, endedMs: Int64,
+        bytes: Int64, reservedBitsPerSecond rate: Int64, endReason: String, fractionLost: Double?, cumulativeLost: Int64?,
+        jitterMilliseconds: Double?
+    ) -> UsageRecord {
+        let kind = LiveStream.Kind(rawValue: kindName) ?? .play
+        let stream = LiveStream(
+            id: UInt32(truncatingIfNeeded: streamID), kind: kind, object: object, engine: engine, clientAddress: client, hops: [],
+            reservation: Reservation(
+                engine: engine, links: [], bitsPerSecond: kind == .play ? rate : 0, ingestBitsPerSecond: kind == .ingest ? rate : 0),
+            admittedAt: Timestamp(millisecondsSinceEpoch: startedMs), leaseExpiry: Timestamp(millisecondsSinceEpoch: endedMs))
+        var record = UsageRecord(
+            stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: endedMs), bytes: bytes,
+            endReason: UsageRecord.EndReason(rawValue: endReason) ?? .completed)
+        if let fractionLost, let jitterMilliseconds {
+            record.quality = ReceptionQuality(fractionLost: fractionLost, cumulativeLost: cumulativeLost ?? 0, jitterMilliseconds: jitterMilliseconds)
+        }
+        return record
+    }
+}

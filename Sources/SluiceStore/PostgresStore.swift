@@ -105,15 +105,10 @@ public final class PostgresStore: SharedStore {
     public func load() async throws -> StoreSnapshot {
         var snapshot = StoreSnapshot()
         try await loadCatalog(into: &snapshot)
-        let decoder = JSONDecoder()
         let rows = try await query(
             "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE director = \(directorID) ORDER BY id")
-        for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
-            var stream = try decoder.decode(LiveStream.self, from: Data(body.utf8))
-            stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
-            stream.isClaimed = claimed
-            stream.bytesSent = bytes
-            snapshot.streams.append(stream)
+        for try await row in rows.decode((String, Int64, Bool, Int64).self) {
+            snapshot.streams.append(try Self.lease(row))
         }
         return snapshot
     }
@@ -205,21 +200,11 @@ public final class PostgresStore: SharedStore {
             """)
         var records: [UsageRecord] = []
         typealias Row = (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
-        for try await row in rows.decode(Row.self) {
-            let (id, kindName, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) = row
-            let kind = LiveStream.Kind(rawValue: kindName) ?? .play
-            let stream = LiveStream(
-                id: UInt32(truncatingIfNeeded: id), kind: kind, object: object, engine: engine, clientAddress: client, hops: [],
-                reservation: Reservation(
-                    engine: engine, links: [], bitsPerSecond: kind == .play ? rate : 0, ingestBitsPerSecond: kind == .ingest ? rate : 0),
-                admittedAt: Timestamp(millisecondsSinceEpoch: started), leaseExpiry: Timestamp(millisecondsSinceEpoch: ended))
-            var record = UsageRecord(
-                stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: ended), bytes: bytes,
-                endReason: UsageRecord.EndReason(rawValue: reason) ?? .completed)
-            if let lost, let jitter {
-                record.quality = ReceptionQuality(fractionLost: lost, cumulativeLost: cumulative ?? 0, jitterMilliseconds: jitter)
-            }
-            records.append(record)
+        for try await (id, kind, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) in rows.decode(Row.self) {
+            records.append(UsageRecord.stored(
+                streamID: id, kind: kind, object: object, engine: engine, client: client, startedMs: started, endedMs: ended,
+                bytes: bytes, reservedBitsPerSecond: rate, endReason: reason, fractionLost: lost, cumulativeLost: cumulative,
+                jitterMilliseconds: jitter))
         }
         return records
     }
@@ -321,14 +306,20 @@ public final class PostgresStore: SharedStore {
     public func stream(_ id: UInt32) async throws -> LiveStream? {
         let rows = try await query(
             "SELECT body, lease_expiry_ms, claimed, bytes FROM streams WHERE id = \(Int64(id))")
-        for try await (body, expiry, claimed, bytes) in rows.decode((String, Int64, Bool, Int64).self) {
-            var stream = try JSONDecoder().decode(LiveStream.self, from: Data(body.utf8))
-            stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: expiry)
-            stream.isClaimed = claimed
-            stream.bytesSent = bytes
-            return stream
+        for try await row in rows.decode((String, Int64, Bool, Int64).self) {
+            return try Self.lease(row)
         }
         return nil
+    }
+
+    /// A lease row (`body, lease_expiry_ms, claimed, bytes`): the body as admitted, with what
+    /// renewals changed since.
+    private static func lease(_ row: (body: String, expiry: Int64, claimed: Bool, bytes: Int64)) throws -> LiveStream {
+        var stream = try JSONDecoder().decode(LiveStream.self, from: Data(row.body.utf8))
+        stream.leaseExpiry = Timestamp(millisecondsSinceEpoch: row.expiry)
+        stream.isClaimed = row.claimed
+        stream.bytesSent = row.bytes
+        return stream
     }
 
     public func sharedLoad() async throws -> SharedLoad {
@@ -381,6 +372,7 @@ public final class PostgresStore: SharedStore {
     /// hears that the store is unreachable (and a director shutting down is not held up).
     static let statementTimeout: Duration = .seconds(5)
 
+    @discardableResult
     private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         try await bounded { try await self.client.query(query) }
     }

@@ -153,23 +153,12 @@ public final class SQLiteStore: SluiceStore {
             """,
             [.integer(Int(since.millisecondsSinceEpoch)), .integer(max(0, limit))])
         return rows.map { row in
-            let kind = LiveStream.Kind(rawValue: row.string("kind")) ?? .play
-            let stream = LiveStream(
-                id: UInt32(truncatingIfNeeded: row.int64("stream_id")), kind: kind, object: row.string("object"),
-                engine: row.string("engine"), clientAddress: row.string("client"), hops: [],
-                reservation: Reservation(
-                    engine: row.string("engine"), links: [],
-                    bitsPerSecond: kind == .play ? row.int64("reserved_bps") : 0,
-                    ingestBitsPerSecond: kind == .ingest ? row.int64("reserved_bps") : 0),
-                admittedAt: Timestamp(millisecondsSinceEpoch: row.int64("started_ms")),
-                leaseExpiry: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")))
-            var record = UsageRecord(
-                stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: row.int64("ended_ms")),
-                bytes: row.int64("bytes"), endReason: UsageRecord.EndReason(rawValue: row.string("end_reason")) ?? .completed)
-            if let lost = row.column("fraction_lost")?.double, let jitter = row.column("jitter_ms")?.double {
-                record.quality = ReceptionQuality(fractionLost: lost, cumulativeLost: row.int64("cumulative_lost"), jitterMilliseconds: jitter)
-            }
-            return record
+            UsageRecord.stored(
+                streamID: row.int64("stream_id"), kind: row.string("kind"), object: row.string("object"), engine: row.string("engine"),
+                client: row.string("client"), startedMs: row.int64("started_ms"), endedMs: row.int64("ended_ms"), bytes: row.int64("bytes"),
+                reservedBitsPerSecond: row.int64("reserved_bps"), endReason: row.string("end_reason"),
+                fractionLost: row.column("fraction_lost")?.double, cumulativeLost: row.column("cumulative_lost")?.integer.map(Int64.init),
+                jitterMilliseconds: row.column("jitter_ms")?.double)
         }
     }
 

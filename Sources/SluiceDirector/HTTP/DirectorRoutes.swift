@@ -147,12 +147,12 @@ struct DirectorRoutes {
         try requireEngine(request)
         let id = try streamID(context)
         let body = try await JSONResponse.decode(ClusterMessages.Renew.self, from: request, context: context)
-        guard let stream = await director.renew(
+        guard let leaseExpiry = await director.renew(
             streamID: id, bytesSent: body.bytesSent, quality: body.quality,
             receiverReportAge: body.receiverReportAgeMilliseconds.map { .milliseconds($0) }) else {
             return JSONResponse.problem(.gone, "stream_gone", "stream \(id) has no live lease: stop sending")
         }
-        return JSONResponse.make(ClusterMessages.Lease(streamID: id, leaseExpiry: stream.leaseExpiry))
+        return JSONResponse.make(ClusterMessages.Lease(streamID: id, leaseExpiry: leaseExpiry))
     }
 
     /// Many renewals at once; answers which of the streams are gone.

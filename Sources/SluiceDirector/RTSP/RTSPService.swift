@@ -102,7 +102,7 @@ actor RTSPService {
         if !target.handedOff, let handOff = await director.handOff(for: .play(object: name), clientAddress: peer.clientHost) {
             return redirect(request, to: handOff, target: target)
         }
-        let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map { "?" + $0 } ?? ""
+        let query = target.query.map { "?" + $0 } ?? ""
         let sdp = SDPWriter.mpegTransportStream(
             sessionID: UInt64(Date().timeIntervalSince1970), originAddress: peer.serverHost, name: name,
             durationSeconds: Double(object.durationMilliseconds) / 1000,
@@ -115,7 +115,7 @@ actor RTSPService {
     /// `302 Moved Temporarily` to the same path on another director, marked so that it does not
     /// send the player on again.
     private func redirect(_ request: RTSPRequest, to handOff: AdmissionRefusal.HandOff, target: RTSPTarget) -> RTSPResponse {
-        let query = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first.map { $0 + "&" } ?? ""
+        let query = target.query.map { $0 + "&" } ?? ""
         let location = "\(handOff.rtspURL)\(target.path)?\(query)handedOff=1"
         logger.info("rtsp request handed to another director", metadata: ["location": "\(location)"])
         return RTSPResponse(status: 302, headers: RTSPHeaders([("Location", location)]))
@@ -300,11 +300,14 @@ struct RTSPTarget {
     var key: String?
     var maxWait: Duration?
     var path: String
+    /// The query as the player sent it (carried into control URLs and redirects).
+    var query: String?
     /// Another director sent the player here: do not send it on again.
     var handedOff: Bool
 
     init(_ uri: String) {
         let components = URLComponents(string: uri)
+        query = uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init)
         path = components?.path ?? ""
         object = path.split(separator: "/").first.map(String.init)
         key = components?.queryItems?.first { $0.name == "key" }?.value
