@@ -9,7 +9,7 @@ public struct AdmissionController: Sendable {
     public let policy: AdmissionPolicy
     public var clientNetworks: ClientNetworks
     public private(set) var book: ReservationBook
-    public private(set) var directory = Directory()
+    public internal(set) var directory = Directory()
     public private(set) var streams: [UInt32: LiveStream] = [:]
     public private(set) var queue: AdmissionQueue
     /// When each stream may next be due (lease expiry, or claim deadline while unclaimed),
@@ -20,11 +20,15 @@ public struct AdmissionController: Sendable {
     private var deadlines = BinaryHeap<Deadline>()
     private var streamIDs: StreamIDAllocator
     private var labels: LabelAllocator
-    private let pathFinder: PathFinder
+    let pathFinder: PathFinder
+    /// Demand, copies in flight, and the memory that keeps replicas from flapping.
+    public internal(set) var replication: ReplicationState
 
     public init(
-        topology: Topology, clientNetworks: ClientNetworks, policy: AdmissionPolicy, streamIDSeed: UInt32 = 1, labelSeed: UInt32 = 0
+        topology: Topology, clientNetworks: ClientNetworks, policy: AdmissionPolicy, replication: ReplicationPolicy = ReplicationPolicy(),
+        streamIDSeed: UInt32 = 1, labelSeed: UInt32 = 0
     ) {
+        self.replication = ReplicationState(policy: replication)
         self.labels = LabelAllocator(seed: labelSeed)
         self.topology = topology
         self.policy = policy
@@ -54,19 +58,27 @@ public struct AdmissionController: Sendable {
         if let engine { directory.addReplica(of: object.name, on: engine) }
     }
 
-    /// An engine (re)registered: it is up, with these limits and these objects.
-    public mutating func engineRegistered(_ record: EngineRecord, objects: [MediaObject], now: Timestamp) {
+    /// An engine (re)registered: it is up, with these limits and these objects. Replicas it
+    /// no longer lists (deleted, or quarantined when they failed verification) are unlisted
+    /// and returned.
+    @discardableResult
+    public mutating func engineRegistered(_ record: EngineRecord, objects: [MediaObject], now: Timestamp) -> [String] {
         var record = record
         record.isUp = true
         record.lastHeartbeat = now
         directory.upsert(record)
         book.setCapacity(record.capacity, forEngine: record.name)
+        var listed: Set<String> = []
         for object in objects {
             if directory.objects[object.name] == nil { directory.add(object) }
             if directory.objects[object.name]?.sha256 == object.sha256 {
                 directory.addReplica(of: object.name, on: record.name)
+                listed.insert(object.name)
             }
         }
+        let gone = directory.replicas.filter { $0.value.contains(record.name) && !listed.contains($0.key) }.map(\.key).sorted()
+        for object in gone { directory.removeReplica(of: object, on: record.name) }
+        return gone
     }
 
     /// Restores an engine known from the store; it stays down until it heartbeats.
@@ -307,7 +319,7 @@ public struct AdmissionController: Sendable {
         if directory.objects[name] != nil {
             return .failure(AdmissionRefusal(.objectExists, "object '\(name)' already exists; delete it or pick another name"))
         }
-        let engines = directory.engines.values.filter(\.isUp).map(\.name)
+        let engines = directory.servingEngines
         guard !engines.isEmpty else { return .failure(AdmissionRefusal(.engineUnavailable, "no engine is up to take the upload")) }
         var best: AdmissionRefusal?
         for engine in engines.sorted(by: { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }) {
@@ -326,7 +338,7 @@ public struct AdmissionController: Sendable {
     }
 
     /// Books a reservation known to fit and mints the stream's ID and labels.
-    private mutating func mint(_ reservation: Reservation, kind: LiveStream.Kind, request: AdmissionRequest, lease: Timestamp, now: Timestamp) -> LiveStream {
+    mutating func mint(_ reservation: Reservation, kind: LiveStream.Kind, request: AdmissionRequest, lease: Timestamp, now: Timestamp) -> LiveStream {
         book.restore(reservation)  // `refusal(for:)` was nil just before: this cannot over-book.
         let id = streamIDs.allocate()
         var hops: [Hop] = []

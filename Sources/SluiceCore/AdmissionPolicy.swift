@@ -75,7 +75,11 @@ public struct Hop: Hashable, Sendable, Codable {
 
 /// An admitted stream or upload and everything it holds.
 public struct LiveStream: Hashable, Sendable, Codable {
-    public enum Kind: String, Hashable, Sendable, Codable { case play, ingest }
+    public enum Kind: String, Hashable, Sendable, Codable {
+        case play, ingest
+        /// An engine-to-engine copy at the background rate (a replica in the making).
+        case copy
+    }
 
     public var id: UInt32
     public var kind: Kind
@@ -111,5 +115,5 @@ public struct LiveStream: Hashable, Sendable, Codable {
         self.isClaimed = isClaimed
     }
 
-    public var bitsPerSecond: Int64 { kind == .play ? reservation.bitsPerSecond : reservation.ingestBitsPerSecond }
+    public var bitsPerSecond: Int64 { kind == .ingest ? reservation.ingestBitsPerSecond : reservation.bitsPerSecond }
 }

@@ -43,11 +43,24 @@ public struct EngineRecord: Hashable, Sendable, Codable {
     }
 }
 
+/// How a replica came to be: declared by an operator (uploaded there, or copied on an
+/// operator's order), or made by the director because the object was in demand.
+public enum ReplicaKind: String, Hashable, Sendable, Codable {
+    /// Never dropped by the director.
+    case `static`
+    /// Copied to meet demand; abandoned when demand falls.
+    case dynamic
+}
+
 /// Objects, the engines holding them, and the engines themselves.
 public struct Directory: Sendable {
     public private(set) var objects: [String: MediaObject] = [:]
     public private(set) var replicas: [String: Set<String>] = [:]
     public private(set) var engines: [String: EngineRecord] = [:]
+    /// Replicas the director made; every other replica is static.
+    public private(set) var dynamicReplicas: Set<ReplicaKey> = []
+    /// Engines an operator is draining: they take no new streams.
+    public private(set) var draining: Set<String> = []
 
     public init() {}
 
@@ -55,12 +68,23 @@ public struct Directory: Sendable {
         objects[object.name] = object
     }
 
-    public mutating func addReplica(of object: String, on engine: String) {
-        replicas[object, default: []].insert(engine)
+    /// Lists a replica; an existing replica keeps its kind unless `kind` is given.
+    public mutating func addReplica(of object: String, on engine: String, kind: ReplicaKind? = nil) {
+        let inserted = replicas[object, default: []].insert(engine).inserted
+        let key = ReplicaKey(object: object, engine: engine)
+        switch kind ?? (inserted ? .static : self.kind(of: object, on: engine)) {
+        case .static: dynamicReplicas.remove(key)
+        case .dynamic: dynamicReplicas.insert(key)
+        }
     }
 
     public mutating func removeReplica(of object: String, on engine: String) {
         replicas[object]?.remove(engine)
+        dynamicReplicas.remove(ReplicaKey(object: object, engine: engine))
+    }
+
+    public func kind(of object: String, on engine: String) -> ReplicaKind {
+        dynamicReplicas.contains(ReplicaKey(object: object, engine: engine)) ? .dynamic : .static
     }
 
     public mutating func upsert(_ engine: EngineRecord) {
@@ -72,8 +96,28 @@ public struct Directory: Sendable {
         if let heartbeat { engines[name]?.lastHeartbeat = heartbeat }
     }
 
-    /// Engines that are up and hold `object`, sorted by name.
-    public func liveHolders(of object: String) -> [String] {
-        replicas[object, default: []].filter { engines[$0]?.isUp == true }.sorted()
+    public mutating func setDraining(_ engine: String, _ draining: Bool) {
+        if draining { self.draining.insert(engine) } else { self.draining.remove(engine) }
     }
+
+    /// Engines that are up, not draining, and hold `object`, sorted by name.
+    public func liveHolders(of object: String) -> [String] {
+        replicas[object, default: []].filter { engines[$0]?.isUp == true && !draining.contains($0) }.sorted()
+    }
+
+    /// Engines that may take new work (streams, uploads, copies), sorted by name.
+    public var servingEngines: [String] {
+        engines.values.filter { $0.isUp && !draining.contains($0.name) }.map(\.name).sorted()
+    }
+}
+
+/// One object on one engine.
+public struct ReplicaKey: Hashable, Sendable, Codable, Comparable {
+    public var object: String
+    public var engine: String
+    public init(object: String, engine: String) {
+        self.object = object
+        self.engine = engine
+    }
+    public static func < (lhs: ReplicaKey, rhs: ReplicaKey) -> Bool { (lhs.object, lhs.engine) < (rhs.object, rhs.engine) }
 }

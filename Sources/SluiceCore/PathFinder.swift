@@ -1,4 +1,5 @@
-/// Constrained shortest path from an engine to a client's edge.
+/// Constrained shortest path from an engine to a client's edge (or to another engine, for a
+/// copy). Paths never pass through a third engine.
 ///
 /// Only links whose residual capacity covers the stream's rate are usable. Among the
 /// shortest usable paths (fewest hops), the one whose busiest link would be least utilised
@@ -68,6 +69,8 @@ public struct PathFinder: Sendable {
             if settled[node] { continue }
             settled[node] = true
             if node == goal { break }
+            // An engine's interface sends and receives; it does not forward other engines' media.
+            if node != start && topology.isEngine[node] { continue }
             for link in topology.adjacency[node] {
                 let next = topology.linkTo[link]
                 guard !settled[next], let used = utilisation(link) else { continue }

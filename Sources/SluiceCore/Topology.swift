@@ -41,6 +41,8 @@ public struct Topology: Sendable {
     public let linkList: [Link]
     public let linkIndex: [String: Int]
     let linkTo: [Int]
+    /// Whether each node (by index) is an engine.
+    let isEngine: [Bool]
     /// Indices of the links leaving each node, in declaration order.
     let adjacency: [[Int]]
 
@@ -76,6 +78,7 @@ public struct Topology: Sendable {
         linkList = links
         linkIndex = Dictionary(uniqueKeysWithValues: links.enumerated().map { ($1.name, $0) })
         linkTo = links.map { nodeIndex[$0.to] ?? 0 }
+        isEngine = nodes.map { $0.kind == .engine }
         var adjacency = Array(repeating: [Int](), count: nodes.count)
         for (index, link) in links.enumerated() {
             if let from = nodeIndex[link.from] { adjacency[from].append(index) }

@@ -1,0 +1,174 @@
+/// Replication decisions (see `ReplicationPolicy`): demand in, copy and drop orders out, and
+/// the copies' reservations, which are leases like any stream's.
+extension AdmissionController {
+    /// A request for `object` was admitted, queued or turned away for want of capacity.
+    public mutating func demandObserved(_ outcome: DemandOutcome, object: String, clientAddress: String, now: Timestamp) {
+        guard directory.objects[object] != nil else { return }
+        replication.record(outcome, object: object, edge: clientNetworks.edge(for: clientAddress), at: now)
+    }
+
+    /// Copies to start and dynamic replicas to drop, now.
+    public mutating func planReplication(now: Timestamp) -> [ReplicationAction] {
+        let rules = replication.policy
+        guard rules.enabled else { return [] }
+        for object in directory.objects.keys { replication.noteBusy(object, at: now) }
+        var actions: [ReplicationAction] = []
+        var inFlight = replication.copies.count
+        for name in replication.demand.keys.sorted() where inFlight < rules.maxConcurrentCopies {
+            guard let (source, target) = copyWanted(name, now: now) else { continue }
+            actions.append(.copy(object: name, from: source, to: target))
+            inFlight += 1
+        }
+        var remaining: [String: Int] = [:]
+        for key in directory.dynamicReplicas.sorted() where abandonable(key, now: now) {
+            let count = remaining[key.object] ?? directory.replicas[key.object, default: []].count
+            guard count > max(1, rules.minimumReplicas) else { continue }
+            remaining[key.object] = count - 1
+            actions.append(.drop(object: key.object, engine: key.engine))
+        }
+        return actions
+    }
+
+    /// The source and target of the copy `object` needs now, if it needs one (FIG. 5, 501-504).
+    private func copyWanted(_ name: String, now: Timestamp) -> (source: String, target: String)? {
+        guard let object = directory.objects[name], replication.copying(name).isEmpty,
+              replication.counts(name, at: now).saturated >= replication.policy.overloadRequests else { return nil }
+        let edge = replication.turnedAwayAt[name] ?? clientNetworks.defaultEdge
+        let rate = policy.reservedRate(for: object)
+        let holders = directory.replicas[name, default: []].filter { directory.engines[$0]?.isUp == true }
+        // Overloaded only while every holder is still saturated: freed room needs no copy.
+        guard !holders.isEmpty, !directory.liveHolders(of: name).contains(where: { canServe(from: $0, to: edge, rate: rate) }) else {
+            return nil
+        }
+        let targets = directory.servingEngines.filter { engine in
+            !holders.contains(engine) && load(ofEngine: engine) < replication.policy.targetLoadLimit
+                && freeDisk(onEngine: engine) >= object.sizeBytes
+                && (replication.droppedAt[ReplicaKey(object: name, engine: engine)].map { $0 + replication.policy.coolDown <= now } ?? true)
+                && canServe(from: engine, to: edge, rate: rate)
+        }
+        let sources = holders.sorted { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }
+        for target in targets.sorted(by: { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }) {
+            if let source = sources.first(where: { copyRoute(from: $0, to: target) != nil }) { return (source, target) }
+        }
+        return nil
+    }
+
+    /// A dynamic replica nobody uses, of an object that has been quiet for the cool-down.
+    private func abandonable(_ key: ReplicaKey, now: Timestamp) -> Bool {
+        let coolDown = replication.policy.coolDown
+        guard (replication.listedAt[key] ?? now) + coolDown <= now,
+              (replication.busyAt[key.object].map { $0 + coolDown <= now } ?? true),
+              !replication.copies.values.contains(where: { $0.source == key.engine && $0.object == key.object }) else { return false }
+        return !streams.values.contains { $0.kind == .play && $0.object == key.object && $0.engine == key.engine }
+    }
+
+    /// One more stream of `rate` from `engine` to `edge` fits now.
+    func canServe(from engine: String, to edge: String, rate: Int64) -> Bool {
+        guard let links = pathFinder.path(from: engine, to: edge, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:)) else {
+            return false
+        }
+        return book.refusal(for: Reservation(engine: engine, links: links, bitsPerSecond: rate, bufferBytes: policy.bufferBytes(forRate: rate))) == nil
+    }
+
+    /// Disk an engine has left: its declared disk minus the objects it holds and uploads booked.
+    public func freeDisk(onEngine engine: String) -> Int64 {
+        guard let capacity = book.engineCapacity[engine] else { return 0 }
+        let held = directory.replicas.reduce(Int64(0)) { sum, entry in
+            entry.value.contains(engine) ? sum + (directory.objects[entry.key]?.sizeBytes ?? 0) : sum
+        }
+        return capacity.diskBytes - held - book.usage(ofEngine: engine).diskBytes
+    }
+
+    /// The links a copy from `source` to `target` crosses, with the copy rate free on each:
+    /// a declared path to the target if there is one, else the path to the node the target's
+    /// own uplink reaches (links are declared in the direction media flows to viewers).
+    func copyRoute(from source: String, to target: String) -> [String]? {
+        let rate = replication.policy.copyBitsPerSecond
+        if let direct = pathFinder.path(from: source, to: target, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:)) {
+            return direct
+        }
+        let meeting = Set(topology.outgoing[target, default: []].compactMap { topology.links[$0]?.to })
+        return meeting.sorted().compactMap { node in
+            node == source ? nil : pathFinder.path(from: source, to: node, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:))
+        }.min { $0.count < $1.count }
+    }
+
+    /// Reserves a copy of `object` from `source` to `target` (the route at the copy rate, the
+    /// target's ingest and disk) as a lease, and remembers the job until the target reports.
+    public mutating func copyRequested(
+        object name: String, from source: String, to target: String, kind: ReplicaKind, targetAddress: String, now: Timestamp
+    ) -> Result<LiveStream, AdmissionRefusal> {
+        guard let object = directory.objects[name] else {
+            return .failure(AdmissionRefusal(.unknownObject, "object '\(name)' is not in the catalog"))
+        }
+        guard directory.replicas[name]?.contains(source) == true, directory.engines[source]?.isUp == true else {
+            return .failure(AdmissionRefusal(.noReplica, "engine '\(source)' is not up with a replica of '\(name)'", engine: source))
+        }
+        guard directory.servingEngines.contains(target) else {
+            return .failure(AdmissionRefusal(.engineUnavailable, "engine '\(target)' is not up or is draining", engine: target))
+        }
+        guard directory.replicas[name]?.contains(target) != true, !replication.copying(name).contains(where: { $0.target == target }) else {
+            return .failure(AdmissionRefusal(.objectExists, "engine '\(target)' already holds '\(name)' or is receiving it", engine: target))
+        }
+        guard freeDisk(onEngine: target) >= object.sizeBytes else {
+            return .failure(AdmissionRefusal(.engineFull, "engine '\(target)' has \(freeDisk(onEngine: target)) bytes of disk free; '\(name)' needs \(object.sizeBytes)", engine: target))
+        }
+        let rate = replication.policy.copyBitsPerSecond
+        guard let route = copyRoute(from: source, to: target) else {
+            return .failure(AdmissionRefusal(.pathFull, "no route from '\(source)' to '\(target)' has \(rate) bit/s free for the copy", engine: target, requestedBitsPerSecond: rate))
+        }
+        let reservation = Reservation(
+            engine: target, links: route, bitsPerSecond: rate, streamSlots: 0, ingestBitsPerSecond: rate, diskBytes: object.sizeBytes)
+        if let refusal = book.refusal(for: reservation) { return .failure(refusal) }
+        let seconds = Double(object.sizeBytes) * 8 / Double(rate)
+        let lease = policy.initialLease(expected: .milliseconds(Int64(seconds * 1000)), from: now)
+        let request = AdmissionRequest(ticket: 0, kind: .play(object: name), clientAddress: targetAddress, deadline: now)
+        let stream = mint(reservation, kind: .copy, request: request, lease: lease, now: now)
+        replication.copies[stream.id] = CopyJob(id: stream.id, object: name, source: source, target: target, startedAt: now, deadline: lease, kind: kind)
+        return .success(stream)
+    }
+
+    /// The target stored the copy and its SHA-256 matched: list the replica. Nil when no such
+    /// copy was ordered (or the checksum differs from the catalog's).
+    public mutating func copyCompleted(id: UInt32, engine: String, sha256: String, now: Timestamp) -> (job: CopyJob, queue: [QueueOutcome])? {
+        guard let job = replication.copies[id], job.target == engine, directory.objects[job.object]?.sha256 == sha256 else { return nil }
+        replication.copies[id] = nil
+        directory.addReplica(of: job.object, on: engine, kind: job.kind)
+        replication.listedAt[ReplicaKey(object: job.object, engine: engine)] = now
+        return (job, settleWaiters(now: now))
+    }
+
+    /// The copy failed (or was given up): forget the job. Its lease ends separately.
+    public mutating func copyFailed(id: UInt32) -> CopyJob? {
+        replication.copies.removeValue(forKey: id)
+    }
+
+    /// Copies whose target has not reported by their deadline.
+    public mutating func overdueCopies(now: Timestamp) -> [CopyJob] {
+        let overdue = replication.copies.values.filter { $0.deadline <= now }.sorted { $0.id < $1.id }
+        for job in overdue { replication.copies[job.id] = nil }
+        return overdue
+    }
+
+    /// The replica is no longer listed: no new stream goes there.
+    public mutating func replicaDropped(object: String, engine: String, now: Timestamp) {
+        directory.removeReplica(of: object, on: engine)
+        let key = ReplicaKey(object: object, engine: engine)
+        replication.listedAt[key] = nil
+        replication.droppedAt[key] = now
+    }
+
+    /// An operator starts or stops draining an engine.
+    public mutating func drainSet(engine: String, draining: Bool) -> Bool {
+        guard directory.engines[engine] != nil else { return false }
+        directory.setDraining(engine, draining)
+        return true
+    }
+
+    /// Live play streams by engine, for views.
+    public func playStreams(of object: String) -> [String: Int] {
+        streams.values.reduce(into: [:]) { counts, stream in
+            if stream.kind == .play && stream.object == object { counts[stream.engine, default: 0] += 1 }
+        }
+    }
+}

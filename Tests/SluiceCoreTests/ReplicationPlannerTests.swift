@@ -1,0 +1,236 @@
+import SluiceCore
+import Testing
+
+/// engine-a can send three 1 Mbit/s streams to the edge; engine-b and engine-c have room. A
+/// backbone carries copies between engines:
+///
+///     engine-a --a-edge (3.5 Mbit/s)--> edge <--b-edge-- engine-b, <--c-edge-- engine-c
+///     engine-a --a-b (backbone)--> engine-b,  engine-a --a-c--> engine-c
+@Suite struct ReplicationPlannerTests {
+    static let start = Fixtures.start
+
+    static func topology() -> Topology {
+        (try? Topology(
+            nodes: ["engine-a", "engine-b", "engine-c"].map { Node(name: $0, kind: .engine) } + [Node(name: "edge", kind: .edge)],
+            links: [
+                Link(name: "a-edge", from: "engine-a", to: "edge", capacityBitsPerSecond: 3_500_000),
+                Link(name: "b-edge", from: "engine-b", to: "edge", capacityBitsPerSecond: 100_000_000),
+                Link(name: "c-edge", from: "engine-c", to: "edge", capacityBitsPerSecond: 100_000_000),
+                Link(name: "a-b", from: "engine-a", to: "engine-b", capacityBitsPerSecond: 1_000_000_000),
+                Link(name: "a-c", from: "engine-a", to: "engine-c", capacityBitsPerSecond: 1_000_000_000),
+            ])) ?? { preconditionFailure("fixture topology is invalid") }()
+    }
+
+    static func rules() -> ReplicationPolicy {
+        var rules = ReplicationPolicy()
+        rules.window = .seconds(10)
+        rules.overloadRequests = 2
+        rules.coolDown = .seconds(60)
+        rules.copyBitsPerSecond = 8_000_000
+        return rules
+    }
+
+    /// The object is on engine-a only; b and c hold nothing.
+    static func controller(rules: ReplicationPolicy = rules(), disk: [String: Int64] = [:]) -> AdmissionController {
+        var controller = AdmissionController(
+            topology: topology(), clientNetworks: ClientNetworks(entries: [], defaultEdge: "edge"), policy: Fixtures.policy(),
+            replication: rules)
+        for engine in ["engine-a", "engine-b", "engine-c"] {
+            var capacity = Fixtures.capacity
+            if let bytes = disk[engine] { capacity.diskBytes = bytes }
+            controller.engineRegistered(
+                EngineRecord(name: engine, url: "http://\(engine)", capacity: capacity, isUp: true, lastHeartbeat: start),
+                objects: engine == "engine-a" ? [Fixtures.object] : [], now: start)
+        }
+        return controller
+    }
+
+    /// Asks like the director does: decide, then record the outcome as demand.
+    @discardableResult
+    static func request(_ controller: inout AdmissionController, _ ticket: UInt64, at now: Timestamp) -> AdmissionController.Decision {
+        let decision = controller.requestReceived(Fixtures.play(ticket, at: now, wait: .seconds(2)), now: now)
+        let outcome: DemandOutcome = switch decision {
+        case .admitted: .admitted
+        case .queued: .queued
+        case .refused: .refused
+        }
+        controller.demandObserved(outcome, object: Fixtures.object.name, clientAddress: "10.0.0.1", now: now)
+        return decision
+    }
+
+    /// Fills engine-a's path (three streams) and turns `extra` more requests away.
+    static func saturate(_ controller: inout AdmissionController, extra: Int, at now: Timestamp) -> [LiveStream] {
+        var admitted: [LiveStream] = []
+        for ticket in 1...UInt64(3 + extra) {
+            if let stream = request(&controller, ticket, at: now).stream { admitted.append(stream) }
+        }
+        return admitted
+    }
+
+    /// Runs a copy the planner ordered to completion, as the director and the target would.
+    static func complete(_ controller: inout AdmissionController, _ action: ReplicationAction, at now: Timestamp) throws {
+        guard case .copy(let object, let source, let target) = action else { Issue.record("not a copy: \(action)"); return }
+        let copy = try controller.copyRequested(object: object, from: source, to: target, kind: .dynamic, targetAddress: "10.9.9.9", now: now).get()
+        let done = controller.copyCompleted(id: copy.id, engine: target, sha256: Fixtures.object.sha256, now: now)
+        #expect(done != nil)
+        _ = controller.streamEnded(id: copy.id, now: now)
+    }
+
+    @Test func copiesWhenEveryHolderIsSaturatedAndNotBefore() {
+        var controller = Self.controller()
+        let admitted = Self.saturate(&controller, extra: 1, at: Self.start)
+        #expect(admitted.count == 3)
+        #expect(controller.planReplication(now: Self.start).isEmpty, "one request turned away is below overloadRequests (2)")
+        Self.request(&controller, 99, at: Self.start)
+        #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
+    }
+
+    @Test func noCopyOnceTheHolderHasRoomAgain() throws {
+        var controller = Self.controller()
+        let admitted = Self.saturate(&controller, extra: 2, at: Self.start)
+        controller.requestCancelled(ticket: 4)
+        controller.requestCancelled(ticket: 5)
+        _ = controller.streamEnded(id: try #require(admitted.first).id, now: Self.start)
+        #expect(controller.planReplication(now: Self.start).isEmpty, "engine-a can take a stream now: no overload")
+    }
+
+    @Test func overloadEvidenceLeavesTheWindow() {
+        var controller = Self.controller()
+        _ = Self.saturate(&controller, extra: 2, at: Self.start)
+        #expect(!controller.planReplication(now: Self.start).isEmpty)
+        #expect(controller.planReplication(now: Self.start + .seconds(11)).isEmpty, "the turned-away requests are older than the window")
+    }
+
+    @Test func picksTheLeastLoadedEligibleTarget() throws {
+        var controller = Self.controller()
+        // engine-b streams another object, so engine-c is less loaded.
+        var other = Fixtures.object
+        other.name = "other"
+        controller.objectAdded(other, on: "engine-b")
+        let busy = AdmissionRequest(ticket: 50, kind: .play(object: "other"), clientAddress: "10.0.0.2", deadline: Self.start + .seconds(5))
+        _ = try #require(controller.requestReceived(busy, now: Self.start).stream)
+        #expect(controller.load(ofEngine: "engine-b") > controller.load(ofEngine: "engine-c"))
+        _ = Self.saturate(&controller, extra: 2, at: Self.start)
+        #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-c")])
+    }
+
+    @Test func skipsTargetsWithoutDiskOrAboveTheLoadLimit() {
+        var controller = Self.controller(disk: ["engine-b": 999_999])
+        _ = Self.saturate(&controller, extra: 2, at: Self.start)
+        #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-c")])
+
+        var rules = Self.rules()
+        rules.targetLoadLimit = 0
+        var nobody = Self.controller(rules: rules)
+        _ = Self.saturate(&nobody, extra: 2, at: Self.start)
+        #expect(nobody.planReplication(now: Self.start).isEmpty, "no engine is under a load limit of 0")
+    }
+
+    @Test func theCopyIsReservedOnItsRouteAndItsReplicaServesWaitersAtOnce() throws {
+        var controller = Self.controller()
+        _ = Self.saturate(&controller, extra: 2, at: Self.start)
+        #expect(controller.queue.count == 2)
+        let copy = try controller.copyRequested(object: "movie", from: "engine-a", to: "engine-b", kind: .dynamic, targetAddress: "10.9.9.9", now: Self.start).get()
+        #expect(copy.kind == .copy)
+        #expect(copy.reservation.links == ["a-b"])
+        #expect(controller.book.reserved(onLink: "a-b") == 8_000_000)
+        #expect(controller.book.reserved(onLink: "a-edge") == 3_000_000, "the copy does not touch the viewers' path")
+        #expect(controller.book.usage(ofEngine: "engine-b").diskBytes == Fixtures.object.sizeBytes)
+        #expect(controller.planReplication(now: Self.start).isEmpty, "one copy of an object at a time")
+        #expect(controller.liveHoldersOfMovie == ["engine-a"], "not listed before the target verified it")
+
+        let corrupt = controller.copyCompleted(id: copy.id, engine: "engine-b", sha256: String(repeating: "b", count: 64), now: Self.start)
+        #expect(corrupt == nil, "a copy whose checksum differs is never listed")
+        let completed = controller.copyCompleted(id: copy.id, engine: "engine-b", sha256: Fixtures.object.sha256, now: Self.start)
+        let done = try #require(completed)
+        #expect(done.queue.count == 2, "both waiters admitted on the new replica at once")
+        #expect(controller.directory.kind(of: "movie", on: "engine-b") == .dynamic)
+        _ = controller.streamEnded(id: copy.id, now: Self.start)
+        #expect(controller.book.reserved(onLink: "a-b") == 0)
+    }
+
+    @Test func copyRouteFallsBackToTheTargetsUplinkNode() throws {
+        // Fixtures.topology: no link into engine-b; a copy crosses a-core up to core.
+        var controller = Fixtures.controller(engines: ["engine-a", "engine-b"])
+        controller.replicaDropped(object: "movie", engine: "engine-b", now: Fixtures.start)
+        let copy = try controller.copyRequested(object: "movie", from: "engine-a", to: "engine-b", kind: .static, targetAddress: "10.9.9.9", now: Fixtures.start).get()
+        #expect(copy.reservation.links == ["a-core"])
+    }
+
+    @Test func dropsOnlyColdUnusedDynamicReplicas() throws {
+        var controller = Self.controller()
+        let admitted = Self.saturate(&controller, extra: 2, at: Self.start)
+        let plan = controller.planReplication(now: Self.start)
+        try Self.complete(&controller, try #require(plan.first), at: Self.start)
+        // The two waiters now stream from engine-b.
+        let onB = controller.streams.values.filter { $0.engine == "engine-b" && $0.kind == .play }
+        #expect(onB.count == 2)
+        for stream in admitted { _ = controller.streamEnded(id: stream.id, now: Self.start) }
+
+        let later = Self.start + .seconds(61)
+        #expect(controller.planReplication(now: later).isEmpty, "the dynamic replica still carries two streams")
+        for stream in onB { _ = controller.streamEnded(id: stream.id, now: later) }
+        #expect(controller.planReplication(now: later) == [.drop(object: "movie", engine: "engine-b")])
+        #expect(!controller.planReplication(now: later).contains(.drop(object: "movie", engine: "engine-a")), "static replicas are never dropped")
+    }
+
+    @Test func keepsTheMinimumReplicaCount() throws {
+        var rules = Self.rules()
+        rules.minimumReplicas = 2
+        var controller = Self.controller(rules: rules)
+        _ = Self.saturate(&controller, extra: 2, at: Self.start)
+        try Self.complete(&controller, try #require(controller.planReplication(now: Self.start).first), at: Self.start)
+        for stream in controller.streams.values { _ = controller.streamEnded(id: stream.id, now: Self.start) }
+        #expect(controller.planReplication(now: Self.start + .seconds(600)).isEmpty, "two replicas is the minimum")
+    }
+
+    /// Demand swings between overload and quiet faster than the cool-down: the replica is made
+    /// once and stays; it goes only after a full quiet cool-down, and is not made again for
+    /// another cool-down after that.
+    @Test func neverFlapsUnderOscillatingDemand() throws {
+        var controller = Self.controller()
+        var copies = 0
+        var drops = 0
+        var lastChange: Timestamp?
+        var ticket: UInt64 = 1000
+        // 30 minutes in 1 s steps: 20 s of overload, 40 s quiet, repeated.
+        for second in 0..<1800 {
+            let now = Self.start + .seconds(Int64(second))
+            if second % 60 < 20 {
+                for _ in 0..<6 {
+                    ticket += 1
+                    if let stream = Self.request(&controller, ticket, at: now).stream { _ = controller.streamEnded(id: stream.id, now: now + .milliseconds(500)) }
+                }
+                for waiter in controller.queue.waiters { controller.requestCancelled(ticket: waiter.request.ticket) }
+            }
+            for action in controller.planReplication(now: now) {
+                if let lastChange { #expect(now - lastChange >= .seconds(60), "a replica changed twice within the cool-down") }
+                lastChange = now
+                switch action {
+                case .copy:
+                    copies += 1
+                    try Self.complete(&controller, action, at: now)
+                case .drop(let object, let engine):
+                    drops += 1
+                    controller.replicaDropped(object: object, engine: engine, now: now)
+                }
+            }
+        }
+        #expect(drops == 0, "the object was never quiet for a whole cool-down")
+        #expect(copies <= 2)
+    }
+
+    @Test func demandWindowIsBoundedAndSlides() {
+        var window = DemandWindow(window: .seconds(10))
+        for millisecond in stride(from: 0, to: 20_000, by: 10) {
+            window.record(.admitted, at: Self.start + .milliseconds(Int64(millisecond)))
+        }
+        // Ten 1 s slots: the last ten seconds hold 1000 requests.
+        #expect(window.counts(at: Self.start + .milliseconds(19_999)).admitted == 1000)
+        #expect(window.counts(at: Self.start + .seconds(40)).requests == 0)
+    }
+}
+
+extension AdmissionController {
+    var liveHoldersOfMovie: [String] { directory.liveHolders(of: "movie") }
+}
