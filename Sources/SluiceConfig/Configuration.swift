@@ -25,6 +25,8 @@ public struct Configuration: Sendable {
         /// addresses it listens on).
         public var advertiseURL: String?
         public var advertiseRTSPURL: String?
+        /// When hot objects are copied to idle engines and the copies dropped again.
+        public var replication: ReplicationPolicy
     }
 
     public struct Engine: Sendable {
@@ -104,12 +106,16 @@ public struct Configuration: Sendable {
         }
         let (host, port) = splitListen(rawDirector.listen ?? "127.0.0.1:8080", field: "director.listen", problems: &problems)
         let (rtspHost, rtspPort) = splitListen(rawDirector.rtspListen ?? "\(host):8554", field: "director.rtspListen", problems: &problems)
+        var replicationProblems: [String] = []
+        let replication = replicationPolicy(raw.replication, duration: duration, problems: &replicationProblems)
+        problems += replicationProblems
         let director = Director(
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
             apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
             rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60),
             store: rawDirector.store, id: rawDirector.id, advertiseURL: rawDirector.advertiseURL,
-            advertiseRTSPURL: rawDirector.advertiseRTSPURL)
+            advertiseRTSPURL: rawDirector.advertiseRTSPURL,
+            replication: replication)
         if let store = rawDirector.store, !(store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") || store == "sqlite") {
             problems.append("director.store: '\(store.prefix(64))' is neither 'sqlite' nor a postgres:// URL")
         }
@@ -198,6 +204,37 @@ public struct Configuration: Sendable {
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
     }
 
+    private static func replicationPolicy(
+        _ raw: RawConfiguration.RawReplication?, duration: (String?, String) -> Duration?, problems: inout [String]
+    ) -> ReplicationPolicy {
+        var policy = ReplicationPolicy()
+        guard let raw else { return policy }
+        if let value = raw.enabled { policy.enabled = value }
+        if let value = duration(raw.window, "replication.window") {
+            if value < .seconds(1) { problems.append("replication.window must be at least 1s") } else { policy.window = value }
+        }
+        if let value = duration(raw.coolDown, "replication.coolDown") { policy.coolDown = value }
+        if let text = raw.copyRate {
+            if let value = Quantity.bitsPerSecond(text), value > 0 { policy.copyBitsPerSecond = value } else { problems.append("replication.copyRate: '\(text)' is not a rate (try '50Mbit')") }
+        }
+        if let value = raw.overloadRequests {
+            if value < 1 { problems.append("replication.overloadRequests must be at least 1") } else { policy.overloadRequests = value }
+        }
+        if let value = raw.abandonBelowRequests {
+            if value < 0 { problems.append("replication.abandonBelowRequests must not be negative") } else { policy.abandonBelowRequests = value }
+        }
+        if let value = raw.targetLoadLimit {
+            if !(0...1).contains(value) { problems.append("replication.targetLoadLimit must be between 0 and 1") } else { policy.targetLoadLimit = value }
+        }
+        if let value = raw.maxConcurrentCopies {
+            if value < 0 { problems.append("replication.maxConcurrentCopies must not be negative") } else { policy.maxConcurrentCopies = value }
+        }
+        if let value = raw.minimumReplicas {
+            if value < 1 { problems.append("replication.minimumReplicas must be at least 1") } else { policy.minimumReplicas = value }
+        }
+        return policy
+    }
+
     private static func splitListen(_ text: String, field: String, problems: inout [String]) -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             problems.append("\(field): '\(text)' is not host:port")
@@ -255,7 +292,20 @@ struct RawConfiguration: Decodable {
         var rtpBurstWindow: String?
     }
 
+    struct RawReplication: Decodable {
+        var enabled: Bool?
+        var window: String?
+        var overloadRequests: Int?
+        var targetLoadLimit: Double?
+        var copyRate: String?
+        var maxConcurrentCopies: Int?
+        var abandonBelowRequests: Int?
+        var coolDown: String?
+        var minimumReplicas: Int?
+    }
+
     var director: RawDirector?
+    var replication: RawReplication?
     var directorURL: String?
     var grantSecret: String?
     var topology: RawTopology?

@@ -53,9 +53,9 @@ public struct AdmissionController: Sendable {
 
     // MARK: Catalog and engines
 
-    public mutating func objectAdded(_ object: MediaObject, on engine: String?) {
+    public mutating func objectAdded(_ object: MediaObject, on engine: String?, kind: ReplicaKind? = nil) {
         directory.add(object)
-        if let engine { directory.addReplica(of: object.name, on: engine) }
+        if let engine { directory.addReplica(of: object.name, on: engine, kind: kind) }
     }
 
     /// An engine (re)registered: it is up, with these limits and these objects. Replicas it

@@ -166,6 +166,72 @@ public enum ClusterMessages {
         }
     }
 
+    /// Director -> target engine: fetch `object` from `sourceURL` (a grant-bearing play URL on
+    /// the holder, paced at the copy rate), verify size and SHA-256, store it, report.
+    public struct CopyOrder: Codable, Sendable {
+        public var streamID: UInt32
+        public var object: MediaObject
+        public var sourceURL: String
+        public init(streamID: UInt32, object: MediaObject, sourceURL: String) {
+            self.streamID = streamID
+            self.object = object
+            self.sourceURL = sourceURL
+        }
+    }
+
+    /// Target engine -> director: the copy could not be made.
+    public struct CopyFailed: Codable, Sendable {
+        public var streamID: UInt32
+        public var engine: String
+        public var reason: String
+        public init(streamID: UInt32, engine: String, reason: String) {
+            self.streamID = streamID
+            self.engine = engine
+            self.reason = reason
+        }
+    }
+
+    /// Operator -> director: copy an object to an engine (`sluice replicate`).
+    public struct ReplicateRequest: Codable, Sendable {
+        public var to: String
+        public var from: String?
+        public init(to: String, from: String? = nil) {
+            self.to = to
+            self.from = from
+        }
+    }
+
+    /// `GET /v1/objects/{name}`: replicas with their kind and load, and the object's demand.
+    public struct ObjectStatus: Codable, Sendable {
+        public struct Replica: Codable, Sendable {
+            /// static, dynamic, or copying (not listed until verified).
+            public var state: String
+            public var engine: String
+            public var engineUp: Bool
+            public var draining: Bool
+            public var streams: Int
+            public var load: Double
+            public init(state: String, engine: String, engineUp: Bool, draining: Bool, streams: Int, load: Double) {
+                self.state = state
+                self.engine = engine
+                self.engineUp = engineUp
+                self.draining = draining
+                self.streams = streams
+                self.load = load
+            }
+        }
+        public var object: MediaObject
+        public var replicas: [Replica]
+        public var demand: DemandCounts
+        public var demandWindowSeconds: Double
+        public init(object: MediaObject, replicas: [Replica], demand: DemandCounts, demandWindowSeconds: Double) {
+            self.object = object
+            self.replicas = replicas
+            self.demand = demand
+            self.demandWindowSeconds = demandWindowSeconds
+        }
+    }
+
     /// The body of every error answer: a stable code and a sentence for people.
     public struct Problem: Codable, Sendable {
         public var error: String

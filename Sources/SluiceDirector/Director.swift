@@ -1,5 +1,6 @@
 import Logging
 import SluiceCore
+import SluiceGrant
 import SluiceStore
 
 /// The director's runtime: executes the decisions of `AdmissionController`, persists them,
@@ -23,10 +24,20 @@ public actor Director {
     var advertisedHTTP: String?
     var advertisedRTSP: String?
     var lastAnnounce = Timestamp(millisecondsSinceEpoch: 0)
+    /// Calls to engines (copy orders, deletions) and the grants copies fetch with; nil in tests
+    /// that run a director without engines.
+    let engineControl: EngineControl?
+    let signer: GrantSigner?
+    var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
 
-    public init(controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger) {
+    public init(
+        controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
+        grantSecret: String? = nil
+    ) {
         self.controller = controller
         self.store = store
+        self.signer = grantSecret.map(GrantSigner.init(secret:))
+        self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
         self.shared = store as? any SharedStore
         self.clock = clock
         self.logger = logger
@@ -42,7 +53,7 @@ public actor Director {
         for engine in snapshot.engines { controller.engineRestored(engine) }
         for object in snapshot.objects { controller.objectAdded(object, on: nil) }
         for replica in snapshot.replicas {
-            if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine) }
+            if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
         }
         for stream in snapshot.streams { controller.streamRestored(stream) }
         logger.info("director state restored", metadata: [
@@ -64,7 +75,9 @@ public actor Director {
         // store says so, the core learns the new totals and decides again (a few times).
         var attempt = 1
         while true {
-            switch controller.requestReceived(request, now: clock.now()) {
+            let decision = controller.requestReceived(request, now: clock.now())
+            if attempt == 1 { demandObserved(decision, request) }
+            switch decision {
             case .admitted(let stream):
                 if let refusal = await book(stream) {
                     guard attempt < Self.sharedAttempts else { return .failure(refusal) }
@@ -91,7 +104,7 @@ public actor Director {
 
     /// Books what the core admitted in the shared store; nil when booked (or when there is no
     /// shared store). Otherwise the core forgets the stream and the refusal says why.
-    private func book(_ stream: LiveStream) async -> AdmissionRefusal? {
+    func book(_ stream: LiveStream) async -> AdmissionRefusal? {
         guard let shared else { return nil }
         let outcome: SharedAdmission
         do {
@@ -272,6 +285,10 @@ public actor Director {
             logger.warning("engine missed its heartbeats and is down", metadata: ["engine": "\(engine)"])
         }
         await deliver(outcome.queue)
+        if now - lastReplicationPlan >= .seconds(1) {
+            lastReplicationPlan = now
+            await replicate(now: now)
+        }
     }
 
     // MARK: Catalog and engines
@@ -279,15 +296,20 @@ public actor Director {
     public func registerEngine(_ record: EngineRecord, objects: [MediaObject]) async {
         let now = clock.now()
         let known = Set(controller.directory.objects.keys)
-        controller.engineRegistered(record, objects: objects, now: now)
+        let gone = controller.engineRegistered(record, objects: objects, now: now)
         logger.info("engine registered", metadata: ["engine": "\(record.name)", "url": "\(record.url)", "objects": "\(objects.count)"])
+        for object in gone {
+            logger.warning("engine no longer holds a listed replica: unlisted", metadata: ["engine": "\(record.name)", "object": "\(object)"])
+        }
         let saved = controller.directory.engines[record.name] ?? record
         let replicas = objects.filter { controller.directory.replicas[$0.name]?.contains(record.name) == true }
+            .map { ($0.name, controller.directory.kind(of: $0.name, on: record.name)) }
         let newObjects = objects.filter { !known.contains($0.name) }
         await persist { store in
             try await store.save(engine: saved)
             for object in newObjects { try await store.save(object: object) }
-            for object in replicas { try await store.save(replicaOf: object.name, on: record.name) }
+            for (object, kind) in replicas { try await store.save(replicaOf: object, on: record.name, kind: kind) }
+            for object in gone { try await store.delete(replicaOf: object, on: record.name) }
         }
         // A new engine may let waiters in; the sweep settles them (and records what it expires).
         await tick()
@@ -311,11 +333,11 @@ public actor Director {
         guard let stream = live, stream.kind == .ingest, stream.engine == engine, stream.object == object.name else {
             return false
         }
-        controller.objectAdded(object, on: engine)
         await persist { store in
             try await store.save(object: object)
-            try await store.save(replicaOf: object.name, on: engine)
+            try await store.save(replicaOf: object.name, on: engine, kind: .static)
         }
+        controller.objectAdded(object, on: engine)
         logger.info("object listed", metadata: ["object": "\(object.name)", "engine": "\(engine)", "bytes": "\(object.sizeBytes)"])
         await end(streamID: streamID, bytesSent: object.sizeBytes, reason: .completed)
         return true

@@ -36,8 +36,9 @@ public struct DirectorServer: Sendable {
         }
         let controller = AdmissionController(
             topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
-            streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
-        let director = Director(controller: controller, store: store, clock: SystemClock(), logger: logger)
+            replication: settings.replication, streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
+        let director = Director(
+            controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret)
         try await director.restore()
         if settings.apiKeys.isEmpty {
             logger.warning("no apiKeys configured: the director accepts every client")

@@ -125,8 +125,15 @@ extension Director {
             for object in catalog.objects where controller.directory.objects[object.name] == nil {
                 controller.objectAdded(object, on: nil)
             }
-            for replica in catalog.replicas where controller.directory.replicas[replica.object]?.contains(replica.engine) != true {
-                if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine) }
+            for replica in catalog.replicas {
+                if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
+            }
+            // Replicas another director dropped (or found corrupt).
+            let listed = Set(catalog.replicas.map { ReplicaKey(object: $0.object, engine: $0.engine) })
+            for (object, engines) in controller.directory.replicas {
+                for engine in engines where !listed.contains(ReplicaKey(object: object, engine: engine)) {
+                    controller.replicaDropped(object: object, engine: engine, now: clock.now())
+                }
             }
         } catch {
             logger.error("shared store unreachable: catalog not reloaded", metadata: ["error": "\(error)"])

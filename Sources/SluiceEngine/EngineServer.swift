@@ -39,6 +39,10 @@ public struct EngineServer: Sendable {
             signer: GrantSigner(secret: grantSecret), engineToken: GrantSigner.engineToken(secret: grantSecret),
             sourceHost: settings.host, renewInterval: renewInterval, clock: SystemClock(), logger: logger
         ).register(on: router)
+        ReplicaRoutes(
+            engineName: settings.name, objects: objects, director: director,
+            engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
+        ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
             burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), logger: logger

@@ -115,5 +115,6 @@ enum PostgresSchema {
             END $$
             """,
         ],
+        ["ALTER TABLE replicas ADD COLUMN kind text NOT NULL DEFAULT 'static'"],
     ]
 }

@@ -125,8 +125,8 @@ public final class PostgresStore: SharedStore {
         for try await (name, size, duration, rate, sha) in objects.decode((String, Int64, Int64, Int64, String).self) {
             snapshot.objects.append(MediaObject(name: name, sizeBytes: size, durationMilliseconds: duration, averageBitsPerSecond: rate, sha256: sha))
         }
-        for try await (object, engine) in try await query("SELECT object, engine FROM replicas").decode((String, String).self) {
-            snapshot.replicas.append((object, engine))
+        for try await (object, engine, kind) in try await query("SELECT object, engine, kind FROM replicas").decode((String, String, String).self) {
+            snapshot.replicas.append((object, engine, ReplicaKind(rawValue: kind) ?? .static))
         }
         let decoder = JSONDecoder()
         let engines = try await query("SELECT name, url, capacity, last_heartbeat_ms FROM engines")
@@ -148,8 +148,17 @@ public final class PostgresStore: SharedStore {
         try await notifyCatalog()
     }
 
-    public func save(replicaOf object: String, on engine: String) async throws {
-        try await query("INSERT INTO replicas (object, engine) VALUES (\(object), \(engine)) ON CONFLICT DO NOTHING")
+    public func save(replicaOf object: String, on engine: String, kind: ReplicaKind) async throws {
+        try await query(
+            """
+            INSERT INTO replicas (object, engine, kind) VALUES (\(object), \(engine), \(kind.rawValue))
+            ON CONFLICT (object, engine) DO UPDATE SET kind = EXCLUDED.kind
+            """)
+        try await notifyCatalog()
+    }
+
+    public func delete(replicaOf object: String, on engine: String) async throws {
+        try await query("DELETE FROM replicas WHERE object = \(object) AND engine = \(engine)")
         try await notifyCatalog()
     }
 

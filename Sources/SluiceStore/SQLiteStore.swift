@@ -32,6 +32,7 @@ public final class SQLiteStore: SluiceStore {
             "ALTER TABLE usage ADD COLUMN cumulative_lost INTEGER",
             "ALTER TABLE usage ADD COLUMN jitter_ms REAL",
         ],
+        ["ALTER TABLE replicas ADD COLUMN kind TEXT NOT NULL DEFAULT 'static'"],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -86,8 +87,8 @@ public final class SQLiteStore: SluiceStore {
                 name: row.string("name"), sizeBytes: row.int64("size_bytes"), durationMilliseconds: row.int64("duration_ms"),
                 averageBitsPerSecond: row.int64("average_bps"), sha256: row.string("sha256")))
         }
-        for row in try await connection.query("SELECT object, engine FROM replicas") {
-            snapshot.replicas.append((row.string("object"), row.string("engine")))
+        for row in try await connection.query("SELECT object, engine, kind FROM replicas") {
+            snapshot.replicas.append((row.string("object"), row.string("engine"), ReplicaKind(rawValue: row.string("kind")) ?? .static))
         }
         let decoder = JSONDecoder()
         for row in try await connection.query("SELECT name, url, capacity, last_heartbeat_ms FROM engines") {
@@ -109,8 +110,14 @@ public final class SQLiteStore: SluiceStore {
              .integer(Int(object.averageBitsPerSecond)), .text(object.sha256)])
     }
 
-    public func save(replicaOf object: String, on engine: String) async throws {
-        _ = try await connection.query("INSERT OR IGNORE INTO replicas (object, engine) VALUES (?, ?)", [.text(object), .text(engine)])
+    public func save(replicaOf object: String, on engine: String, kind: ReplicaKind) async throws {
+        _ = try await connection.query(
+            "INSERT INTO replicas (object, engine, kind) VALUES (?, ?, ?) ON CONFLICT (object, engine) DO UPDATE SET kind = excluded.kind",
+            [.text(object), .text(engine), .text(kind.rawValue)])
+    }
+
+    public func delete(replicaOf object: String, on engine: String) async throws {
+        _ = try await connection.query("DELETE FROM replicas WHERE object = ? AND engine = ?", [.text(object), .text(engine)])
     }
 
     public func save(engine: EngineRecord) async throws {

@@ -3,7 +3,7 @@ import SluiceCore
 /// Everything a director persists, read back in one piece at start.
 public struct StoreSnapshot: Sendable {
     public var objects: [MediaObject] = []
-    public var replicas: [(object: String, engine: String)] = []
+    public var replicas: [(object: String, engine: String, kind: ReplicaKind)] = []
     public var engines: [EngineRecord] = []
     public var streams: [LiveStream] = []
     public init() {}
@@ -13,7 +13,9 @@ public struct StoreSnapshot: Sendable {
 public protocol SluiceStore: Sendable {
     func load() async throws -> StoreSnapshot
     func save(object: MediaObject) async throws
-    func save(replicaOf object: String, on engine: String) async throws
+    /// Lists a replica, or changes the kind of a listed one.
+    func save(replicaOf object: String, on engine: String, kind: ReplicaKind) async throws
+    func delete(replicaOf object: String, on engine: String) async throws
     func save(engine: EngineRecord) async throws
     func save(stream: LiveStream) async throws
     func deleteStream(id: UInt32) async throws

@@ -97,7 +97,8 @@ final class Cluster: @unchecked Sendable {
     /// `coreEdge` is the shared bottleneck every stream crosses.
     init(
         coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"],
-        reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s", store: String? = nil, directorSettings: String = ""
+        reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s", store: String? = nil, directorSettings: String = "",
+        engineLinks: [String: String] = [:], extraLinks: [String] = [], extraYAML: String = ""
     ) throws {
         self.engineNames = engineNames
         self.store = store
@@ -124,11 +125,13 @@ final class Cluster: @unchecked Sendable {
             """
         for name in engineNames { yaml += "    - { name: \(name), kind: engine }\n" }
         yaml += "  links:\n    - { name: core-edge, from: core, to: edge, capacity: \(coreEdge) }\n"
-        for name in engineNames { yaml += "    - { name: \(name)-core, from: \(name), to: core, capacity: 1Gbit }\n" }
+        for name in engineNames { yaml += "    - { name: \(name)-core, from: \(name), to: core, capacity: \(engineLinks[name] ?? "1Gbit") }\n" }
+        for link in extraLinks { yaml += "    - \(link)\n" }
         yaml += "clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]\nengines:\n"
         for name in engineNames {
             yaml += "  - { name: \(name), listen: \"127.0.0.1:0\", dataDirectory: \(name), burst: 8KiB, reconnectGrace: \(reconnectGrace) }\n"
         }
+        yaml += extraYAML
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 

@@ -22,7 +22,13 @@ struct DirectorRoutes {
         router.post("/v1/streams/:id/renew", use: renew)
         router.post("/v1/streams/:id/end", use: end)
         router.get("/v1/objects", use: objects)
+        router.get("/v1/objects/:object", use: object)
+        router.post("/v1/objects/:object/replicas", use: replicate)
+        router.delete("/v1/objects/:object/replicas/:engine", use: dropReplica)
+        router.post("/v1/copies/:id/complete", use: copyCompleted)
+        router.post("/v1/copies/:id/failed", use: copyFailed)
         router.get("/v1/engines", use: engines)
+        router.post("/v1/engines/:name/drain", use: drain)
         router.get("/v1/links", use: links)
         router.get("/v1/streams", use: streams)
         router.delete("/v1/streams/:id", use: tearDown)
@@ -183,6 +189,68 @@ struct DirectorRoutes {
         struct Row: Encodable { var object: MediaObject; var replicas: [String] }
         let rows = directory.objects.values.sorted { $0.name < $1.name }.map { Row(object: $0, replicas: directory.replicas[$0.name, default: []].sorted()) }
         return JSONResponse.make(rows)
+    }
+
+    @Sendable func object(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let name = try context.parameters.require("object")
+        guard let status = await director.status(of: name) else {
+            return JSONResponse.problem(.notFound, "unknown_object", "object '\(name.prefix(128))' is not in the catalog")
+        }
+        return JSONResponse.make(status)
+    }
+
+    // MARK: Replicas (operator)
+
+    @Sendable func replicate(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let name = try context.parameters.require("object")
+        let body = try await JSONResponse.decode(ClusterMessages.ReplicateRequest.self, from: request, context: context)
+        switch await director.startCopy(object: name, from: body.from, to: body.to, kind: .static) {
+        case .success(let job):
+            return JSONResponse.make(job, status: .accepted)
+        case .failure(let refusal):
+            return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
+        }
+    }
+
+    @Sendable func dropReplica(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let name = try context.parameters.require("object")
+        let engine = try context.parameters.require("engine")
+        switch await director.dropReplica(object: name, engine: engine) {
+        case .success:
+            return JSONResponse.make(["dropped": name, "engine": engine])
+        case .failure(let refusal):
+            return JSONResponse.problem(refusal.code == .noReplica ? .notFound : .conflict, refusal.code.rawValue, refusal.message)
+        }
+    }
+
+    @Sendable func drain(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireClient(request)
+        let name = try context.parameters.require("name")
+        let cancel = request.uri.queryParameters.get("cancel").map { $0 == "1" || $0 == "true" } ?? false
+        guard let live = await director.setDraining(engine: name, !cancel) else {
+            return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name.prefix(128))' is not registered")
+        }
+        struct Drain: Encodable { var engine: String; var draining: Bool; var liveStreams: Int }
+        return JSONResponse.make(Drain(engine: name, draining: !cancel, liveStreams: live))
+    }
+
+    @Sendable func copyCompleted(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let body = try await JSONResponse.decode(ClusterMessages.UploadCompleted.self, from: request, context: context)
+        guard await director.copyCompleted(streamID: body.streamID, engine: body.engine, object: body.object) else {
+            return JSONResponse.problem(.gone, "unknown_copy", "copy \(body.streamID) was not ordered here or its checksum differs")
+        }
+        return JSONResponse.make(body.object)
+    }
+
+    @Sendable func copyFailed(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let body = try await JSONResponse.decode(ClusterMessages.CopyFailed.self, from: request, context: context)
+        await director.copyFailed(streamID: body.streamID, engine: body.engine, reason: String(body.reason.prefix(500)))
+        return JSONResponse.make(["ok": true])
     }
 
     @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {

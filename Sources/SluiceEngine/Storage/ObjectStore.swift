@@ -21,7 +21,8 @@ public actor ObjectStore {
         self.logger = logger
     }
 
-    /// Creates the directories, drops half-written uploads, and loads every intact object.
+    /// Creates the directories, drops half-written uploads, and loads every object whose size
+    /// and SHA-256 still match what was recorded; any other is quarantined.
     public func open() throws {
         let files = FileManager.default
         try files.createDirectory(atPath: objectsDirectory, withIntermediateDirectories: true)
@@ -37,12 +38,44 @@ public actor ObjectStore {
             }
             let size = (try? files.attributesOfItem(atPath: path(of: object.name))[.size] as? NSNumber)?.int64Value
             guard size == object.sizeBytes else {
-                logger.warning("skipping object whose size does not match its metadata", metadata: ["object": "\(object.name)", "expected": "\(object.sizeBytes)", "found": "\(size ?? -1)"])
+                quarantine(object.name, reason: "its size is \(size ?? -1) bytes, not the \(object.sizeBytes) recorded")
+                continue
+            }
+            guard let digest = Self.sha256(ofFile: path(of: object.name)), digest == object.sha256 else {
+                quarantine(object.name, reason: "its SHA-256 no longer matches the one recorded when it was stored")
                 continue
             }
             objects[object.name] = object
         }
-        logger.info("object store opened", metadata: ["root": "\(root)", "objects": "\(objects.count)"])
+        logger.info("object store opened; every object verified (size and SHA-256)", metadata: ["root": "\(root)", "objects": "\(objects.count)"])
+    }
+
+    var quarantineDirectory: String { root + "/quarantine" }
+
+    /// Moves a corrupt object and its metadata out of `objects/`: it is never served or listed,
+    /// and stays for an operator to look at.
+    private func quarantine(_ name: String, reason: String) {
+        let files = FileManager.default
+        try? files.createDirectory(atPath: quarantineDirectory, withIntermediateDirectories: true)
+        for suffix in ["", ".json"] {
+            let destination = quarantineDirectory + "/" + name + suffix
+            try? files.removeItem(atPath: destination)
+            try? files.moveItem(atPath: path(of: name) + suffix, toPath: destination)
+        }
+        logger.error("object quarantined", metadata: ["object": "\(name)", "reason": "\(reason)", "moved_to": "\(quarantineDirectory)"])
+    }
+
+    /// Lower-case hex SHA-256 of a file, read 1 MiB at a time; nil when unreadable.
+    static func sha256(ofFile path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            while let data = try handle.read(upToCount: 1 << 20), !data.isEmpty { hasher.update(data: data) }
+        } catch {
+            return nil
+        }
+        return hasher.finalize().hexEncoded
     }
 
     public var all: [MediaObject] { objects.values.sorted { $0.name < $1.name } }

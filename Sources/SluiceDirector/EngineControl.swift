@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SluiceCore
 
-/// The director's calls to an engine's RTP control API.
+/// The director's calls to an engine: RTP control, copy orders, replica removal.
 struct EngineControl: Sendable {
     let token: String
     let client: HTTPClient
@@ -41,6 +41,16 @@ struct EngineControl: Sendable {
 
     func pause(engineURL: String, streamID: UInt32) async throws {
         _ = try await call(.POST, engineURL + "/v1/rtp/sessions/\(streamID)/pause", body: [String: String](), as: [String: Bool].self)
+    }
+
+    /// Orders the engine to fetch `order.object` from another engine, verify it and report.
+    func copy(engineURL: String, _ order: ClusterMessages.CopyOrder) async throws {
+        _ = try await call(.POST, engineURL + "/v1/copies", body: order, as: [String: UInt32].self)
+    }
+
+    /// Deletes an object the director no longer lists on that engine.
+    func deleteObject(engineURL: String, object: String) async throws {
+        _ = try await call(.DELETE, engineURL + "/v1/objects/\(object)", body: Optional<[String: String]>.none, as: [String: String].self)
     }
 
     func stop(engineURL: String, streamID: UInt32) async throws -> ClusterMessages.RTPStopped {

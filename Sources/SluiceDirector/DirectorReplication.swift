@@ -1,0 +1,169 @@
+import Foundation
+import SluiceCore
+import SluiceGrant
+
+/// Load balancing by replication (FIG. 5): demand in, copies ordered engine to engine, cold
+/// dynamic replicas dropped; operator copies, drops and drains.
+extension Director {
+    /// Counts a play request's outcome as demand for its object.
+    func demandObserved(_ decision: AdmissionController.Decision, _ request: AdmissionRequest) {
+        guard case .play(let object) = request.kind else { return }
+        let outcome: DemandOutcome
+        switch decision {
+        case .admitted: outcome = .admitted
+        case .queued: outcome = .queued
+        case .refused(let refusal):
+            guard [.pathFull, .engineFull, .queueFull, .waitExpired].contains(refusal.code) else { return }
+            outcome = .refused
+        }
+        controller.demandObserved(outcome, object: object, clientAddress: request.clientAddress, now: clock.now())
+    }
+
+    /// Once a second: give up overdue copies, then carry out what the planner decides.
+    func replicate(now: Timestamp) async {
+        for job in controller.overdueCopies(now: now) {
+            logger.warning("copy gave up: the target never reported", metadata: ["object": "\(job.object)", "target": "\(job.target)", "stream_id": "\(job.id)"])
+            await end(streamID: job.id, bytesSent: nil, reason: .failed)
+        }
+        for action in controller.planReplication(now: now) {
+            switch action {
+            case .copy(let object, let source, let target):
+                logger.info("object overloaded: copying to a lightly loaded engine", metadata: [
+                    "object": "\(object)", "from": "\(source)", "to": "\(target)",
+                    "demand": "\(controller.replication.counts(object, at: now))",
+                ])
+                _ = await startCopy(object: object, from: source, to: target, kind: .dynamic)
+            case .drop(let object, let engine):
+                logger.info("demand fell: abandoning a dynamic replica", metadata: ["object": "\(object)", "engine": "\(engine)"])
+                _ = await dropReplica(object: object, engine: engine)
+            }
+        }
+    }
+
+    /// Reserves the copy's route and the target's disk, then orders the target to fetch the
+    /// object from the source. The replica is listed only when the target reports it verified.
+    public func startCopy(object: String, from source: String?, to target: String, kind: ReplicaKind) async -> Result<CopyJob, AdmissionRefusal> {
+        let now = clock.now()
+        guard let targetRecord = controller.directory.engines[target] else {
+            return .failure(AdmissionRefusal(.engineUnavailable, "engine '\(target)' is not registered", engine: target))
+        }
+        let holders = controller.directory.replicas[object, default: []].filter { controller.directory.engines[$0]?.isUp == true }
+        guard let source = source ?? holders.min(by: { (controller.load(ofEngine: $0), $0) < (controller.load(ofEngine: $1), $1) }) else {
+            return .failure(AdmissionRefusal(.noReplica, "no engine that holds '\(object)' is up"))
+        }
+        let targetAddress = URLComponents(string: targetRecord.url)?.host ?? "127.0.0.1"
+        let stream: LiveStream
+        switch controller.copyRequested(object: object, from: source, to: target, kind: kind, targetAddress: targetAddress, now: now) {
+        case .failure(let refusal):
+            logger.info("copy not started", metadata: ["object": "\(object)", "to": "\(target)", "reason": "\(refusal)"])
+            return .failure(refusal)
+        case .success(let admitted):
+            stream = admitted
+        }
+        if let refusal = await book(stream) {
+            _ = controller.copyFailed(id: stream.id)
+            return .failure(refusal)
+        }
+        if shared == nil { await persist { try await $0.save(stream: stream) } }
+        guard let job = controller.replication.copies[stream.id], let engineControl, let signer,
+              let sourceRecord = controller.directory.engines[source], let media = controller.directory.objects[object] else {
+            _ = controller.copyFailed(id: stream.id)
+            await end(streamID: stream.id, bytesSent: 0, reason: .failed)
+            return .failure(AdmissionRefusal(.engineUnavailable, "this director cannot order copies (no engine control)"))
+        }
+        // The target fetches like a player: a play grant for the source, paced at the copy rate.
+        let grant = StreamGrant(
+            streamID: stream.id, action: .play, object: object, engine: source, bitsPerSecond: stream.bitsPerSecond,
+            clientAddress: targetAddress, expiresAt: stream.leaseExpiry)
+        let order = ClusterMessages.CopyOrder(
+            streamID: stream.id, object: media, sourceURL: "\(sourceRecord.url)/stream/\(object)?grant=\(signer.sign(grant))")
+        do {
+            try await engineControl.copy(engineURL: targetRecord.url, order)
+        } catch {
+            logger.error("engine refused the copy order", metadata: ["object": "\(object)", "to": "\(target)", "error": "\(error)"])
+            _ = controller.copyFailed(id: stream.id)
+            await end(streamID: stream.id, bytesSent: 0, reason: .failed)
+            return .failure(AdmissionRefusal(.engineUnavailable, "engine '\(target)' refused the copy: \(error)", engine: target))
+        }
+        logger.info("copy ordered", metadata: [
+            "object": "\(object)", "from": "\(source)", "to": "\(target)", "stream_id": "\(stream.id)",
+            "rate_bps": "\(stream.bitsPerSecond)", "route": "\(stream.reservation.links.joined(separator: ","))", "kind": "\(kind.rawValue)",
+        ])
+        return .success(job)
+    }
+
+    /// The target stored and verified the copy: list the replica and let waiters use it.
+    public func copyCompleted(streamID: UInt32, engine: String, object: MediaObject) async -> Bool {
+        guard let job = controller.replication.copies[streamID], job.target == engine,
+              controller.directory.objects[job.object]?.sha256 == object.sha256 else { return false }
+        // Saved first: a catalog reload meanwhile must not miss it.
+        await persist { try await $0.save(replicaOf: job.object, on: engine, kind: job.kind) }
+        guard let (_, outcomes) = controller.copyCompleted(id: streamID, engine: engine, sha256: object.sha256, now: clock.now()) else {
+            return false
+        }
+        logger.info("replica listed", metadata: [
+            "object": "\(job.object)", "engine": "\(engine)", "kind": "\(job.kind.rawValue)",
+            "copy_ms": "\((clock.now() - job.startedAt).wholeMilliseconds)",
+        ])
+        await deliver(outcomes)
+        return true
+    }
+
+    public func copyFailed(streamID: UInt32, engine: String, reason: String) async {
+        guard let job = controller.replication.copies[streamID], job.target == engine else { return }
+        _ = controller.copyFailed(id: streamID)
+        logger.warning("copy failed", metadata: ["object": "\(job.object)", "from": "\(job.source)", "to": "\(engine)", "reason": "\(reason)"])
+        await end(streamID: streamID, bytesSent: nil, reason: .failed)
+    }
+
+    /// Unlists a replica and deletes it from its engine. Refused for the last replica and for
+    /// one that streams are playing.
+    public func dropReplica(object: String, engine: String) async -> Result<Void, AdmissionRefusal> {
+        guard controller.directory.replicas[object]?.contains(engine) == true else {
+            return .failure(AdmissionRefusal(.noReplica, "engine '\(engine)' holds no listed replica of '\(object)'", engine: engine))
+        }
+        guard controller.directory.replicas[object, default: []].count > 1 else {
+            return .failure(AdmissionRefusal(.noReplica, "'\(object)' has no other replica; delete the object instead", engine: engine))
+        }
+        let playing = controller.playStreams(of: object)[engine] ?? 0
+        guard playing == 0 else {
+            return .failure(AdmissionRefusal(.engineFull, "\(playing) streams are playing '\(object)' on '\(engine)'; drain them first", engine: engine))
+        }
+        controller.replicaDropped(object: object, engine: engine, now: clock.now())
+        await persist { try await $0.delete(replicaOf: object, on: engine) }
+        if let engineControl, let url = controller.directory.engines[engine]?.url {
+            do {
+                try await engineControl.deleteObject(engineURL: url, object: object)
+            } catch {
+                logger.warning("replica unlisted but not deleted from its engine", metadata: ["object": "\(object)", "engine": "\(engine)", "error": "\(error)"])
+            }
+        }
+        logger.info("replica dropped", metadata: ["object": "\(object)", "engine": "\(engine)"])
+        return .success(())
+    }
+
+    /// Starts or stops draining an engine; returns its live streams, or nil when unknown.
+    public func setDraining(engine: String, _ draining: Bool) -> Int? {
+        guard controller.drainSet(engine: engine, draining: draining) else { return nil }
+        let live = controller.streams.values.filter { $0.engine == engine && $0.kind == .play }.count
+        logger.info(draining ? "engine draining: no new streams" : "engine drain cancelled", metadata: ["engine": "\(engine)", "live_streams": "\(live)"])
+        return live
+    }
+
+    /// The object, its replicas (listed and being copied) and its demand.
+    public func status(of name: String) -> ClusterMessages.ObjectStatus? {
+        guard let object = controller.directory.objects[name] else { return nil }
+        let directory = controller.directory
+        let playing = controller.playStreams(of: name)
+        func replica(_ state: String, _ engine: String) -> ClusterMessages.ObjectStatus.Replica {
+            .init(
+                state: state, engine: engine, engineUp: directory.engines[engine]?.isUp == true,
+                draining: directory.draining.contains(engine), streams: playing[engine] ?? 0, load: controller.load(ofEngine: engine))
+        }
+        var replicas = directory.replicas[name, default: []].sorted().map { replica(directory.kind(of: name, on: $0).rawValue, $0) }
+        replicas += controller.replication.copies.values.filter { $0.object == name }.map(\.target).sorted().map { replica("copying", $0) }
+        return .init(
+            object: object, replicas: replicas, demand: controller.replication.counts(name, at: clock.now()),
+            demandWindowSeconds: controller.replication.policy.window.seconds)
+    }
+}

@@ -1,0 +1,146 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// Where an operator command sends its request, and with which key.
+struct DirectorOptions: ParsableArguments {
+    @Option(help: "Director base URL.")
+    var director: String = "http://127.0.0.1:8080"
+    @Option(help: "API key (or set SLUICE_API_KEY).")
+    var key: String?
+
+    /// Sends one request; returns the status and the body text. Throws only when unreachable.
+    func call(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<[String: String]>.none) async throws -> (Int, Data) {
+        var request = HTTPClientRequest(url: director.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+        request.method = method
+        if let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"] {
+            request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+        }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let bytes = try await response.body.collect(upTo: 1 << 22)
+            return (Int(response.status.code), Data(bytes.readableBytesView))
+        } catch {
+            throw ValidationError("cannot reach the director at \(director): \(error)")
+        }
+    }
+
+    /// The `message` of a problem answer, or the raw body.
+    static func explain(_ status: Int, _ body: Data) -> String {
+        let problem = try? JSONDecoder().decode(ClusterMessages.Problem.self, from: body)
+        return "HTTP \(status): " + (problem?.message ?? String(decoding: body.prefix(500), as: UTF8.self))
+    }
+}
+
+struct ReplicateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replicate",
+        abstract: "Copy an object to another engine (engine to engine, at the reserved copy rate).",
+        discussion: """
+            The director reserves the copy rate on the links between the engines and the disk on the \
+            target, orders the target to fetch the object from a holder, and lists the new replica \
+            once the target has verified its SHA-256. Operator copies are static: the director never \
+            drops them by itself (see drop-replica).
+              sluice replicate sample --to engine-b --key demo-key
+            """)
+
+    @Argument(help: "Object name.")
+    var object: String
+    @Option(help: "Engine to copy to.")
+    var to: String
+    @Option(help: "Engine to copy from (default: the least loaded holder).")
+    var from: String?
+    @Option(help: "Give up waiting for the replica after this many seconds (the copy itself goes on).")
+    var timeout: Double = 600
+    @OptionGroup var options: DirectorOptions
+
+    func run() async throws {
+        let (status, body) = try await options.call(.POST, "/v1/objects/\(object)/replicas", body: ClusterMessages.ReplicateRequest(to: to, from: from))
+        guard status == 202, let job = try? JSONDecoder().decode(CopyJob.self, from: body) else {
+            throw ValidationError("copy refused: " + DirectorOptions.explain(status, body))
+        }
+        announce("copying '\(object)' from \(job.source) to \(job.target) (copy \(job.id))")
+        let deadline = Date().addingTimeInterval(timeout)
+        var lastState = ""
+        while Date() < deadline {
+            let (status, body) = try await options.call(.GET, "/v1/objects/\(object)")
+            if status == 200, let view = try? JSONDecoder().decode(ClusterMessages.ObjectStatus.self, from: body) {
+                let states = view.replicas.filter { $0.engine == to }.map(\.state)
+                if states.contains("static") || states.contains("dynamic") {
+                    announce("replica of '\(object)' on \(to) verified and listed")
+                    return
+                }
+                if !states.contains("copying") { throw ValidationError("the copy to \(to) failed; the director's log says why") }
+                let state = "copying"
+                if state != lastState { announce("  \(state)...") }
+                lastState = state
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw ValidationError("no replica on \(to) after \(Int(timeout)) s; the copy may still be running")
+    }
+}
+
+struct DropReplicaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drop-replica",
+        abstract: "Unlist an object's replica on an engine and delete it there.",
+        discussion: "Refused for the last replica of an object and while streams are playing that replica (drain first).")
+
+    @Argument(help: "Object name.")
+    var object: String
+    @Option(help: "Engine whose replica goes.")
+    var on: String
+    @OptionGroup var options: DirectorOptions
+
+    func run() async throws {
+        let (status, body) = try await options.call(.DELETE, "/v1/objects/\(object)/replicas/\(on)")
+        guard status == 200 else { throw ValidationError("not dropped: " + DirectorOptions.explain(status, body)) }
+        announce("replica of '\(object)' on \(on) dropped")
+    }
+}
+
+struct DrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Stop sending new streams to an engine; streams already on it play to their end.",
+        discussion: """
+            sluice drain engine-a --key demo-key          # no new streams on engine-a
+            sluice drain engine-a --cancel --key demo-key # take streams again
+            With --wait the command returns when the engine carries no stream.
+            """)
+
+    @Argument(help: "Engine name.")
+    var engine: String
+    @Flag(help: "Stop draining: the engine takes new streams again.")
+    var cancel = false
+    @Flag(help: "Wait until no stream is left on the engine.")
+    var wait = false
+    @OptionGroup var options: DirectorOptions
+
+    func run() async throws {
+        struct Drain: Decodable { var engine: String; var draining: Bool; var liveStreams: Int }
+        let path = "/v1/engines/\(engine)/drain" + (cancel ? "?cancel=1" : "")
+        var (status, body) = try await options.call(.POST, path, body: [String: String]())
+        guard status == 200, var drain = try? JSONDecoder().decode(Drain.self, from: body) else {
+            throw ValidationError(DirectorOptions.explain(status, body))
+        }
+        announce(drain.draining ? "\(engine) is draining: \(drain.liveStreams) streams left" : "\(engine) takes new streams again")
+        guard wait, drain.draining else { return }
+        while drain.liveStreams > 0 {
+            try await Task.sleep(for: .seconds(1))
+            (status, body) = try await options.call(.POST, path, body: [String: String]())
+            guard status == 200, let next = try? JSONDecoder().decode(Drain.self, from: body) else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            if next.liveStreams != drain.liveStreams { announce("  \(next.liveStreams) streams left") }
+            drain = next
+        }
+        announce("\(engine) carries no stream")
+    }
+}
