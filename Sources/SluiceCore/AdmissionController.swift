@@ -134,9 +134,14 @@ public struct AdmissionController: Sendable {
 
     /// The engine renewed a lease; it now runs at least until now + slack. Nil if unknown.
     public mutating func leaseRenewed(
-        id: UInt32, bytesSent: Int64? = nil, quality: ReceptionQuality? = nil, receiverReportAt: Timestamp? = nil, now: Timestamp
+        id: UInt32, bytesSent: Int64? = nil, quality: ReceptionQuality? = nil, receiverReportAt: Timestamp? = nil,
+        rtpPosition: RTPPosition? = nil, now: Timestamp
     ) -> LiveStream? {
         guard var stream = streams[id] else { return nil }
+        if let rtpPosition {
+            stream.rtpPosition = rtpPosition
+            stream.positionReportedAt = now
+        }
         if let quality { stream.quality = quality }
         if let receiverReportAt { stream.lastReceiverReport = receiverReportAt }
         stream.leaseExpiry = max(stream.leaseExpiry, now + policy.leaseSlack)
@@ -340,7 +345,7 @@ public struct AdmissionController: Sendable {
     /// Books a reservation known to fit and mints the stream's ID and labels.
     mutating func mint(_ reservation: Reservation, kind: LiveStream.Kind, request: AdmissionRequest, lease: Timestamp, now: Timestamp) -> LiveStream {
         book.restore(reservation)  // `refusal(for:)` was nil just before: this cannot over-book.
-        let id = streamIDs.allocate()
+        let id = request.preferredStreamID.flatMap { streamIDs.claim($0) ? $0 : nil } ?? streamIDs.allocate()
         var hops: [Hop] = []
         for linkName in reservation.links {
             guard let link = topology.links[linkName] else { continue }

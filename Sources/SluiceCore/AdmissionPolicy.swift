@@ -45,18 +45,53 @@ public struct AdmissionRequest: Hashable, Sendable {
     public var clientAddress: String
     /// After this instant a waiting request is refused.
     public var deadline: Timestamp
+    /// A stream moved to another engine keeps its ID (the RTP SSRC) when it is free.
+    public var preferredStreamID: UInt32?
 
-    public init(ticket: UInt64, kind: Kind, clientAddress: String, deadline: Timestamp) {
+    public init(ticket: UInt64, kind: Kind, clientAddress: String, deadline: Timestamp, preferredStreamID: UInt32? = nil) {
         self.ticket = ticket
         self.kind = kind
         self.clientAddress = clientAddress
         self.deadline = deadline
+        self.preferredStreamID = preferredStreamID
     }
 
     public var objectName: String {
         switch kind {
         case .play(let object), .ingest(let object, _): object
         }
+    }
+}
+
+/// Where an RTP stream is: media time, the next RTP sequence number and timestamp.
+public struct RTPPosition: Hashable, Sendable, Codable {
+    public var milliseconds: Int64
+    public var sequence: UInt16
+    public var rtpTime: UInt32
+    public var isPlaying: Bool
+    /// Packets per second at the stream's rate, to skip sequence numbers a dead engine may
+    /// have used after it last reported.
+    public var packetsPerSecond: Int
+
+    public init(milliseconds: Int64, sequence: UInt16, rtpTime: UInt32, isPlaying: Bool, packetsPerSecond: Int) {
+        self.milliseconds = milliseconds
+        self.sequence = sequence
+        self.rtpTime = rtpTime
+        self.isPlaying = isPlaying
+        self.packetsPerSecond = packetsPerSecond
+    }
+
+    /// Where a replacement engine continues `elapsed` after this report: later in the media
+    /// while playing (never earlier than what the old engine may have sent), sequence numbers
+    /// and timestamps past any it may have used.
+    public func continued(after elapsed: Duration) -> RTPPosition {
+        let gap = isPlaying ? max(.zero, elapsed) : .zero
+        let skipped = Int64(Double(packetsPerSecond) * (gap.seconds + 1)) + 16
+        return RTPPosition(
+            milliseconds: milliseconds + gap.wholeMilliseconds,
+            sequence: sequence &+ UInt16(truncatingIfNeeded: min(skipped, 20_000)),
+            rtpTime: rtpTime &+ UInt32(truncatingIfNeeded: (gap.wholeMilliseconds + 100) * 90),
+            isPlaying: isPlaying, packetsPerSecond: packetsPerSecond)
     }
 }
 
@@ -97,6 +132,10 @@ public struct LiveStream: Hashable, Sendable, Codable {
     public var quality: ReceptionQuality?
     /// When the engine last heard an RTCP receiver report from the player.
     public var lastReceiverReport: Timestamp?
+    /// Where an RTP stream was at its last renewal, and when that was: a stream moved to
+    /// another engine continues from there.
+    public var rtpPosition: RTPPosition?
+    public var positionReportedAt: Timestamp?
 
     public init(
         id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],

@@ -5,11 +5,14 @@ public enum ClusterMessages {
         public var url: String
         public var capacity: EngineCapacity
         public var objects: [MediaObject]
-        public init(name: String, url: String, capacity: EngineCapacity, objects: [MediaObject]) {
+        /// Random per engine process: a new value tells the director the engine restarted.
+        public var instance: String?
+        public init(name: String, url: String, capacity: EngineCapacity, objects: [MediaObject], instance: String? = nil) {
             self.name = name
             self.url = url
             self.capacity = capacity
             self.objects = objects
+            self.instance = instance
         }
     }
 
@@ -18,10 +21,13 @@ public enum ClusterMessages {
         public var quality: ReceptionQuality?
         /// How long ago the player's last RTCP receiver report arrived (a sign of life).
         public var receiverReportAgeMilliseconds: Int64?
-        public init(bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAgeMilliseconds: Int64? = nil) {
+        /// RTP streams: where the stream is, so another engine can continue it.
+        public var position: RTPPosition?
+        public init(bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAgeMilliseconds: Int64? = nil, position: RTPPosition? = nil) {
             self.bytesSent = bytesSent
             self.quality = quality
             self.receiverReportAgeMilliseconds = receiverReportAgeMilliseconds
+            self.position = position
         }
     }
 
@@ -73,12 +79,15 @@ public enum ClusterMessages {
         public var clientHost: String
         public var clientRTPPort: UInt16
         public var clientRTCPPort: UInt16
-        public init(grant: String, object: String, clientHost: String, clientRTPPort: UInt16, clientRTCPPort: UInt16) {
+        /// A stream moved from a failed engine continues its numbering from here.
+        public var continueAt: RTPPosition?
+        public init(grant: String, object: String, clientHost: String, clientRTPPort: UInt16, clientRTCPPort: UInt16, continueAt: RTPPosition? = nil) {
             self.grant = grant
             self.object = object
             self.clientHost = clientHost
             self.clientRTPPort = clientRTPPort
             self.clientRTCPPort = clientRTCPPort
+            self.continueAt = continueAt
         }
     }
 

@@ -27,6 +27,9 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         case playerStopped = "player_stopped"
         /// The upload failed its checks or was cut off.
         case failed
+        /// The engine stopped answering; a stream moved to another replica ends with this
+        /// record and goes on under a new one.
+        case engineFailed = "engine_failed"
     }
 
     public var streamID: UInt32

@@ -29,6 +29,10 @@ public actor Director {
     let engineControl: EngineControl?
     let signer: GrantSigner?
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
+    /// Told about the play streams of a failed engine once they are ended (RTSP moves them).
+    var engineFailureHandler: (@Sendable (String, [LiveStream]) async -> Void)?
+    /// Each engine's process instance: a new one means it restarted and lost its streams.
+    var engineInstances: [String: String] = [:]
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
@@ -65,12 +69,15 @@ public actor Director {
     // MARK: Admission
 
     /// Admits now, or waits in the queue until admitted or refused (at most `maxWait`).
-    public func admit(_ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?) async -> Result<LiveStream, AdmissionRefusal> {
+    public func admit(
+        _ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?, preferredStreamID: UInt32? = nil
+    ) async -> Result<LiveStream, AdmissionRefusal> {
         let now = clock.now()
         let wait = min(maxWait ?? controller.policy.maxWait, controller.policy.maxWait)
         let ticket = nextTicket
         nextTicket += 1
-        let request = AdmissionRequest(ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait)
+        let request = AdmissionRequest(
+            ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait, preferredStreamID: preferredStreamID)
         // With a shared store another director may have taken the room the core saw free: the
         // store says so, the core learns the new totals and decides again (a few times).
         var attempt = 1
@@ -173,6 +180,7 @@ public actor Director {
         var bytesSent: Int64?
         var quality: ReceptionQuality?
         var receiverReportAge: Duration?
+        var position: RTPPosition?
     }
 
     /// The engine renewed: the stream's new lease expiry, or nil when it is gone (torn down or
@@ -186,7 +194,7 @@ public actor Director {
         let leases = await renew(items.map {
             LeaseReport(
                 streamID: $0.streamID, bytesSent: $0.renewal.bytesSent, quality: $0.renewal.quality,
-                receiverReportAge: $0.renewal.receiverReportAgeMilliseconds.map { .milliseconds($0) })
+                receiverReportAge: $0.renewal.receiverReportAgeMilliseconds.map { .milliseconds($0) }, position: $0.renewal.position)
         })
         return items.map(\.streamID).filter { leases[$0] == nil }
     }
@@ -202,7 +210,8 @@ public actor Director {
             let before = controller.streams[report.streamID]?.leaseExpiry
             let reportAt = report.receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
             if let stream = controller.leaseRenewed(
-                id: report.streamID, bytesSent: report.bytesSent, quality: report.quality, receiverReportAt: reportAt, now: now) {
+                id: report.streamID, bytesSent: report.bytesSent, quality: report.quality, receiverReportAt: reportAt,
+                rtpPosition: report.position, now: now) {
                 leases[report.streamID] = stream.leaseExpiry
                 if stream.leaseExpiry != before { extended.append(stream) }
             } else if shared != nil {
@@ -283,6 +292,7 @@ public actor Director {
         }
         for engine in outcome.enginesDown {
             logger.warning("engine missed its heartbeats and is down", metadata: ["engine": "\(engine)"])
+            await engineFailed(engine)
         }
         await deliver(outcome.queue)
         if now - lastReplicationPlan >= .seconds(1) {
@@ -293,7 +303,14 @@ public actor Director {
 
     // MARK: Catalog and engines
 
-    public func registerEngine(_ record: EngineRecord, objects: [MediaObject]) async {
+    public func registerEngine(_ record: EngineRecord, objects: [MediaObject], instance: String? = nil) async {
+        if let instance {
+            // A new process of a known engine: whatever it was sending died with the old one.
+            if let known = engineInstances.updateValue(instance, forKey: record.name), known != instance {
+                logger.warning("engine restarted", metadata: ["engine": "\(record.name)"])
+                await engineFailed(record.name)
+            }
+        }
         let now = clock.now()
         let known = Set(controller.directory.objects.keys)
         let gone = controller.engineRegistered(record, objects: objects, now: now)

@@ -167,3 +167,34 @@ extension Director {
             demandWindowSeconds: controller.replication.policy.window.seconds)
     }
 }
+
+// MARK: Engine failure
+
+extension Director {
+    /// Registers what runs when an engine fails: the RTSP front door moves its sessions.
+    public func onEngineFailure(_ handler: @escaping @Sendable (String, [LiveStream]) async -> Void) {
+        engineFailureHandler = handler
+    }
+
+    /// The engine stopped answering (or restarted): end everything it carried, release the
+    /// reservations, give up copies to or from it, then let RTSP move its play streams.
+    func engineFailed(_ engine: String) async {
+        let lost = controller.streams.values.filter { $0.engine == engine }.sorted { $0.id < $1.id }
+        for job in controller.replication.copies.values where job.source == engine || job.target == engine {
+            _ = controller.copyFailed(id: job.id)
+            if job.source == engine { await end(streamID: job.id, bytesSent: nil, reason: .failed) }
+        }
+        var moved: [LiveStream] = []
+        for stream in lost {
+            guard await end(streamID: stream.id, bytesSent: nil, reason: .engineFailed) != nil else { continue }
+            if stream.kind == .play { moved.append(stream) }
+        }
+        logger.warning("engine failed: its streams were ended and their reservations released", metadata: [
+            "engine": "\(engine)", "streams": "\(lost.count)",
+        ])
+        if let engineFailureHandler, !moved.isEmpty {
+            // Not awaited: moving admits again, and admission may wait for the sweep that called this.
+            Task { await engineFailureHandler(engine, moved) }
+        }
+    }
+}

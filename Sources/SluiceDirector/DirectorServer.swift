@@ -52,12 +52,14 @@ public struct DirectorServer: Sendable {
         ).register(on: router)
 
         let logger = self.logger
+        let rtspService = RTSPService(
+            director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
+            engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
+            sessionTimeout: settings.rtspSessionTimeout, logger: logger)
+        await director.onEngineFailure { engine, streams in await rtspService.engineFailed(engine, streams) }
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
-            service: RTSPService(
-                director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
-                engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
-                sessionTimeout: settings.rtspSessionTimeout, logger: logger),
+            service: rtspService,
             logger: logger,
             onListening: { port in
                 await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")

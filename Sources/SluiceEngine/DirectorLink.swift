@@ -44,8 +44,11 @@ public struct DirectorLink: Sendable {
 
     /// True while the lease lives; false when the director says the stream is gone. Renewals
     /// made within a few milliseconds of each other travel in one request.
-    public func renew(streamID: UInt32, bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil) async throws -> Bool {
-        let message = ClusterMessages.Renew(bytesSent: bytesSent, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds)
+    public func renew(
+        streamID: UInt32, bytesSent: Int64, quality: ReceptionQuality? = nil, receiverReportAge: Duration? = nil, position: RTPPosition? = nil
+    ) async throws -> Bool {
+        let message = ClusterMessages.Renew(
+            bytesSent: bytesSent, quality: quality, receiverReportAgeMilliseconds: receiverReportAge?.wholeMilliseconds, position: position)
         return try await renewals.renew(.init(streamID: streamID, renewal: message), link: self)
     }
 

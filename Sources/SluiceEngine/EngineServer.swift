@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -12,7 +13,7 @@ public struct EngineServer: Sendable {
     public var settings: Configuration.Engine
     public var directorURL: String
     public var grantSecret: String
-    public var heartbeatInterval: Duration = .seconds(2)
+    public var heartbeatInterval: Duration = .seconds(1)
     public var renewInterval: Duration = .seconds(1)
     /// URL the director hands to clients; by default http://host:port of the bound socket.
     public var advertisedURL: String?
@@ -81,6 +82,8 @@ final class Registration: Service, Sendable {
     let heartbeatInterval: Duration
     let logger: Logger
     private let url = Mutex<String?>(nil)
+    /// This process: a restarted engine registers with a new one.
+    let instance = UUID().uuidString
 
     init(name: String, capacity: EngineCapacity, objects: ObjectStore, director: DirectorLink, heartbeatInterval: Duration, logger: Logger) {
         self.name = name
@@ -102,7 +105,7 @@ final class Registration: Service, Sendable {
             if let url = url.withLock({ $0 }) {
                 do {
                     if !registered {
-                        let message = ClusterMessages.RegisterEngine(name: name, url: url, capacity: capacity, objects: await objects.all)
+                        let message = ClusterMessages.RegisterEngine(name: name, url: url, capacity: capacity, objects: await objects.all, instance: instance)
                         let reply = try await director.register(message)
                         registered = reply.status == 200
                         if registered {

@@ -234,3 +234,52 @@ import Testing
 extension AdmissionController {
     var liveHoldersOfMovie: [String] { directory.liveHolders(of: "movie") }
 }
+
+/// What a stream moved off a failed engine keeps and where it continues.
+@Suite struct EngineFailureCoreTests {
+    @Test func aMovedStreamContinuesLaterAndNumbersPastTheOldEngine() {
+        let reported = RTPPosition(milliseconds: 5_000, sequence: 65_500, rtpTime: 4_000_000_000, isPlaying: true, packetsPerSecond: 100)
+        let resumed = reported.continued(after: .milliseconds(2_500))
+        #expect(resumed.milliseconds == 7_500, "skips the gap: never earlier than what the dead engine may have sent")
+        // 100 packets/s for 2.5 s (+1 s margin) may have been used: the new numbering starts past them, wrapping.
+        #expect(resumed.sequence == UInt16(truncatingIfNeeded: 65_500 + 366))
+        #expect(resumed.rtpTime == 4_000_000_000 &+ UInt32(2_600 * 90))
+        let paused = RTPPosition(milliseconds: 5_000, sequence: 10, rtpTime: 0, isPlaying: false, packetsPerSecond: 100)
+        #expect(paused.continued(after: .seconds(30)).milliseconds == 5_000, "a paused stream resumes where it paused")
+        let late = reported.continued(after: .seconds(3600))
+        #expect(late.sequence &- reported.sequence <= 20_000, "the jump stays under half the sequence space")
+    }
+
+    @Test func aMovedStreamKeepsItsIDWhenFree() throws {
+        var controller = Fixtures.controller(engines: ["engine-a", "engine-b"])
+        let first = try #require(controller.requestReceived(Fixtures.play(1), now: Fixtures.start).stream)
+        _ = controller.streamEnded(id: first.id, now: Fixtures.start)
+        var again = Fixtures.play(2)
+        again.preferredStreamID = first.id
+        #expect(controller.requestReceived(again, now: Fixtures.start).stream?.id == first.id)
+        var taken = Fixtures.play(3)
+        taken.preferredStreamID = first.id
+        let other = try #require(controller.requestReceived(taken, now: Fixtures.start).stream)
+        #expect(other.id != first.id, "an ID in use is never given twice")
+    }
+
+    @Test func aReRegisteredEngineLosesTheReplicasItNoLongerLists() {
+        var controller = Fixtures.controller(engines: ["engine-a", "engine-b"])
+        let gone = controller.engineRegistered(
+            EngineRecord(name: "engine-a", url: "http://engine-a", capacity: Fixtures.capacity, isUp: true, lastHeartbeat: Fixtures.start),
+            objects: [], now: Fixtures.start)
+        #expect(gone == ["movie"])
+        #expect(controller.directory.liveHolders(of: "movie") == ["engine-b"])
+    }
+
+    @Test func aDrainingEngineTakesNoNewStream() throws {
+        var controller = Fixtures.controller(engines: ["engine-a", "engine-b"])
+        let known = controller.drainSet(engine: "engine-a", draining: true)
+        #expect(known)
+        for ticket in 1...3 as ClosedRange<UInt64> {
+            #expect(controller.requestReceived(Fixtures.play(ticket), now: Fixtures.start).stream?.engine == "engine-b")
+        }
+        let unknown = controller.drainSet(engine: "nope", draining: true)
+        #expect(!unknown)
+    }
+}

@@ -98,7 +98,7 @@ final class Cluster: @unchecked Sendable {
     init(
         coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"],
         reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s", store: String? = nil, directorSettings: String = "",
-        engineLinks: [String: String] = [:], extraLinks: [String] = [], extraYAML: String = ""
+        engineLinks: [String: String] = [:], extraLinks: [String] = [], extraYAML: String = "", heartbeatTimeout: String = "5s"
     ) throws {
         self.engineNames = engineNames
         self.store = store
@@ -114,7 +114,7 @@ final class Cluster: @unchecked Sendable {
               apiKeys: [\(Self.apiKey)]
               maxWait: \(maxWait)
               leaseSlack: \(leaseSlack)
-              heartbeatTimeout: 5s
+              heartbeatTimeout: \(heartbeatTimeout)
               \(directorSettings)
             grantSecret: integration-test-secret-0123456789
             topology:

@@ -136,7 +136,7 @@ struct DirectorRoutes {
             return JSONResponse.problem(.badRequest, "unknown_engine", "engine '\(body.name)' is not an engine node of the director's topology")
         }
         let record = EngineRecord(name: body.name, url: body.url, capacity: body.capacity, isUp: true, lastHeartbeat: await director.now())
-        await director.registerEngine(record, objects: body.objects.filter { MediaObject.isValidName($0.name) })
+        await director.registerEngine(record, objects: body.objects.filter { MediaObject.isValidName($0.name) }, instance: body.instance)
         return JSONResponse.make(["registered": body.name])
     }
 

@@ -14,6 +14,10 @@ actor RTSPService {
         var object: String
         var engine: String
         var engineURL: String
+        /// Where the player receives, to open the stream again on another engine.
+        var clientHost: String
+        var clientRTPPort: UInt16
+        var clientRTCPPort: UInt16
         var isPlaying = false
         var lastSeen: ContinuousClock.Instant
         /// When its stream ended (end of object, expiry, operator teardown). The session stays
@@ -164,7 +168,9 @@ actor RTSPService {
             return RTSPResponse(status: 503, headers: RTSPHeaders([("X-Sluice-Reason", "engine '\(engine.name)' could not open the stream")]))
         }
         let id = Self.newSessionID()
-        sessions[id] = Session(id: id, streamID: stream.id, object: name, engine: engine.name, engineURL: engine.url, lastSeen: .now)
+        sessions[id] = Session(
+            id: id, streamID: stream.id, object: name, engine: engine.name, engineURL: engine.url, clientHost: peer.clientHost,
+            clientRTPPort: rtpPort, clientRTCPPort: rtcpPort, lastSeen: .now)
         let ssrc = String(created.ssrc, radix: 16, uppercase: true)
         let transportReply = "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtcpPort);source=\(created.sourceHost);"
             + "server_port=\(created.serverRTPPort)-\(created.serverRTCPPort);ssrc=\(String(repeating: "0", count: 8 - ssrc.count) + ssrc)"
@@ -238,6 +244,8 @@ actor RTSPService {
                 if now - endedAt > Self.endedSessionLinger { sessions[session.id] = nil }
                 continue
             }
+            // A failed engine's sessions are being moved (`engineFailed`).
+            if controller.directory.engines[session.engine]?.isUp == false { continue }
             guard let stream = controller.streams[session.streamID] else {
                 sessions[session.id]?.endedAt = now
                 _ = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
@@ -250,6 +258,68 @@ actor RTSPService {
                 await drop(session.id, reason: .clientGone)
             }
         }
+    }
+
+    // MARK: Engine failure
+
+    /// An engine failed and the director ended its streams: each session it served continues
+    /// on another replica from where the engine last reported, under the same session ID and
+    /// SSRC, its RTP numbering carried on; a session that cannot be moved ends (logged why).
+    func engineFailed(_ engine: String, _ streams: [LiveStream]) async {
+        let byID = Dictionary(streams.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for session in sessions.values.sorted(by: { $0.id < $1.id }) where session.engine == engine && session.endedAt == nil {
+            guard let stream = byID[session.streamID] else {
+                sessions[session.id]?.endedAt = .now
+                continue
+            }
+            await move(session, stream)
+        }
+    }
+
+    private func move(_ session: Session, _ stream: LiveStream) async {
+        let now = await director.now()
+        let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
+        let reported = stream.rtpPosition ?? RTPPosition(milliseconds: 0, sequence: 0, rtpTime: 0, isPlaying: session.isPlaying, packetsPerSecond: 100)
+        let resume = reported.continued(after: stream.positionReportedAt.map { now - $0 } ?? .zero)
+        func fail(_ reason: String) {
+            logger.error("rtsp stream could not be moved off the failed engine: session ended", metadata: [
+                "session": "\(session.id)", "object": "\(session.object)", "engine": "\(session.engine)", "reason": "\(reason)",
+            ])
+            sessions[session.id]?.endedAt = .now
+        }
+        guard resume.milliseconds < duration else { return fail("the stream was at its end") }
+        let result = await director.admit(
+            .play(object: session.object), clientAddress: session.clientHost, maxWait: .seconds(2), preferredStreamID: session.streamID)
+        guard case .success(let moved) = result else {
+            if case .failure(let refusal) = result { fail(refusal.message) }
+            return
+        }
+        guard let engine = await director.controller.directory.engines[moved.engine] else {
+            await director.end(streamID: moved.id, bytesSent: 0, reason: .failed)
+            return fail("engine '\(moved.engine)' vanished")
+        }
+        let grant = StreamGrant(
+            streamID: moved.id, action: .play, object: session.object, engine: moved.engine, bitsPerSecond: moved.bitsPerSecond,
+            clientAddress: moved.clientAddress, expiresAt: moved.leaseExpiry)
+        do {
+            _ = try await engines.open(engineURL: engine.url, .init(
+                grant: signer.sign(grant), object: session.object, clientHost: session.clientHost, clientRTPPort: session.clientRTPPort,
+                clientRTCPPort: session.clientRTCPPort, continueAt: resume))
+            if resume.isPlaying {
+                _ = try await engines.play(engineURL: engine.url, streamID: moved.id, startMilliseconds: resume.milliseconds, countsFromFirstPTS: false)
+            }
+        } catch {
+            _ = try? await engines.stop(engineURL: engine.url, streamID: moved.id)
+            await director.end(streamID: moved.id, bytesSent: 0, reason: .failed)
+            return fail("engine '\(moved.engine)' could not open the stream: \(error)")
+        }
+        sessions[session.id]?.streamID = moved.id
+        sessions[session.id]?.engine = engine.name
+        sessions[session.id]?.engineURL = engine.url
+        logger.warning("rtsp stream moved to another replica", metadata: [
+            "session": "\(session.id)", "from": "\(session.engine)", "to": "\(engine.name)", "stream_id": "\(moved.id)",
+            "position_ms": "\(resume.milliseconds)", "seq": "\(resume.sequence)", "same_ssrc": "\(moved.id == session.streamID)",
+        ])
     }
 
     private func drop(_ id: String, reason: UsageRecord.EndReason) async {

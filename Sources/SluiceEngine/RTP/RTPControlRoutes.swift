@@ -73,7 +73,8 @@ struct RTPControlRoutes {
         }
         let timing = try await objects.timing(of: object.name)
         let session = RTPSession(
-            grant: grant, object: object, path: objects.path(of: object.name), timing: timing, client: client, clientRTCP: clientRTCP)
+            grant: grant, object: object, path: objects.path(of: object.name), timing: timing, client: client, clientRTCP: clientRTCP,
+            continueAt: body.continueAt)
         if let old = sessions.insert(session) { _ = await old.stop() }
         let streamer = RTPStreamer(
             session: session, sockets: sockets, director: director, renewInterval: renewInterval, cname: "sluice-\(engineName)", logger: logger)

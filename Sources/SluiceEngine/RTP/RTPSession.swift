@@ -51,7 +51,11 @@ final class RTPSession: Sendable {
     let initialRTPTime: UInt32
     private let shared: Mutex<Shared>
 
-    init(grant: StreamGrant, object: MediaObject, path: String, timing: TransportStreamSummary, client: SocketAddress, clientRTCP: SocketAddress) {
+    /// `continueAt` carries on the numbering of a stream moved here from a failed engine.
+    init(
+        grant: StreamGrant, object: MediaObject, path: String, timing: TransportStreamSummary, client: SocketAddress,
+        clientRTCP: SocketAddress, continueAt: RTPPosition? = nil
+    ) {
         streamID = grant.streamID
         self.object = object
         self.path = path
@@ -61,8 +65,8 @@ final class RTPSession: Sendable {
         bitsPerSecond = grant.bitsPerSecond
         self.client = client
         self.clientRTCP = clientRTCP
-        initialRTPTime = UInt32.random(in: 0...UInt32.max)
-        shared = Mutex(Shared(nextSequence: UInt16.random(in: 0...UInt16.max)))
+        initialRTPTime = continueAt?.rtpTime ?? UInt32.random(in: 0...UInt32.max)
+        shared = Mutex(Shared(nextSequence: continueAt?.sequence ?? UInt16.random(in: 0...UInt16.max)))
     }
 
     var nextSequence: UInt16 { shared.withLock { $0.nextSequence } }

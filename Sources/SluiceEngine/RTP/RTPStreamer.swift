@@ -58,6 +58,9 @@ struct RTPStreamer: Sendable {
         var lastRenewal = clock.now
         var lastSenderReport = clock.now
         var stopReply: [CheckedContinuation<RTPSession.Summary, Never>] = []
+        // Media time at the start of the current run, or where the stream paused.
+        var runStartPosition: Int64 = 0
+        let packetsPerSecond = max(1, Int(session.bitsPerSecond / Int64(RTPPacket.tsPacketsPerRTPPacket * TransportStreamScanner.packetSize * 8)))
 
         loop: while !Task.isCancelled {
             for command in session.takeCommands() {
@@ -76,6 +79,7 @@ struct RTPStreamer: Sendable {
                     atEnd = false
                     playing = true
                     let position = start ?? Int64(Double(readOffset) * 8 / Double(max(1, session.object.averageBitsPerSecond)) * 1000)
+                    runStartPosition = position
                     continuation.resume(returning: .init(sequence: sequence, rtpTime: rtpBase, startMilliseconds: position))
                     logger.info("rtp play", metadata: ["stream_id": "\(id)", "from_byte": "\(readOffset)", "seq": "\(sequence)"])
                 case .pause(let continuation):
@@ -83,6 +87,7 @@ struct RTPStreamer: Sendable {
                         sequence = dropped.sequence
                         readOffset = dropped.fileOffset
                     }
+                    if playing { runStartPosition += (clock.now - runStart).wholeMilliseconds }
                     playing = false
                     continuation.resume()
                 case .stop(let continuation):
@@ -95,7 +100,12 @@ struct RTPStreamer: Sendable {
             if clock.now - lastRenewal >= renewInterval {
                 lastRenewal = clock.now
                 let reportAge = summary.lastReceiverReport.map { clock.now - $0 }
-                if let alive = try? await director.renew(streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge), !alive {
+                if playing { lastRTPTime = rtpBase &+ Self.ticks(clock.now - runStart) }
+                let position = RTPPosition(
+                    milliseconds: min(session.object.durationMilliseconds, runStartPosition + (playing ? (clock.now - runStart).wholeMilliseconds : 0)),
+                    sequence: session.nextSequence, rtpTime: lastRTPTime, isPlaying: playing, packetsPerSecond: packetsPerSecond)
+                if let alive = try? await director.renew(
+                    streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge, position: position), !alive {
                     logger.info("rtp stream stopped: lease gone", metadata: ["stream_id": "\(id)"])
                     _ = await pacer.drop(id)
                     session.finish()

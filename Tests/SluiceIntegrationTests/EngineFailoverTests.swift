@@ -1,0 +1,104 @@
+import Foundation
+import SluiceCore
+import Testing
+
+extension IntegrationTests {
+/// An engine killed mid-stream: its reservations are released and an RTSP player's stream
+/// continues from another replica.
+@Suite struct EngineFailoverTests {
+    /// Packet presentation times (seconds) of the first video stream in `path`, in file order.
+    static func videoPTS(_ path: String) throws -> [Double] {
+        let probe = try Cluster.runTool("/usr/bin/ffprobe", [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path,
+        ])
+        return probe.output.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: ","))) }
+    }
+
+    @Test func anRTSPStreamContinuesFromAnotherReplicaWhenItsEngineIsKilled() async throws {
+        let cluster = try Cluster(heartbeatTimeout: "2500ms")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let seconds = 14
+        _ = try RTSPInteropTests.video(cluster, name: "clip", seconds: seconds)
+        let copy = try cluster.run(["replicate", "clip", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        try #require(copy.status == 0, "\(copy.output)")
+
+        let out = cluster.directory + "/moved.ts"
+        let log = cluster.directory + "/ffmpeg.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let player = Process()
+        player.executableURL = URL(fileURLWithPath: RTSPInteropTests.ffmpeg)
+        player.arguments = [
+            "-hide_banner", "-loglevel", "warning", "-timeout", "20000000", "-rtsp_transport", "udp",
+            "-i", cluster.rtspURL + "/clip?key=\(cluster.apiKey)", "-c", "copy", "-f", "mpegts", out,
+        ]
+        player.standardOutput = FileHandle(forWritingAtPath: log)
+        player.standardError = FileHandle(forWritingAtPath: log)
+        try player.run()
+        defer { if player.isRunning { player.terminate() } }
+
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        try await Task.sleep(for: .seconds(4))
+        let before = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first)
+        let dead = before.engine
+        let survivor = dead == "engine-a" ? "engine-b" : "engine-a"
+        cluster.engines[dead]?.stop(signal: SIGKILL)
+
+        try await cluster.waitUntil("the stream to move", timeout: .seconds(15)) {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.engine == survivor
+        }
+        let moved = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first)
+        #expect(moved.id == before.id, "same stream ID, hence the same SSRC")
+        let links = try await cluster.links()
+        #expect(links["\(dead)-core"]?.reserved_bps == 0, "the dead engine's reservations are released")
+        #expect(links["\(survivor)-core"]?.reserved_bps == moved.bitsPerSecond)
+
+        let deadline = ContinuousClock.now + .seconds(40)
+        while player.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!player.isRunning && player.terminationStatus == 0, "ffmpeg: \(output.suffix(2000))")
+
+        // The received video runs forward: no timestamp goes back, one gap of a few seconds
+        // where the engine died, then on to the end of the clip from the other replica.
+        let pts = try Self.videoPTS(out)
+        try #require(pts.count > 100, "ffmpeg wrote \(pts.count) video packets; log: \(output.suffix(2000))")
+        let steps = zip(pts, pts.dropFirst()).map { $1 - $0 }
+        #expect(steps.allSatisfy { $0 >= 0 }, "a timestamp went backwards: no rewind past the gap")
+        let gap = steps.max() ?? 0
+        #expect(gap > 0.5 && gap < 6, "gap of \(gap) s")
+        #expect((pts.last ?? 0) - (pts.first ?? 0) > Double(seconds) - 2, "played on to the end: \(pts.first ?? 0)...\(pts.last ?? 0)")
+
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.streamID == before.id }
+        #expect(usage.contains { $0.endReason == .engineFailed && $0.engine == dead })
+        #expect(cluster.director?.log.contains("rtsp stream moved to another replica") == true)
+    }
+
+    @Test func httpStreamsOfADeadEngineEndAndReleaseTheirPath() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], heartbeatTimeout: "2500ms")
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000), as: "long")
+        let reply = try await cluster.get("/play/long")
+        let location = try #require(reply.headers.first { $0.0.lowercased() == "location" }?.1)
+        let fetch = Task { try? await cluster.get("", headers: [], base: location) }
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        cluster.engines["engine-a"]?.stop(signal: SIGKILL)
+        try await cluster.waitUntil("the path to be released", timeout: .seconds(15)) {
+            let streams = try await cluster.json([LiveStream].self, "/v1/streams")
+            let links = try await cluster.links()
+            return streams.isEmpty && links.values.allSatisfy { $0.reserved_bps == 0 }
+        }
+        fetch.cancel()
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.first?.endReason == .engineFailed)
+        // With its only replica down, a new request is refused with a clear reason.
+        let again = try await cluster.get("/play/long?maxWait=0")
+        #expect(again.status == 503 || again.status == 404, "\(again.status)")
+        #expect(String(decoding: again.body, as: UTF8.self).contains("no engine that holds 'long' is up"))
+    }
+}
+}
