@@ -181,10 +181,14 @@ public enum ClusterMessages {
         public var streamID: UInt32
         public var object: MediaObject
         public var sourceURL: String
-        public init(streamID: UInt32, object: MediaObject, sourceURL: String) {
+        /// The director that ordered the copy (it holds the job), when it is not necessarily
+        /// the one the engine registered with (several directors share a store).
+        public var reportTo: String?
+        public init(streamID: UInt32, object: MediaObject, sourceURL: String, reportTo: String? = nil) {
             self.streamID = streamID
             self.object = object
             self.sourceURL = sourceURL
+            self.reportTo = reportTo
         }
     }
 

@@ -76,7 +76,8 @@ extension Director {
             streamID: stream.id, action: .play, object: object, engine: source, bitsPerSecond: stream.bitsPerSecond,
             clientAddress: targetAddress, expiresAt: stream.leaseExpiry)
         let order = ClusterMessages.CopyOrder(
-            streamID: stream.id, object: media, sourceURL: "\(sourceRecord.url)/stream/\(object)?grant=\(signer.sign(grant))")
+            streamID: stream.id, object: media, sourceURL: "\(sourceRecord.url)/stream/\(object)?grant=\(signer.sign(grant))",
+            reportTo: shared == nil ? nil : advertisedHTTP)
         do {
             try await engineControl.copy(engineURL: targetRecord.url, order)
         } catch {

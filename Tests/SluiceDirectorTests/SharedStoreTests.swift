@@ -204,6 +204,9 @@ import Testing
         clock.advance(by: .seconds(14))
         #expect(await b.renew(streamID: stream.id, bytesSent: 5000) != nil)
         clock.advance(by: .seconds(3))
+        // The engines are alive (they heartbeat through B; A reads that from the store).
+        for engine in ["e1", "e2"] { _ = await b.heartbeat(engine: engine) }
+        await a.refreshSharedState()
         // A's core thinks the lease ran out; the store says B renewed it: A keeps it.
         await a.tick()
         #expect(await a.controller.streams[stream.id] != nil)

@@ -47,6 +47,23 @@ import Testing
         }
     }
 
+    @Test func replicationSettingsAndTheirProblems() throws {
+        let configuration = try Configuration.parse(yaml: Self.valid + "\nreplication: { window: 5s, copyRate: 8Mbit, coolDown: 2m, overloadRequests: 3 }\n")
+        let rules = configuration.director.replication
+        #expect(rules.window == .seconds(5) && rules.copyBitsPerSecond == 8_000_000 && rules.coolDown == .seconds(120) && rules.overloadRequests == 3)
+        #expect(rules.minimumReplicas == 1 && rules.enabled, "defaults for what the file does not say")
+        #expect {
+            try Configuration.parse(yaml: Self.valid + "\nreplication: { window: 10ms, copyRate: fast, targetLoadLimit: 2, minimumReplicas: 0 }\n")
+        } throws: { error in
+            let text = (error as? ConfigurationError)?.description ?? ""
+            return text.contains("replication.window") && text.contains("fast") && text.contains("targetLoadLimit") && text.contains("minimumReplicas")
+        }
+        // The shipped example is valid.
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/sluice.yaml").path
+        #expect(try Configuration.load(path: example).director.replication.copyBitsPerSecond == 50_000_000)
+    }
+
     @Test func garbageIsAClearError() {
         #expect(throws: ConfigurationError.self) { try Configuration.parse(yaml: "::: [ not yaml") }
         #expect(throws: ConfigurationError.self) { try Configuration.load(path: "/nonexistent/sluice.yaml") }

@@ -35,7 +35,10 @@ struct ReplicaRoutes {
         if await objects.object(named: order.object.name) != nil {
             throw HTTPError(.conflict, message: "engine '\(engineName)' already holds '\(order.object.name)'")
         }
-        let copier = Copier(engineName: engineName, objects: objects, director: director, logger: logger)
+        // Reports go to the director that ordered the copy.
+        let orderedBy = order.reportTo.flatMap { URL(string: $0)?.scheme?.hasPrefix("http") == true ? $0 : nil }
+        let reportTo = orderedBy.map { DirectorLink(baseURL: $0, token: director.token) } ?? director
+        let copier = Copier(engineName: engineName, objects: objects, director: reportTo, logger: logger)
         // The order is answered at once; the copy runs at the paced rate and reports when done.
         Task { await copier.run(order) }
         let reply = try JSONEncoder().encode(["streamID": order.streamID])
