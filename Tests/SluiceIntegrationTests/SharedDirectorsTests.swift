@@ -106,6 +106,39 @@ extension IntegrationTests {
     /// Director 0 has no queue; director 1 has one. While a stream holds the only slot, a
     /// request to director 0 is handed to director 1 (HTTP 307, RTSP 302 at DESCRIBE), where it
     /// waits for the slot and plays. ffmpeg and GStreamer follow the redirect (VLC, see below).
+    /// Engines register with director 0; director 1 orders a copy: the target reports to
+    /// director 1, and both directors list the new replica (from the shared catalog).
+    @Test func aCopyOrderedByAnotherDirectorIsListedEverywhere() async throws {
+        let server = try TemporaryPostgres.start()
+        defer { server.stop() }
+        let url = try server.createDatabase("copy")
+        let cluster = try Cluster(engineNames: ["engine-a", "engine-b"], store: url)
+        defer { cluster.stop() }
+        for _ in 0..<2 { try await cluster.addDirector() }
+        try await cluster.startEngines()
+        try cluster.put(try cluster.makeSample(name: "movie", seconds: 2, bitrate: 1_000_000), as: "movie")
+        try await cluster.waitUntil("director 1 to see both engines and the object") {
+            let engines = try JSONDecoder().decode([Cluster.EngineRow].self, from: try await cluster.get("/v1/engines", base: cluster.directorURLs[1]).body)
+            let object = try await cluster.get("/v1/objects/movie", base: cluster.directorURLs[1])
+            return engines.filter(\.engine.isUp).count == 2 && object.status == 200
+        }
+        let copy = try cluster.run(["replicate", "movie", "--to", "engine-b", "--director", cluster.directorURLs[1], "--key", cluster.apiKey])
+        #expect(copy.status == 0, "\(copy.output)")
+        try await cluster.waitUntil("both directors to list the replica") {
+            for base in cluster.directorURLs {
+                let body = try await cluster.get("/v1/objects/movie", base: base).body
+                guard String(decoding: body, as: UTF8.self).contains("\"engine\":\"engine-b\"") else { return false }
+            }
+            return true
+        }
+        #expect(try server.psql("copy", "SELECT engine, kind FROM replicas ORDER BY engine") == "engine-a|static\nengine-b|static")
+        // The holder reports the end of its send after its reconnect grace.
+        try await cluster.waitUntil("the copy's lease to end") {
+            try server.psql("copy", "SELECT kind, end_reason FROM usage WHERE kind = 'copy'") == "copy|completed"
+        }
+        #expect(try reserved(server, "copy").values.allSatisfy { $0 == 0 })
+    }
+
     @Test func aDirectorWithAFullQueueHandsClientsToOneWithRoom() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: RTSPInteropTests.ffmpeg), "ffmpeg is not installed; .ci/run installs it")
         let server = try TemporaryPostgres.start()
