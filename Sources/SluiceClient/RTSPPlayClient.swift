@@ -100,86 +100,109 @@ public struct RTSPPlayClient: Sendable {
         defer { try? file?.close() }
         let reception = Reception(file: file, recordsLateness: recordsLateness)
         let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0", reception: reception)
-        let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-            }
+        // The RTCP channel must be run (and so closed) exactly once, also when the player gives
+        // up before reading it (refused, unreachable).
+        let rtcpRun = Mutex(false)
+        func closeUnusedSockets() async {
+            rtp.close(promise: nil)
+            if !rtcpRun.withLock({ $0 }) { try? await rtcp.executeThenClose { _, _ in } }
+        }
+        let connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                }
+        } catch {
+            await closeUnusedSockets()
+            throw ClientError("cannot reach \(host):\(port): \(error)")
+        }
         let clock = ContinuousClock()
         let start = clock.now
-        var report = try await connection.executeThenClose { inbound, outbound in
-            var session = RTSPConversation(inbound: inbound.makeAsyncIterator(), outbound: outbound, apiKey: apiKey)
-            let described = try await session.send("DESCRIBE", url, [("Accept", "application/sdp")])
-            guard described.status == 200 else { return Self.refused(described, start: start) }
-            let base = described.headers["Content-Base"] ?? (url.hasSuffix("/") ? url : url + "/")
-            let sdp = String(decoding: described.body, as: UTF8.self)
-            let control = sdp.split(whereSeparator: \.isNewline).last { $0.hasPrefix("a=control:") }.map { String($0.dropFirst(10)) } ?? "*"
-            let trackURL = control.hasPrefix("rtsp://") ? control : control == "*" ? base : base + control
-            let rtpPort = rtp.localAddress?.port ?? 0
-            let setup = try await session.send("SETUP", trackURL, [("Transport", "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtpPort + 1)")])
-            guard setup.status == 200, let sessionHeader = setup.headers["Session"] else { return Self.refused(setup, start: start) }
-            let sessionID = String(sessionHeader.split(separator: ";").first ?? "")
-            let timeout = sessionHeader.split(separator: ";").compactMap { $0.hasPrefix("timeout=") ? Double($0.dropFirst(8)) : nil }.first ?? 60
-            let transport = setup.headers["Transport"] ?? ""
-            let source = Self.parameter("source", in: transport) ?? host
-            let serverRTCPPort = Self.parameter("server_port", in: transport).flatMap { $0.split(separator: "-").last.flatMap { Int($0) } }
-            let played = try await session.send("PLAY", base, [("Session", sessionID), ("Range", "npt=0.000-")])
-            guard played.status == 200 else { return Self.refused(played, start: start) }
+        var report: PlayReport
+        do {
+            report = try await connection.executeThenClose { inbound, outbound in
+                var session = RTSPConversation(inbound: inbound.makeAsyncIterator(), outbound: outbound, apiKey: apiKey)
+                let described = try await session.send("DESCRIBE", url, [("Accept", "application/sdp")])
+                guard described.status == 200 else { return Self.refused(described, start: start) }
+                let base = described.headers["Content-Base"] ?? (url.hasSuffix("/") ? url : url + "/")
+                let sdp = String(decoding: described.body, as: UTF8.self)
+                let control = sdp.split(whereSeparator: \.isNewline).last { $0.hasPrefix("a=control:") }.map { String($0.dropFirst(10)) } ?? "*"
+                let trackURL = control.hasPrefix("rtsp://") ? control : control == "*" ? base : base + control
+                let rtpPort = rtp.localAddress?.port ?? 0
+                let setup = try await session.send("SETUP", trackURL, [("Transport", "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtpPort + 1)")])
+                guard setup.status == 200, let sessionHeader = setup.headers["Session"] else { return Self.refused(setup, start: start) }
+                let sessionID = String(sessionHeader.split(separator: ";").first ?? "")
+                let timeout = sessionHeader.split(separator: ";").compactMap { $0.hasPrefix("timeout=") ? Double($0.dropFirst(8)) : nil }.first ?? 60
+                let transport = setup.headers["Transport"] ?? ""
+                let source = Self.parameter("source", in: transport) ?? host
+                let serverRTCPPort = Self.parameter("server_port", in: transport).flatMap { $0.split(separator: "-").last.flatMap { Int($0) } }
+                let played = try await session.send("PLAY", base, [("Session", sessionID), ("Range", "npt=0.000-")])
+                guard played.status == 200 else { return Self.refused(played, start: start) }
 
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await rtcp.executeThenClose { packets, _ in
-                        for try await envelope in packets {
-                            guard let parsed = RTCP.parse(Array(envelope.data.readableBytesView)[...]) else { continue }
-                            if !parsed.goodbyes.isEmpty { reception.state.withLock { $0.goodbye = true } }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    rtcpRun.withLock { $0 = true }
+                    group.addTask {
+                        try await rtcp.executeThenClose { packets, _ in
+                            for try await envelope in packets {
+                                guard let parsed = RTCP.parse(Array(envelope.data.readableBytesView)[...]) else { continue }
+                                if !parsed.goodbyes.isEmpty { reception.state.withLock { $0.goodbye = true } }
+                            }
                         }
                     }
-                }
-                var lastReport = clock.now
-                var lastKeepAlive = clock.now
-                while true {
-                    try await Task.sleep(for: .milliseconds(100))
-                    let (goodbye, last, ssrc, statistics) = reception.state.withLock { ($0.goodbye, $0.lastPacket, $0.ssrc, $0.statistics) }
-                    if goodbye { break }
-                    if let maxDuration, clock.now - start > maxDuration { break }
-                    let silentSince = last ?? start
-                    if clock.now - silentSince > (last == nil ? inactivityTimeout * 2 : inactivityTimeout) { break }
-                    if clock.now - lastReport >= .seconds(2), let ssrc, let serverRTCPPort,
-                       let address = try? SocketAddress(ipAddress: source, port: serverRTCPPort) {
-                        lastReport = clock.now
-                        let block = RTCP.ReportBlock(
-                            ssrc: ssrc, fractionLost: 0, cumulativeLost: Int32(clamping: statistics.lost),
-                            highestSequence: UInt32(truncatingIfNeeded: statistics.highestSequence),
-                            jitter: UInt32(clamping: statistics.jitterTimestampUnits))
-                        let bytes = RTCP.receiverReport(ssrc: 0x5_1ce, blocks: [block])
-                        rtcp.channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+                    var lastReport = clock.now
+                    var lastKeepAlive = clock.now
+                    while true {
+                        try await Task.sleep(for: .milliseconds(100))
+                        let (goodbye, last, ssrc, statistics) = reception.state.withLock { ($0.goodbye, $0.lastPacket, $0.ssrc, $0.statistics) }
+                        if goodbye { break }
+                        if let maxDuration, clock.now - start > maxDuration { break }
+                        let silentSince = last ?? start
+                        if clock.now - silentSince > (last == nil ? inactivityTimeout * 2 : inactivityTimeout) { break }
+                        if clock.now - lastReport >= .seconds(2), let ssrc, let serverRTCPPort,
+                           let address = try? SocketAddress(ipAddress: source, port: serverRTCPPort) {
+                            lastReport = clock.now
+                            let block = RTCP.ReportBlock(
+                                ssrc: ssrc, fractionLost: 0, cumulativeLost: Int32(clamping: statistics.lost),
+                                highestSequence: UInt32(truncatingIfNeeded: statistics.highestSequence),
+                                jitter: UInt32(clamping: statistics.jitterTimestampUnits))
+                            let bytes = RTCP.receiverReport(ssrc: 0x5_1ce, blocks: [block])
+                            rtcp.channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: bytes)), promise: nil)
+                        }
+                        if clock.now - lastKeepAlive >= .seconds(timeout / 2) {
+                            lastKeepAlive = clock.now
+                            _ = try? await session.send("GET_PARAMETER", base, [("Session", sessionID)])
+                        }
                     }
-                    if clock.now - lastKeepAlive >= .seconds(timeout / 2) {
-                        lastKeepAlive = clock.now
-                        _ = try? await session.send("GET_PARAMETER", base, [("Session", sessionID)])
-                    }
+                    group.cancelAll()
+                    rtp.close(promise: nil)
+                    rtcp.channel.close(promise: nil)
                 }
-                group.cancelAll()
-                rtp.close(promise: nil)
-                rtcp.channel.close(promise: nil)
+                _ = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
+                reception.drain()
+                let state = reception.state.withLock { $0 }
+                let first = state.firstPacket ?? clock.now
+                let transfer = (state.lastPacket ?? first) - first
+                return PlayReport(
+                    status: 200, engineURL: source, startupMilliseconds: (first - start).seconds * 1000,
+                    transferMilliseconds: transfer.seconds * 1000, bytes: state.written,
+                    averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
+                    sha256: state.hasher.finalize().hexEncoded, expectedSHA256: nil,
+                    errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
+                    jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
+                    latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)
             }
-            _ = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
-            reception.drain()
-            let state = reception.state.withLock { $0 }
-            let first = state.firstPacket ?? clock.now
-            let transfer = (state.lastPacket ?? first) - first
-            return PlayReport(
-                status: 200, engineURL: source, startupMilliseconds: (first - start).seconds * 1000,
-                transferMilliseconds: transfer.seconds * 1000, bytes: state.written,
-                averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
-                sha256: state.hasher.finalize().hexEncoded, expectedSHA256: nil,
-                errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
-                jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
-                latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)
+        } catch {
+            await closeUnusedSockets()
+            throw error
         }
+        await closeUnusedSockets()
         if report.errorMessage == nil {
             let director = directorURL ?? "http://\(host):8080"
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            report.expectedSHA256 = await PlayClient.expectedChecksum(object: object, directorURL: director, apiKey: apiKey, client: client)
+            // The key may have come in the rtsp:// URL's query.
+            let key = apiKey ?? components.queryItems?.first { $0.name == "key" }?.value
+            report.expectedSHA256 = await PlayClient.expectedChecksum(object: object, directorURL: director, apiKey: key, client: client)
             try? await client.shutdown()
         }
         return report

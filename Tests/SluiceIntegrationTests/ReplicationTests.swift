@@ -69,6 +69,12 @@ extension IntegrationTests {
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage")
         let copies = usage.filter { $0.kind == .copy }
         #expect(copies.count == 1 && copies.first?.engine == "engine-b" && copies.first?.endReason == .completed)
+        if let copy = copies.first {
+            // The holder paced the copy at the reserved background rate (20 Mbit/s), not faster.
+            #expect(copy.reservedBitsPerSecond == 20_000_000)
+            let seconds = (copy.endedAt - copy.startedAt).seconds
+            #expect(Double(original.count * 8) / seconds <= 22_000_000, "\(original.count) bytes in \(seconds) s")
+        }
         let streams = usage.filter { $0.kind == .play && ids.contains($0.streamID) }
         let onA = streams.filter { $0.engine == "engine-a" }
         let onB = streams.filter { $0.engine == "engine-b" }
