@@ -14,6 +14,9 @@ extension IntegrationTests {
         return probe.output.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: ","))) }
     }
 
+    /// ffmpeg only: GStreamer's rtpsession ignores an SSRC it already knows arriving from a new
+    /// address ("third-party collision or loop", RFC 3550 §8.2), so a moved stream that keeps its
+    /// SSRC is dropped there (seen with GST_DEBUG=rtpsession:6; noted in the README).
     @Test func anRTSPStreamContinuesFromAnotherReplicaWhenItsEngineIsKilled() async throws {
         let cluster = try Cluster(heartbeatTimeout: "2500ms")
         defer { cluster.stop() }
