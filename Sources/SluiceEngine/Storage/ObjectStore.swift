@@ -28,7 +28,16 @@ public actor ObjectStore {
         try files.createDirectory(atPath: objectsDirectory, withIntermediateDirectories: true)
         try? files.removeItem(atPath: incomingDirectory)
         try files.createDirectory(atPath: incomingDirectory, withIntermediateDirectories: true)
-        for entry in try files.contentsOfDirectory(atPath: objectsDirectory) where entry.hasSuffix(".json") {
+        let entries = try files.contentsOfDirectory(atPath: objectsDirectory).filter { $0.hasSuffix(".json") }.sorted()
+        let clock = ContinuousClock()
+        let started = clock.now
+        var lastProgress = started
+        for (index, entry) in entries.enumerated() {
+            // Hashing a large store takes a while: say how far it got every five seconds.
+            if clock.now - lastProgress >= .seconds(5) {
+                lastProgress = clock.now
+                logger.info("verifying objects", metadata: ["done": "\(index)", "of": "\(entries.count)", "seconds": "\(Int((clock.now - started).seconds))"])
+            }
             let metadataPath = objectsDirectory + "/" + entry
             guard let data = files.contents(atPath: metadataPath),
                   let object = try? JSONDecoder().decode(MediaObject.self, from: data),
