@@ -61,7 +61,7 @@ extension UsageRecord {
         let stream = LiveStream(
             id: UInt32(truncatingIfNeeded: streamID), kind: kind, object: object, engine: engine, clientAddress: client, hops: [],
             reservation: Reservation(
-                engine: engine, links: [], bitsPerSecond: kind == .play ? rate : 0, ingestBitsPerSecond: kind == .ingest ? rate : 0),
+                engine: engine, links: [], bitsPerSecond: kind == .ingest ? 0 : rate, ingestBitsPerSecond: kind == .ingest ? rate : 0),
             admittedAt: Timestamp(millisecondsSinceEpoch: startedMs), leaseExpiry: Timestamp(millisecondsSinceEpoch: endedMs))
         var record = UsageRecord(
             stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: endedMs), bytes: bytes,
