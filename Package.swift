@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceKit", targets: ["SluiceCore", "SluiceMedia"]),
+        // What the fuzz targets (Fuzz/) feed with untrusted bytes.
+        .library(name: "SluiceParsers", targets: ["SluiceFuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -50,6 +52,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "SluiceFuzzHarness", dependencies: ["SluiceMedia", "SluiceConfig"]),
         .target(
             name: "SluiceDirector",
             dependencies: [
@@ -102,7 +105,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore"]),
+        .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore", "SluiceFuzzHarness"]),
         .testTarget(
             name: "SluiceDirectorTests",
             dependencies: ["SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit"]

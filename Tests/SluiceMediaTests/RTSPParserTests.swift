@@ -99,6 +99,16 @@ import Testing
         #expect(NormalPlayTime.start("npt=00:01:02.5-") == 62.5)
         #expect(NormalPlayTime.start("clock=19961108T142300Z-") == nil)
         #expect(NormalPlayTime.start("npt=-3-") == nil)
+        // Found by reading the parsers for the fuzz targets: these used to trap the director
+        // (an empty Transport parameter indexed an empty split; an infinite start time was
+        // turned into integer milliseconds).
+        #expect(RTSPTransport.parse("RTP/AVP; ;client_port=6000-6001").first?.clientRTPPort == 6000)
+        #expect(RTSPTransport.parse(";;;,,; =;").count <= 8)
+        #expect(NormalPlayTime.start("npt=1e308:0:0-") == nil)
+        #expect(NormalPlayTime.start("npt=-1:00:00-") == nil)
+        #expect(NormalPlayTime.start("npt=inf-") == nil)
+        #expect(NormalPlayTime.start("npt=nan-") == nil)
+        #expect(NormalPlayTime.start("npt=99999999999-") == nil)
     }
 
     @Test func sdpDescribesMP2TOverRTP() {

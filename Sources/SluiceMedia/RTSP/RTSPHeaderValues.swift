@@ -13,7 +13,8 @@ public struct RTSPTransport: Hashable, Sendable {
             var transport = RTSPTransport(profile: parts.first ?? "", isUnicast: true, isInterleaved: false)
             for part in parts.dropFirst() {
                 let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-                switch pair[0].lowercased() {
+                guard let name = pair.first else { continue }  // an empty parameter (";;" or "; ;")
+                switch name.lowercased() {
                 case "multicast": transport.isUnicast = false
                 case "interleaved": transport.isInterleaved = true
                 case "client_port" where pair.count == 2:
@@ -36,18 +37,25 @@ public struct RTSPTransport: Hashable, Sendable {
 
 /// `Range: npt=...` (RFC 2326 §3.6), the start time in seconds, or nil for "now".
 public enum NormalPlayTime {
+    public static let maxSeconds: Double = 10_000_000
+
     public static func start(_ header: String?) -> Double? {
         guard let header, header.utf8.count <= 128 else { return nil }
         guard let equals = header.firstIndex(of: "="), header[..<equals].trimmingSpaces.lowercased() == "npt" else { return nil }
         let value = header[header.index(after: equals)...].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let text = value.trimmingSpaces
         if text.isEmpty || text == "now" { return nil }
+        var seconds: Double
         if text.contains(":") {  // npt-hhmmss
             let fields = text.split(separator: ":").compactMap { Double($0) }
-            guard fields.count == 3 else { return nil }
-            return fields[0] * 3600 + fields[1] * 60 + fields[2]
+            guard fields.count == 3, fields.allSatisfy({ $0.isFinite && $0 >= 0 }) else { return nil }
+            seconds = fields[0] * 3600 + fields[1] * 60 + fields[2]
+        } else {
+            guard let value = Double(text) else { return nil }
+            seconds = value
         }
-        guard let seconds = Double(text), seconds.isFinite, seconds >= 0 else { return nil }
+        // Finite and at most ~115 days: callers turn it into integer milliseconds.
+        guard seconds.isFinite, seconds >= 0, seconds <= Self.maxSeconds else { return nil }
         return seconds
     }
 }
