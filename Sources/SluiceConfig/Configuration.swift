@@ -69,6 +69,11 @@ public struct Configuration: Sendable {
 
     /// Parses YAML text. Relative data directories are resolved against `relativeTo`.
     public static func parse(yaml: String, relativeTo base: String = ".") throws -> Configuration {
+        // libyaml recurses once per open '[' or '{': thousands of them overflow the stack (found
+        // by Fuzz/run.sh config). No configuration nests more than a few levels.
+        if let depth = flowNestingDepth(yaml, limit: maxFlowNesting) {
+            throw ConfigurationError(problems: ["YAML nests '[' and '{' more than \(maxFlowNesting) levels deep (at least \(depth)); that is not a Sluice configuration"])
+        }
         let raw: RawConfiguration
         do {
             raw = try YAMLDecoder().decode(RawConfiguration.self, from: yaml)
@@ -202,6 +207,39 @@ public struct Configuration: Sendable {
         return Configuration(
             director: director, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
+    }
+
+    static let maxFlowNesting = 64
+
+    /// The flow nesting depth of `yaml` once it passes `limit`, else nil. Brackets in quotes and
+    /// comments do not count.
+    static func flowNestingDepth(_ yaml: String, limit: Int) -> Int? {
+        var depth = 0
+        var quote: UInt8?
+        var comment = false
+        var previous: UInt8 = UInt8(ascii: "\n")
+        for byte in yaml.utf8 {
+            defer { previous = byte }
+            if comment {
+                if byte == UInt8(ascii: "\n") { comment = false }
+                continue
+            }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "#") where previous == UInt8(ascii: " ") || previous == UInt8(ascii: "\n") || previous == UInt8(ascii: "\t"):
+                comment = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return depth }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
     }
 
     private static func replicationPolicy(

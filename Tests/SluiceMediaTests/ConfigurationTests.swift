@@ -64,6 +64,17 @@ import Testing
         #expect(try Configuration.load(path: example).director.replication.copyBitsPerSecond == 50_000_000)
     }
 
+    @Test func deeplyNestedYAMLIsAClearErrorNotAStackOverflow() {
+        #expect {
+            try Configuration.parse(yaml: "a: " + String(repeating: "[", count: 100_000))
+        } throws: { error in
+            (error as? ConfigurationError)?.description.contains("nests") == true
+        }
+        // Brackets in strings and comments do not count.
+        let quoted = Self.valid + "\n# " + String(repeating: "[", count: 100) + "\ndirectorURL: \"http://h/" + String(repeating: "{", count: 100) + "\"\n"
+        #expect(throws: Never.self) { try Configuration.parse(yaml: quoted) }
+    }
+
     @Test func garbageIsAClearError() {
         #expect(throws: ConfigurationError.self) { try Configuration.parse(yaml: "::: [ not yaml") }
         #expect(throws: ConfigurationError.self) { try Configuration.load(path: "/nonexistent/sluice.yaml") }
