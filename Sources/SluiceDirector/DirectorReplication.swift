@@ -180,10 +180,13 @@ extension Director {
     /// The engine stopped answering (or restarted): end everything it carried, release the
     /// reservations, give up copies to or from it, then let RTSP move its play streams.
     func engineFailed(_ engine: String) async {
-        let lost = controller.streams.values.filter { $0.engine == engine }.sorted { $0.id < $1.id }
+        // A copy is booked on its target, and its route starts at its source (which sends it).
+        let topology = controller.topology
+        let lost = controller.streams.values.filter { stream in
+            stream.engine == engine || (stream.kind == .copy && stream.reservation.links.first.flatMap { topology.links[$0]?.from } == engine)
+        }.sorted { $0.id < $1.id }
         for job in controller.replication.copies.values where job.source == engine || job.target == engine {
             _ = controller.copyFailed(id: job.id)
-            if job.source == engine { await end(streamID: job.id, bytesSent: nil, reason: .failed) }
         }
         var moved: [LiveStream] = []
         for stream in lost {

@@ -41,18 +41,18 @@ extension IntegrationTests {
         defer { if player.isRunning { player.terminate() } }
 
         try await cluster.waitUntil("the stream to be playing") {
-            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+            try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play }?.isClaimed == true
         }
         try await Task.sleep(for: .seconds(4))
-        let before = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first)
+        let before = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play })
         let dead = before.engine
         let survivor = dead == "engine-a" ? "engine-b" : "engine-a"
         cluster.engines[dead]?.stop(signal: SIGKILL)
 
         try await cluster.waitUntil("the stream to move", timeout: .seconds(15)) {
-            try await cluster.json([LiveStream].self, "/v1/streams").first?.engine == survivor
+            try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play }?.engine == survivor
         }
-        let moved = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first)
+        let moved = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play })
         #expect(moved.id == before.id, "same stream ID, hence the same SSRC")
         let links = try await cluster.links()
         #expect(links["\(dead)-core"]?.reserved_bps == 0, "the dead engine's reservations are released")
@@ -78,30 +78,49 @@ extension IntegrationTests {
         #expect(cluster.director?.log.contains("rtsp stream moved to another replica") == true)
     }
 
-    @Test func httpStreamsOfADeadEngineEndAndReleaseTheirPath() async throws {
-        let cluster = try Cluster(engineNames: ["engine-a"], heartbeatTimeout: "2500ms")
+    @Test func httpStreamsOfADeadEngineEndAndAReconnectingPlayerGoesToALiveReplica() async throws {
+        let cluster = try Cluster(heartbeatTimeout: "2500ms")
         defer { cluster.stop() }
         try await cluster.start()
-        try cluster.put(try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000), as: "long")
+        let sample = try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000)
+        try cluster.put(sample, as: "long")
+        let copy = try cluster.run(["replicate", "long", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        try #require(copy.status == 0, "\(copy.output)")
         let reply = try await cluster.get("/play/long")
         let location = try #require(reply.headers.first { $0.0.lowercased() == "location" }?.1)
         let fetch = Task { try? await cluster.get("", headers: [], base: location) }
         try await cluster.waitUntil("the stream to be playing") {
-            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+            try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play }?.isClaimed == true
         }
-        cluster.engines["engine-a"]?.stop(signal: SIGKILL)
+        let dead = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play }?.engine)
+        let survivor = dead == "engine-a" ? "engine-b" : "engine-a"
+        cluster.engines[dead]?.stop(signal: SIGKILL)
         try await cluster.waitUntil("the path to be released", timeout: .seconds(15)) {
-            let streams = try await cluster.json([LiveStream].self, "/v1/streams")
+            let streams = try await cluster.json([LiveStream].self, "/v1/streams").filter { $0.kind == .play }
             let links = try await cluster.links()
             return streams.isEmpty && links.values.allSatisfy { $0.reserved_bps == 0 }
         }
         fetch.cancel()
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.first?.endReason == .engineFailed)
-        // With its only replica down, a new request is refused with a clear reason.
-        let again = try await cluster.get("/play/long?maxWait=0")
-        #expect(again.status == 503 || again.status == 404, "\(again.status)")
-        #expect(String(decoding: again.body, as: UTF8.self).contains("no engine that holds 'long' is up"))
+
+        // The player reconnects where it was (a Range): a fresh redirect to the live replica.
+        let again = try await cluster.get("/play/long")
+        let next = try #require(again.headers.first { $0.0.lowercased() == "location" }?.1)
+        #expect(next.hasPrefix(try #require(cluster.engineURLs[survivor])), "\(next)")
+        let original = try Data(contentsOf: URL(fileURLWithPath: sample))
+        let resumed = try await cluster.request(.HEAD, "", headers: [("Range", "bytes=1000000-")], base: next)
+        #expect(resumed.status == 206)
+        #expect(resumed.headers.first { $0.0.lowercased() == "content-range" }?.1 == "bytes 1000000-\(original.count - 1)/\(original.count)")
+
+        // With no replica left up, a request is refused with a clear reason.
+        cluster.engines[survivor]?.stop(signal: SIGKILL)
+        try await cluster.waitUntil("the other engine to be down", timeout: .seconds(15)) {
+            try await cluster.json([Cluster.EngineRow].self, "/v1/engines").allSatisfy { !$0.engine.isUp }
+        }
+        let refused = try await cluster.get("/play/long?maxWait=0")
+        #expect(refused.status == 503 || refused.status == 404, "\(refused.status)")
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("no engine that holds 'long' is up"))
     }
 }
 }
