@@ -1,3 +1,4 @@
+import Crypto
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -213,6 +214,10 @@ final class Cluster: @unchecked Sendable {
     }
 
     var apiKey: String { Self.apiKey }
+    /// What engines present to the director (hex SHA-256 of "sluice-engine-v1:" + grantSecret).
+    var engineToken: String {
+        SHA256.hash(data: Data("sluice-engine-v1:integration-test-secret-0123456789".utf8)).map { String(format: "%02x", $0) }.joined()
+    }
 
     func json<T: Decodable>(_ type: T.Type, _ path: String) async throws -> T {
         let reply = try await get(path)

@@ -11,28 +11,51 @@ struct DirectorRoutes {
     let apiKeys: Set<String>
     let engineToken: String
 
+    /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
+    struct Route: Sendable {
+        var method: HTTPRequest.Method
+        var path: String
+        var handler: @Sendable (Request, SluiceRequestContext) async throws -> Response
+    }
+
+    /// Every operation, as `OpenAPIDocument` lists them (a test compares the two).
+    var routes: [Route] {
+        [
+            Route(method: .get, path: "/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) },
+            Route(method: .get, path: "/openapi.yaml") { _, _ in
+                Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+            },
+            Route(method: .get, path: "/play/{object}", handler: play),
+            Route(method: .post, path: "/v1/uploads", handler: upload),
+            Route(method: .post, path: "/v1/uploads/{id}/complete", handler: uploadCompleted),
+            Route(method: .post, path: "/v1/engines/register", handler: registerEngine),
+            Route(method: .post, path: "/v1/engines/{engine}/heartbeat", handler: heartbeat),
+            Route(method: .post, path: "/v1/streams/renewals", handler: renewals),
+            Route(method: .post, path: "/v1/streams/{id}/renew", handler: renew),
+            Route(method: .post, path: "/v1/streams/{id}/end", handler: end),
+            Route(method: .get, path: "/v1/objects", handler: objects),
+            Route(method: .get, path: "/v1/objects/{object}", handler: object),
+            Route(method: .post, path: "/v1/objects/{object}/replicas", handler: replicate),
+            Route(method: .delete, path: "/v1/objects/{object}/replicas/{engine}", handler: dropReplica),
+            Route(method: .post, path: "/v1/copies/{id}/complete", handler: copyCompleted),
+            Route(method: .post, path: "/v1/copies/{id}/failed", handler: copyFailed),
+            Route(method: .get, path: "/v1/engines", handler: engines),
+            Route(method: .post, path: "/v1/engines/{engine}/drain", handler: drain),
+            Route(method: .get, path: "/v1/links", handler: links),
+            Route(method: .get, path: "/v1/streams", handler: streams),
+            Route(method: .delete, path: "/v1/streams/{id}", handler: tearDown),
+            Route(method: .get, path: "/v1/usage", handler: usage),
+        ]
+    }
+
     func register(on router: Router<SluiceRequestContext>) {
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/play/:object", use: play)
-        router.post("/v1/uploads", use: upload)
-        router.post("/v1/uploads/:id/complete", use: uploadCompleted)
-        router.post("/v1/engines/register", use: registerEngine)
-        router.post("/v1/engines/:name/heartbeat", use: heartbeat)
-        router.post("/v1/streams/renewals", use: renewals)
-        router.post("/v1/streams/:id/renew", use: renew)
-        router.post("/v1/streams/:id/end", use: end)
-        router.get("/v1/objects", use: objects)
-        router.get("/v1/objects/:object", use: object)
-        router.post("/v1/objects/:object/replicas", use: replicate)
-        router.delete("/v1/objects/:object/replicas/:engine", use: dropReplica)
-        router.post("/v1/copies/:id/complete", use: copyCompleted)
-        router.post("/v1/copies/:id/failed", use: copyFailed)
-        router.get("/v1/engines", use: engines)
-        router.post("/v1/engines/:name/drain", use: drain)
-        router.get("/v1/links", use: links)
-        router.get("/v1/streams", use: streams)
-        router.delete("/v1/streams/:id", use: tearDown)
-        router.get("/v1/usage", use: usage)
+        for route in routes {
+            // Hummingbird writes a path parameter as `:name`.
+            let path = route.path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+                part.hasPrefix("{") && part.hasSuffix("}") ? ":" + part.dropFirst().dropLast() : String(part)
+            }.joined(separator: "/")
+            router.on(RouterPath(path), method: route.method, use: route.handler)
+        }
     }
 
     // MARK: Authentication
@@ -142,7 +165,7 @@ struct DirectorRoutes {
 
     @Sendable func heartbeat(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         try requireEngine(request)
-        let name = try context.parameters.require("name")
+        let name = try context.parameters.require("engine")
         guard await director.heartbeat(engine: name) else {
             return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name)' must register first")
         }
@@ -228,7 +251,7 @@ struct DirectorRoutes {
 
     @Sendable func drain(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         try requireClient(request)
-        let name = try context.parameters.require("name")
+        let name = try context.parameters.require("engine")
         let cancel = request.uri.queryParameters.get("cancel").map { $0 == "1" || $0 == "true" } ?? false
         guard let live = await director.setDraining(engine: name, !cancel) else {
             return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name.prefix(128))' is not registered")
