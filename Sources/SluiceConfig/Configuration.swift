@@ -27,6 +27,8 @@ public struct Configuration: Sendable {
         public var advertiseRTSPURL: String?
         /// When hot objects are copied to idle engines and the copies dropped again.
         public var replication: ReplicationPolicy
+        /// Where every usage record is POSTed (at least once); nil: nowhere.
+        public var usageWebhook: String?
     }
 
     public struct Engine: Sendable {
@@ -120,7 +122,10 @@ public struct Configuration: Sendable {
             rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60),
             store: rawDirector.store, id: rawDirector.id, advertiseURL: rawDirector.advertiseURL,
             advertiseRTSPURL: rawDirector.advertiseRTSPURL,
-            replication: replication)
+            replication: replication, usageWebhook: rawDirector.usageWebhook)
+        if let hook = rawDirector.usageWebhook, !(hook.hasPrefix("http://") || hook.hasPrefix("https://")) || URL(string: hook)?.host == nil {
+            problems.append("director.usageWebhook: '\(hook.prefix(64))' is not an http:// or https:// URL")
+        }
         if let store = rawDirector.store, !(store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") || store == "sqlite") {
             problems.append("director.store: '\(store.prefix(64))' is neither 'sqlite' nor a postgres:// URL")
         }
@@ -300,6 +305,7 @@ struct RawConfiguration: Decodable {
         var id: String?
         var advertiseURL: String?
         var advertiseRTSPURL: String?
+        var usageWebhook: String?
         var apiKeys: [String]?
         var maxWait: String?
         var leaseSlack: String?

@@ -67,6 +67,10 @@ public struct DirectorServer: Sendable {
             })
         var services: [any Service] = [LeaseSweeper(director: director), rtsp]
         if let shared = store as? any SharedStore { services.append(SharedStateFollower(director: director, changes: shared.changes())) }
+        if let url = settings.usageWebhook {
+            services.append(UsageWebhook(url: url, store: store, grantSecret: configuration.grantSecret, logger: logger))
+            logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
+        }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),

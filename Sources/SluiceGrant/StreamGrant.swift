@@ -88,6 +88,13 @@ public struct GrantSigner: Sendable {
 }
 
 extension GrantSigner {
+    /// `X-Sluice-Signature` of a usage webhook body: hex HMAC-SHA256 with a key derived from
+    /// the cluster secret, so a receiver can check the records came from the director.
+    public static func webhookSignature(body: [UInt8], secret: String) -> String {
+        let key = SymmetricKey(data: SHA256.hash(data: Data(("sluice-webhook-v1:" + secret).utf8)))
+        return Array(HMAC<SHA256>.authenticationCode(for: body, using: key)).hexEncoded
+    }
+
     /// The bearer token engines present to the director, derived from the cluster secret.
     public static func engineToken(secret: String) -> String {
         SHA256.hash(data: Data(("sluice-engine-v1:" + secret).utf8)).hexEncoded

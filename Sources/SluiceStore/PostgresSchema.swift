@@ -116,5 +116,6 @@ enum PostgresSchema {
             """,
         ],
         ["ALTER TABLE replicas ADD COLUMN kind text NOT NULL DEFAULT 'static'"],
+        ["CREATE TABLE delivery_cursors (consumer text PRIMARY KEY, sequence bigint NOT NULL)"],
     ]
 }

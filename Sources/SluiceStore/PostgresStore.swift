@@ -201,19 +201,47 @@ public final class PostgresStore: SharedStore {
     }
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
-        let rows = try await query(
+        try await usageRows(try await query(
             """
-            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+            SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
               fraction_lost, cumulative_lost, jitter_ms
             FROM usage WHERE ended_ms >= \(since.millisecondsSinceEpoch) ORDER BY seq LIMIT \(Int64(max(0, limit)))
+            """)).map(\.record)
+    }
+
+    public func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {
+        try await usageRows(try await query(
+            """
+            SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms
+            FROM usage WHERE seq > \(sequence) ORDER BY seq LIMIT \(Int64(max(0, limit)))
+            """))
+    }
+
+    public func deliveryCursor(_ consumer: String) async throws -> Int64 {
+        let rows = try await query("SELECT sequence FROM delivery_cursors WHERE consumer = \(consumer)")
+        var found: Int64 = 0
+        for try await sequence in rows.decode(Int64.self) { found = sequence }
+        return found
+    }
+
+    public func saveDeliveryCursor(_ consumer: String, _ sequence: Int64) async throws {
+        // Never backwards: two directors delivering at once keep the furthest position.
+        try await query(
+            """
+            INSERT INTO delivery_cursors (consumer, sequence) VALUES (\(consumer), \(sequence))
+            ON CONFLICT (consumer) DO UPDATE SET sequence = greatest(delivery_cursors.sequence, EXCLUDED.sequence)
             """)
-        var records: [UsageRecord] = []
-        typealias Row = (Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
-        for try await (id, kind, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) in rows.decode(Row.self) {
-            records.append(UsageRecord.stored(
+    }
+
+    private func usageRows(_ rows: PostgresRowSequence) async throws -> [(sequence: Int64, record: UsageRecord)] {
+        var records: [(sequence: Int64, record: UsageRecord)] = []
+        typealias Row = (Int64, Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
+        for try await (seq, id, kind, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) in rows.decode(Row.self) {
+            records.append((seq, UsageRecord.stored(
                 streamID: id, kind: kind, object: object, engine: engine, client: client, startedMs: started, endedMs: ended,
                 bytes: bytes, reservedBitsPerSecond: rate, endReason: reason, fractionLost: lost, cumulativeLost: cumulative,
-                jitterMilliseconds: jitter))
+                jitterMilliseconds: jitter)))
         }
         return records
     }

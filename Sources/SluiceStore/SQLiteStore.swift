@@ -33,6 +33,7 @@ public final class SQLiteStore: SluiceStore {
             "ALTER TABLE usage ADD COLUMN jitter_ms REAL",
         ],
         ["ALTER TABLE replicas ADD COLUMN kind TEXT NOT NULL DEFAULT 'static'"],
+        ["CREATE TABLE delivery_cursors (consumer TEXT PRIMARY KEY, sequence INTEGER NOT NULL)"],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -152,20 +153,39 @@ public final class SQLiteStore: SluiceStore {
     }
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
+        try await usageRows("ended_ms >= ?", after: since.millisecondsSinceEpoch, limit: limit).map(\.record)
+    }
+
+    public func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {
+        try await usageRows("seq > ?", after: sequence, limit: limit)
+    }
+
+    public func deliveryCursor(_ consumer: String) async throws -> Int64 {
+        let rows = try await connection.query("SELECT sequence FROM delivery_cursors WHERE consumer = ?", [.text(consumer)])
+        return rows.first.map { $0.int64("sequence") } ?? 0
+    }
+
+    public func saveDeliveryCursor(_ consumer: String, _ sequence: Int64) async throws {
+        _ = try await connection.query(
+            "INSERT INTO delivery_cursors (consumer, sequence) VALUES (?, ?) ON CONFLICT (consumer) DO UPDATE SET sequence = excluded.sequence",
+            [.text(consumer), .integer(Int(sequence))])
+    }
+
+    private func usageRows(_ condition: String, after value: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {
         let rows = try await connection.query(
             """
-            SELECT stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+            SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
               fraction_lost, cumulative_lost, jitter_ms
-            FROM usage WHERE ended_ms >= ? ORDER BY seq LIMIT ?
+            FROM usage WHERE \(condition) ORDER BY seq LIMIT ?
             """,
-            [.integer(Int(since.millisecondsSinceEpoch)), .integer(max(0, limit))])
+            [.integer(Int(value)), .integer(max(0, limit))])
         return rows.map { row in
-            UsageRecord.stored(
+            (row.int64("seq"), UsageRecord.stored(
                 streamID: row.int64("stream_id"), kind: row.string("kind"), object: row.string("object"), engine: row.string("engine"),
                 client: row.string("client"), startedMs: row.int64("started_ms"), endedMs: row.int64("ended_ms"), bytes: row.int64("bytes"),
                 reservedBitsPerSecond: row.int64("reserved_bps"), endReason: row.string("end_reason"),
                 fractionLost: row.column("fraction_lost")?.double, cumulativeLost: row.column("cumulative_lost")?.integer.map(Int64.init),
-                jitterMilliseconds: row.column("jitter_ms")?.double)
+                jitterMilliseconds: row.column("jitter_ms")?.double))
         }
     }
 

@@ -21,5 +21,10 @@ public protocol SluiceStore: Sendable {
     func deleteStream(id: UInt32) async throws
     func append(usage: UsageRecord) async throws
     func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord]
+    /// Records in the order they were written, after position `sequence` (0: from the first).
+    func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)]
+    /// How far a consumer of usage records (the webhook) has got; 0 when it never delivered.
+    func deliveryCursor(_ consumer: String) async throws -> Int64
+    func saveDeliveryCursor(_ consumer: String, _ sequence: Int64) async throws
     func close() async throws
 }
