@@ -353,10 +353,12 @@ public struct AdmissionController: Sendable {
             let label = labels.allocate(atNode: link.to) ?? 0
             hops.append(Hop(link: linkName, node: link.to, label: label))
         }
-        let stream = LiveStream(
+        var stream = LiveStream(
             id: id, kind: kind, object: request.objectName, engine: reservation.engine,
             clientAddress: request.clientAddress, hops: hops, reservation: reservation,
             admittedAt: now, leaseExpiry: lease)
+        stream.user = request.user
+        stream.keyID = request.keyID
         streams[id] = stream
         deadlines.push(Deadline(at: deadline(of: stream), id: id))
         return stream

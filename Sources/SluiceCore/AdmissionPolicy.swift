@@ -47,6 +47,9 @@ public struct AdmissionRequest: Hashable, Sendable {
     public var deadline: Timestamp
     /// A stream moved to another engine keeps its ID (the RTP SSRC) when it is free.
     public var preferredStreamID: UInt32?
+    /// Who asked, and with which key: revoking either ends the stream.
+    public var user: String?
+    public var keyID: String?
 
     public init(ticket: UInt64, kind: Kind, clientAddress: String, deadline: Timestamp, preferredStreamID: UInt32? = nil) {
         self.ticket = ticket
@@ -136,6 +139,9 @@ public struct LiveStream: Hashable, Sendable, Codable {
     /// another engine continues from there.
     public var rtpPosition: RTPPosition?
     public var positionReportedAt: Timestamp?
+    /// The user whose request admitted it, and the key presented (nil: a configuration key).
+    public var user: String?
+    public var keyID: String?
 
     public init(
         id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],

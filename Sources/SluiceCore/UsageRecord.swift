@@ -30,6 +30,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         /// The engine stopped answering; a stream moved to another replica ends with this
         /// record and goes on under a new one.
         case engineFailed = "engine_failed"
+        /// The user or the key that asked for it was revoked.
+        case revoked
     }
 
     public var streamID: UInt32
@@ -44,6 +46,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
     public var endReason: EndReason
     /// Loss and jitter the player reported over RTCP (RTP streams only).
     public var quality: ReceptionQuality?
+    /// Who asked for it (nil: an operator key from the configuration, or an open director).
+    public var user: String?
 
     public init(stream: LiveStream, endedAt: Timestamp, bytes: Int64, endReason: EndReason) {
         streamID = stream.id
@@ -57,5 +61,6 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         reservedBitsPerSecond = stream.bitsPerSecond
         self.endReason = endReason
         quality = stream.quality
+        user = stream.user
     }
 }

@@ -7,7 +7,9 @@ import SluiceStore
 /// and parks requests that wait for capacity until the core admits or refuses them.
 public actor Director {
     public internal(set) var controller: AdmissionController
-    private let store: any SluiceStore
+    let store: any SluiceStore
+    /// Users and keys (and the configuration's operator keys).
+    var identities: Identities
     let clock: any SluiceClock
     let logger: Logger
     private var waiting: [UInt64: CheckedContinuation<Result<LiveStream, AdmissionRefusal>, Never>] = [:]
@@ -36,9 +38,10 @@ public actor Director {
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
-        grantSecret: String? = nil
+        grantSecret: String? = nil, configurationKeys: Set<String> = []
     ) {
         self.controller = controller
+        self.identities = Identities(configurationKeys: configurationKeys)
         self.store = store
         self.signer = grantSecret.map(GrantSigner.init(secret:))
         self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
@@ -60,6 +63,7 @@ public actor Director {
             if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
         }
         for stream in snapshot.streams { controller.streamRestored(stream) }
+        try await loadIdentities()
         logger.info("director state restored", metadata: [
             "objects": "\(snapshot.objects.count)", "engines": "\(snapshot.engines.count)", "live_streams": "\(snapshot.streams.count)",
         ])
@@ -70,14 +74,17 @@ public actor Director {
 
     /// Admits now, or waits in the queue until admitted or refused (at most `maxWait`).
     public func admit(
-        _ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?, preferredStreamID: UInt32? = nil
+        _ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?, preferredStreamID: UInt32? = nil,
+        by principal: Principal? = nil
     ) async -> Result<LiveStream, AdmissionRefusal> {
         let now = clock.now()
         let wait = min(maxWait ?? controller.policy.maxWait, controller.policy.maxWait)
         let ticket = nextTicket
         nextTicket += 1
-        let request = AdmissionRequest(
+        var request = AdmissionRequest(
             ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait, preferredStreamID: preferredStreamID)
+        request.user = principal.flatMap { $0.keyID == nil ? nil : $0.name }
+        request.keyID = principal?.keyID
         // With a shared store another director may have taken the room the core saw free: the
         // store says so, the core learns the new totals and decides again (a few times).
         var attempt = 1

@@ -38,22 +38,23 @@ public struct DirectorServer: Sendable {
             topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
             replication: settings.replication, streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
         let director = Director(
-            controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret)
+            controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
+            configurationKeys: Set(settings.apiKeys))
         try await director.restore()
-        if settings.apiKeys.isEmpty {
-            logger.warning("no apiKeys configured: the director accepts every client")
+        if await director.isOpen {
+            logger.warning("no apiKeys configured and no users: the director accepts every client as an admin")
         }
 
         let router = Router(context: SluiceRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
         DirectorRoutes(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
+            director: director, signer: GrantSigner(secret: configuration.grantSecret),
             engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)
         ).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret), apiKeys: Set(settings.apiKeys),
+            director: director, signer: GrantSigner(secret: configuration.grantSecret),
             engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
             sessionTimeout: settings.rtspSessionTimeout, logger: logger)
         await director.onEngineFailure { engine, streams in await rtspService.engineFailed(engine, streams) }

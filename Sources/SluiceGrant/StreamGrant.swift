@@ -88,6 +88,11 @@ public struct GrantSigner: Sendable {
 }
 
 extension GrantSigner {
+    /// Lower-case hex SHA-256 of a string (how API key secrets are stored).
+    public static func sha256Hex(_ text: String) -> String {
+        Array(SHA256.hash(data: Data(text.utf8))).hexEncoded
+    }
+
     /// `X-Sluice-Signature` of a usage webhook body: hex HMAC-SHA256 with a key derived from
     /// the cluster secret, so a receiver can check the records came from the director.
     public static func webhookSignature(body: [UInt8], secret: String) -> String {

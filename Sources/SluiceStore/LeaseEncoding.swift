@@ -55,7 +55,7 @@ extension UsageRecord {
     static func stored(
         streamID: Int64, kind kindName: String, object: String, engine: String, client: String, startedMs: Int64, endedMs: Int64,
         bytes: Int64, reservedBitsPerSecond rate: Int64, endReason: String, fractionLost: Double?, cumulativeLost: Int64?,
-        jitterMilliseconds: Double?
+        jitterMilliseconds: Double?, user: String?
     ) -> UsageRecord {
         let kind = LiveStream.Kind(rawValue: kindName) ?? .play
         let stream = LiveStream(
@@ -66,6 +66,7 @@ extension UsageRecord {
         var record = UsageRecord(
             stream: stream, endedAt: Timestamp(millisecondsSinceEpoch: endedMs), bytes: bytes,
             endReason: UsageRecord.EndReason(rawValue: endReason) ?? .completed)
+        record.user = user
         if let fractionLost, let jitterMilliseconds {
             record.quality = ReceptionQuality(fractionLost: fractionLost, cumulativeLost: cumulativeLost ?? 0, jitterMilliseconds: jitterMilliseconds)
         }

@@ -7,6 +7,39 @@ enum PostgresSchema {
     /// objects or replicas changed.
     static let eventChannel = "sluice_events"
 
+    /// Ending: see the comment in migration 1.
+    static let endFunction = """
+    CREATE FUNCTION sluice_end(p_id bigint, p_director text, p_now bigint, p_bytes bigint, p_reason text,
+      p_lost double precision, p_cumulative_lost bigint, p_jitter double precision,
+      p_expired_by bigint, p_unclaimed_since bigint) RETURNS text LANGUAGE plpgsql AS $$
+    DECLARE
+      s streams%ROWTYPE;
+      i int;
+    BEGIN
+      DELETE FROM streams WHERE id = p_id
+        AND (p_expired_by IS NULL OR lease_expiry_ms <= p_expired_by)
+        AND (p_unclaimed_since IS NULL OR (NOT claimed AND started_ms <= p_unclaimed_since))
+      RETURNING * INTO s;
+      IF NOT FOUND THEN RETURN NULL; END IF;
+      UPDATE engines SET streams_reserved = streams_reserved - s.slots, buffer_reserved = buffer_reserved - s.buffer_bytes,
+        ingest_reserved = ingest_reserved - s.ingest_bps, disk_reserved = disk_reserved - s.disk_bytes
+      WHERE name = s.engine;
+      FOR i IN 1 .. coalesce(array_length(s.link_names, 1), 0) LOOP
+        UPDATE links SET reserved_bps = reserved_bps - s.link_amounts[i] WHERE name = s.link_names[i];
+      END LOOP;
+      DELETE FROM labels WHERE stream_id = p_id;
+      IF p_reason IS NOT NULL THEN
+        INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps,
+          end_reason, fraction_lost, cumulative_lost, jitter_ms, director)
+        VALUES (s.id, s.kind, s.object, s.engine, s.client, s.started_ms, p_now, coalesce(p_bytes, s.bytes),
+          CASE WHEN s.kind = 'ingest' THEN s.ingest_bps ELSE s.reserved_bps END, p_reason, p_lost,
+          p_cumulative_lost, p_jitter, s.director);
+      END IF;
+      PERFORM pg_notify('sluice_events', 'end:' || p_id);
+      RETURN s.body;
+    END $$
+    """
+
     static let migrations: [[String]] = [
         [
             """
@@ -83,39 +116,18 @@ enum PostgresSchema {
             // Ending: the DELETE decides who ends a stream (exactly one caller gets the row), then
             // its resources go back in the admission's order and its usage record is written (naming
             // the director that admitted it).
-            """
-            CREATE FUNCTION sluice_end(p_id bigint, p_director text, p_now bigint, p_bytes bigint, p_reason text,
-              p_lost double precision, p_cumulative_lost bigint, p_jitter double precision,
-              p_expired_by bigint, p_unclaimed_since bigint) RETURNS text LANGUAGE plpgsql AS $$
-            DECLARE
-              s streams%ROWTYPE;
-              i int;
-            BEGIN
-              DELETE FROM streams WHERE id = p_id
-                AND (p_expired_by IS NULL OR lease_expiry_ms <= p_expired_by)
-                AND (p_unclaimed_since IS NULL OR (NOT claimed AND started_ms <= p_unclaimed_since))
-              RETURNING * INTO s;
-              IF NOT FOUND THEN RETURN NULL; END IF;
-              UPDATE engines SET streams_reserved = streams_reserved - s.slots, buffer_reserved = buffer_reserved - s.buffer_bytes,
-                ingest_reserved = ingest_reserved - s.ingest_bps, disk_reserved = disk_reserved - s.disk_bytes
-              WHERE name = s.engine;
-              FOR i IN 1 .. coalesce(array_length(s.link_names, 1), 0) LOOP
-                UPDATE links SET reserved_bps = reserved_bps - s.link_amounts[i] WHERE name = s.link_names[i];
-              END LOOP;
-              DELETE FROM labels WHERE stream_id = p_id;
-              IF p_reason IS NOT NULL THEN
-                INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps,
-                  end_reason, fraction_lost, cumulative_lost, jitter_ms, director)
-                VALUES (s.id, s.kind, s.object, s.engine, s.client, s.started_ms, p_now, coalesce(p_bytes, s.bytes),
-                  CASE WHEN s.kind = 'ingest' THEN s.ingest_bps ELSE s.reserved_bps END, p_reason, p_lost,
-                  p_cumulative_lost, p_jitter, s.director);
-              END IF;
-              PERFORM pg_notify('sluice_events', 'end:' || p_id);
-              RETURN s.body;
-            END $$
-            """,
+            endFunction,
         ],
         ["ALTER TABLE replicas ADD COLUMN kind text NOT NULL DEFAULT 'static'"],
         ["CREATE TABLE delivery_cursors (consumer text PRIMARY KEY, sequence bigint NOT NULL)"],
+        [
+            "CREATE TABLE users (name text PRIMARY KEY, body text NOT NULL)",
+            "CREATE TABLE api_keys (id text PRIMARY KEY, user_name text NOT NULL, body text NOT NULL)",
+            "ALTER TABLE usage ADD COLUMN user_name text",
+            // The usage record names the user the lease's body names.
+            endFunction.replacingOccurrences(of: "CREATE FUNCTION", with: "CREATE OR REPLACE FUNCTION")
+                .replacingOccurrences(of: "p_cumulative_lost, p_jitter, s.director);", with: "p_cumulative_lost, p_jitter, s.director, s.body::jsonb->>'user');")
+                .replacingOccurrences(of: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director)", with: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director, user_name)"),
+        ],
     ]
 }

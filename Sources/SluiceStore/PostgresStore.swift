@@ -204,7 +204,7 @@ public final class PostgresStore: SharedStore {
         try await usageRows(try await query(
             """
             SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
-              fraction_lost, cumulative_lost, jitter_ms
+              fraction_lost, cumulative_lost, jitter_ms, user_name
             FROM usage WHERE ended_ms >= \(since.millisecondsSinceEpoch) ORDER BY seq LIMIT \(Int64(max(0, limit)))
             """)).map(\.record)
     }
@@ -213,7 +213,7 @@ public final class PostgresStore: SharedStore {
         try await usageRows(try await query(
             """
             SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
-              fraction_lost, cumulative_lost, jitter_ms
+              fraction_lost, cumulative_lost, jitter_ms, user_name
             FROM usage WHERE seq > \(sequence) ORDER BY seq LIMIT \(Int64(max(0, limit)))
             """))
     }
@@ -234,14 +234,38 @@ public final class PostgresStore: SharedStore {
             """)
     }
 
+    public func identities() async throws -> (users: [User], keys: [KeyRecord]) {
+        let decoder = JSONDecoder()
+        var users: [User] = []
+        for try await body in try await query("SELECT body FROM users ORDER BY name").decode(String.self) {
+            users.append(try decoder.decode(User.self, from: Data(body.utf8)))
+        }
+        var keys: [KeyRecord] = []
+        for try await body in try await query("SELECT body FROM api_keys ORDER BY id").decode(String.self) {
+            keys.append(try decoder.decode(KeyRecord.self, from: Data(body.utf8)))
+        }
+        return (users, keys)
+    }
+
+    public func save(user: User) async throws {
+        let body = String(decoding: try JSONEncoder().encode(user), as: UTF8.self)
+        try await query("INSERT INTO users (name, body) VALUES (\(user.name), \(body)) ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body")
+    }
+
+    public func save(key: KeyRecord) async throws {
+        let body = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
+        try await query(
+            "INSERT INTO api_keys (id, user_name, body) VALUES (\(key.id), \(key.user), \(body)) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body")
+    }
+
     private func usageRows(_ rows: PostgresRowSequence) async throws -> [(sequence: Int64, record: UsageRecord)] {
         var records: [(sequence: Int64, record: UsageRecord)] = []
-        typealias Row = (Int64, Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?)
-        for try await (seq, id, kind, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter) in rows.decode(Row.self) {
+        typealias Row = (Int64, Int64, String, String, String, String, Int64, Int64, Int64, Int64, String, Double?, Int64?, Double?, String?)
+        for try await (seq, id, kind, object, engine, client, started, ended, bytes, rate, reason, lost, cumulative, jitter, user) in rows.decode(Row.self) {
             records.append((seq, UsageRecord.stored(
                 streamID: id, kind: kind, object: object, engine: engine, client: client, startedMs: started, endedMs: ended,
                 bytes: bytes, reservedBitsPerSecond: rate, endReason: reason, fractionLost: lost, cumulativeLost: cumulative,
-                jitterMilliseconds: jitter)))
+                jitterMilliseconds: jitter, user: user)))
         }
         return records
     }

@@ -34,6 +34,11 @@ public final class SQLiteStore: SluiceStore {
         ],
         ["ALTER TABLE replicas ADD COLUMN kind TEXT NOT NULL DEFAULT 'static'"],
         ["CREATE TABLE delivery_cursors (consumer TEXT PRIMARY KEY, sequence INTEGER NOT NULL)"],
+        [
+            "CREATE TABLE users (name TEXT PRIMARY KEY, body TEXT NOT NULL)",
+            "CREATE TABLE api_keys (id TEXT PRIMARY KEY, user_name TEXT NOT NULL, body TEXT NOT NULL)",
+            "ALTER TABLE usage ADD COLUMN user_name TEXT",
+        ],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -140,8 +145,8 @@ public final class SQLiteStore: SluiceStore {
         _ = try await connection.query(
             """
             INSERT INTO usage (stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
-              fraction_lost, cumulative_lost, jitter_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+              fraction_lost, cumulative_lost, jitter_ms, user_name)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [.integer(Int(record.streamID)), .text(record.kind.rawValue), .text(record.object), .text(record.engine),
              .text(record.clientAddress), .integer(Int(record.startedAt.millisecondsSinceEpoch)),
@@ -149,7 +154,7 @@ public final class SQLiteStore: SluiceStore {
              .integer(Int(record.reservedBitsPerSecond)), .text(record.endReason.rawValue),
              record.quality.map { .float($0.fractionLost) } ?? .null,
              record.quality.map { .integer(Int($0.cumulativeLost)) } ?? .null,
-             record.quality.map { .float($0.jitterMilliseconds) } ?? .null])
+             record.quality.map { .float($0.jitterMilliseconds) } ?? .null, record.user.map { .text($0) } ?? .null])
     }
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
@@ -171,11 +176,33 @@ public final class SQLiteStore: SluiceStore {
             [.text(consumer), .integer(Int(sequence))])
     }
 
+    public func identities() async throws -> (users: [User], keys: [KeyRecord]) {
+        let decoder = JSONDecoder()
+        let users = try await connection.query("SELECT body FROM users ORDER BY name").map {
+            try decoder.decode(User.self, from: Data($0.string("body").utf8))
+        }
+        let keys = try await connection.query("SELECT body FROM api_keys ORDER BY id").map {
+            try decoder.decode(KeyRecord.self, from: Data($0.string("body").utf8))
+        }
+        return (users, keys)
+    }
+
+    public func save(user: User) async throws {
+        let body = String(decoding: try JSONEncoder().encode(user), as: UTF8.self)
+        _ = try await connection.query("INSERT OR REPLACE INTO users (name, body) VALUES (?, ?)", [.text(user.name), .text(body)])
+    }
+
+    public func save(key: KeyRecord) async throws {
+        let body = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
+        _ = try await connection.query(
+            "INSERT OR REPLACE INTO api_keys (id, user_name, body) VALUES (?, ?, ?)", [.text(key.id), .text(key.user), .text(body)])
+    }
+
     private func usageRows(_ condition: String, after value: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {
         let rows = try await connection.query(
             """
             SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
-              fraction_lost, cumulative_lost, jitter_ms
+              fraction_lost, cumulative_lost, jitter_ms, user_name
             FROM usage WHERE \(condition) ORDER BY seq LIMIT ?
             """,
             [.integer(Int(value)), .integer(max(0, limit))])
@@ -185,7 +212,7 @@ public final class SQLiteStore: SluiceStore {
                 client: row.string("client"), startedMs: row.int64("started_ms"), endedMs: row.int64("ended_ms"), bytes: row.int64("bytes"),
                 reservedBitsPerSecond: row.int64("reserved_bps"), endReason: row.string("end_reason"),
                 fractionLost: row.column("fraction_lost")?.double, cumulativeLost: row.column("cumulative_lost")?.integer.map(Int64.init),
-                jitterMilliseconds: row.column("jitter_ms")?.double))
+                jitterMilliseconds: row.column("jitter_ms")?.double, user: row.column("user_name")?.string))
         }
     }
 

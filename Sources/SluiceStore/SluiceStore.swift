@@ -26,5 +26,9 @@ public protocol SluiceStore: Sendable {
     /// How far a consumer of usage records (the webhook) has got; 0 when it never delivered.
     func deliveryCursor(_ consumer: String) async throws -> Int64
     func saveDeliveryCursor(_ consumer: String, _ sequence: Int64) async throws
+    /// Users and API keys (digests only), read at start; saved on every change.
+    func identities() async throws -> (users: [User], keys: [KeyRecord])
+    func save(user: User) async throws
+    func save(key: KeyRecord) async throws
     func close() async throws
 }

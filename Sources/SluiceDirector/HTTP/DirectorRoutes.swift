@@ -8,7 +8,6 @@ import SluiceGrant
 struct DirectorRoutes {
     let director: Director
     let signer: GrantSigner
-    let apiKeys: Set<String>
     let engineToken: String
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
@@ -45,6 +44,11 @@ struct DirectorRoutes {
             Route(method: .get, path: "/v1/streams", handler: streams),
             Route(method: .delete, path: "/v1/streams/{id}", handler: tearDown),
             Route(method: .get, path: "/v1/usage", handler: usage),
+            Route(method: .get, path: "/v1/users", handler: listUsers),
+            Route(method: .post, path: "/v1/users", handler: addUser),
+            Route(method: .delete, path: "/v1/users/{user}", handler: revokeUser),
+            Route(method: .post, path: "/v1/users/{user}/keys", handler: createKey),
+            Route(method: .delete, path: "/v1/keys/{key}", handler: revokeKey),
         ]
     }
 
@@ -60,12 +64,18 @@ struct DirectorRoutes {
 
     // MARK: Authentication
 
-    /// An API key from `Authorization: Bearer`, `X-API-Key` or `?key=`. Open when no keys are configured.
-    private func requireClient(_ request: Request) throws {
-        guard !apiKeys.isEmpty else { return }
+    /// The caller, from an API key in `Authorization: Bearer`, `X-API-Key` or `?key=`: 401 when
+    /// the key is missing or not valid, 403 when its role is below `role`.
+    private func caller(_ request: Request, needs role: Role) async throws -> Principal {
         let presented = bearer(request) ?? request.headers[.xAPIKey] ?? request.uri.queryParameters.get("key")
-        guard let presented, apiKeys.contains(presented) else {
-            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"sluice\""], message: "a valid API key is required (Authorization: Bearer KEY, X-API-Key or ?key=)")
+        switch await director.authenticate(presented) {
+        case .failure(let failure):
+            throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"sluice\""], message: failure.message)
+        case .success(let principal):
+            guard principal.role >= role else {
+                throw HTTPError(.forbidden, message: "this needs the \(role.rawValue) role; the key presented has \(principal.role.rawValue)")
+            }
+            return principal
         }
     }
 
@@ -83,11 +93,11 @@ struct DirectorRoutes {
     // MARK: Play and upload
 
     @Sendable func play(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        let principal = try await caller(request, needs: .viewer)
         let name = try context.parameters.require("object")
         guard MediaObject.isValidName(name) else { throw HTTPError(.badRequest, message: "'\(name.prefix(64))' is not a valid object name") }
         let maxWait = request.uri.queryParameters.get("maxWait").flatMap(Double.init).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
-        let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait)
+        let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait, by: principal)
         switch result {
         case .failure(let refusal):
             if let handOff = refusal.handOff, request.uri.queryParameters.get("handedOff") == nil {
@@ -114,7 +124,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func upload(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        let principal = try await caller(request, needs: .uploader)
         let body = try await JSONResponse.decode(ClusterMessages.UploadRequest.self, from: request, context: context)
         guard MediaObject.isValidName(body.name) else {
             throw HTTPError(.badRequest, message: "object names are 1-128 characters of A-Z a-z 0-9 . _ - and do not start with . or -")
@@ -122,7 +132,7 @@ struct DirectorRoutes {
         guard body.sizeBytes > 0, body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
             throw HTTPError(.badRequest, message: "an upload needs sizeBytes > 0 and the 64-hex-digit sha256 of the file")
         }
-        let result = await director.admit(.ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil)
+        let result = await director.admit(.ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil, by: principal)
         switch result {
         case .failure(let refusal):
             return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
@@ -207,7 +217,7 @@ struct DirectorRoutes {
     // MARK: Views
 
     @Sendable func objects(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .viewer)
         let directory = await director.controller.directory
         struct Row: Encodable { var object: MediaObject; var replicas: [String] }
         let rows = directory.objects.values.sorted { $0.name < $1.name }.map { Row(object: $0, replicas: directory.replicas[$0.name, default: []].sorted()) }
@@ -215,7 +225,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func object(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .viewer)
         let name = try context.parameters.require("object")
         guard let status = await director.status(of: name) else {
             return JSONResponse.problem(.notFound, "unknown_object", "object '\(name.prefix(128))' is not in the catalog")
@@ -226,7 +236,7 @@ struct DirectorRoutes {
     // MARK: Replicas (operator)
 
     @Sendable func replicate(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let name = try context.parameters.require("object")
         let body = try await JSONResponse.decode(ClusterMessages.ReplicateRequest.self, from: request, context: context)
         switch await director.startCopy(object: name, from: body.from, to: body.to, kind: .static) {
@@ -238,7 +248,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func dropReplica(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let name = try context.parameters.require("object")
         let engine = try context.parameters.require("engine")
         switch await director.dropReplica(object: name, engine: engine) {
@@ -250,7 +260,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func drain(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let name = try context.parameters.require("engine")
         let cancel = request.uri.queryParameters.get("cancel").map { $0 == "1" || $0 == "true" } ?? false
         guard let live = await director.setDraining(engine: name, !cancel) else {
@@ -277,7 +287,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let controller = await director.controller
         struct Row: Encodable { var engine: EngineRecord; var usage: EngineUsage; var load: Double }
         let rows = controller.directory.engines.values.sorted { $0.name < $1.name }.map {
@@ -287,7 +297,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func links(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let controller = await director.controller
         struct Row: Encodable { var name: String; var from: String; var to: String; var capacity_bps: Int64; var reserved_bps: Int64 }
         let rows = controller.topology.links.values.sorted { $0.name < $1.name }.map {
@@ -297,13 +307,13 @@ struct DirectorRoutes {
     }
 
     @Sendable func streams(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let streams = await director.controller.streams.values.sorted { $0.id < $1.id }
         return JSONResponse.make(streams)
     }
 
     @Sendable func tearDown(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let id = try streamID(context)
         guard let stream = await director.end(streamID: id, bytesSent: nil, reason: .tornDown) else {
             return JSONResponse.problem(.notFound, "stream_gone", "no live stream \(id)")
@@ -312,7 +322,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func usage(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireClient(request)
+        _ = try await caller(request, needs: .admin)
         let since = Timestamp(millisecondsSinceEpoch: request.uri.queryParameters.get("since").flatMap(Int64.init) ?? 0)
         let limit = min(100_000, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 10_000)
         let records = try await director.usage(since: since, limit: limit)
@@ -332,6 +342,62 @@ struct DirectorRoutes {
         default:
             throw HTTPError(.badRequest, message: "format must be json, jsonl or csv")
         }
+    }
+
+    // MARK: Users and keys (admin)
+
+    struct NewUser: Codable, Sendable {
+        var name: String
+        var role: Role
+        var groups: [String]?
+    }
+
+    @Sendable func listUsers(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        return JSONResponse.make(await director.users)
+    }
+
+    @Sendable func addUser(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let body = try await JSONResponse.decode(NewUser.self, from: request, context: context)
+        let groups = body.groups ?? []
+        guard User.isValidName(body.name), groups.count <= 32, groups.allSatisfy(User.isValidName) else {
+            throw HTTPError(.badRequest, message: "user and group names are 1-64 characters of A-Z a-z 0-9 . _ - (at most 32 groups)")
+        }
+        guard let user = await director.addUser(name: body.name, role: body.role, groups: groups) else {
+            return JSONResponse.problem(.conflict, "user_exists", "a user named '\(body.name)' exists already")
+        }
+        return JSONResponse.make(user, status: .created)
+    }
+
+    @Sendable func revokeUser(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let name = try context.parameters.require("user")
+        guard let ended = await director.revokeUser(name) else {
+            return JSONResponse.problem(.notFound, "unknown_user", "no user named '\(name.prefix(64))'")
+        }
+        struct Revoked: Encodable { var user: String; var streamsEnded: Int }
+        return JSONResponse.make(Revoked(user: name, streamsEnded: ended))
+    }
+
+    @Sendable func createKey(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let name = try context.parameters.require("user")
+        guard let (record, key) = await director.createKey(for: name) else {
+            return JSONResponse.problem(.notFound, "unknown_user", "no active user named '\(name.prefix(64))'")
+        }
+        struct Created: Encodable { var id: String; var user: String; var key: String }
+        return JSONResponse.make(Created(id: record.id, user: record.user, key: key), status: .created)
+    }
+
+    @Sendable func revokeKey(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let id = try context.parameters.require("key")
+        guard let (key, ended) = await director.revokeKey(id) else {
+            return JSONResponse.problem(.notFound, "unknown_key", "no key with ID '\(id.prefix(64))'")
+        }
+        struct Revoked: Encodable { var id: String; var user: String; var streamsEnded: Int }
+        return JSONResponse.make(Revoked(id: key.id, user: key.user, streamsEnded: ended))
     }
 
     private func streamID(_ context: SluiceRequestContext) throws -> UInt32 {

@@ -9,8 +9,9 @@ info:
   description: |
     The director's HTTP API: the play front door, uploads, the operator's views and
     commands, and the engines' control plane. Clients authenticate with an API key from
-    the configuration (`Authorization: Bearer KEY`, `X-API-Key: KEY` or `?key=KEY`);
-    engines with the cluster token derived from `grantSecret`. Every error answer is a
+    the configuration (operators: the admin role) or a user's key `sk_ID_SECRET`
+    (`Authorization: Bearer KEY`, `X-API-Key: KEY` or `?key=KEY`); roles are viewer <
+    uploader < admin. Engines use the cluster token derived from `grantSecret`. Every error answer is a
     `Problem`. Served by the director at `/openapi.yaml`.
 servers:
   - url: http://127.0.0.1:8080
@@ -57,6 +58,7 @@ paths:
         "307": { description: Handed to another director with room in its queue (several directors), headers: { Location: { schema: { type: string } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/uploads:
@@ -70,6 +72,7 @@ paths:
         "201": { description: Admitted; PUT the bytes to uploadURL, content: { application/json: { schema: { $ref: "#/components/schemas/UploadTicket" } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "409": { $ref: "#/components/responses/Conflict" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/objects:
@@ -89,6 +92,7 @@ paths:
                     object: { $ref: "#/components/schemas/MediaObject" }
                     replicas: { type: array, items: { type: string } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
   /v1/objects/{object}:
     get:
       tags: [operator]
@@ -97,6 +101,7 @@ paths:
       responses:
         "200": { description: The object, content: { application/json: { schema: { $ref: "#/components/schemas/ObjectStatus" } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
   /v1/objects/{object}/replicas:
     post:
@@ -111,6 +116,7 @@ paths:
         "202": { description: Copy ordered, content: { application/json: { schema: { $ref: "#/components/schemas/CopyJob" } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
         "409": { $ref: "#/components/responses/Conflict" }
         "503": { $ref: "#/components/responses/Unavailable" }
@@ -122,6 +128,7 @@ paths:
       responses:
         "200": { description: Dropped, content: { application/json: { schema: { type: object } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
         "409": { $ref: "#/components/responses/Conflict" }
   /v1/engines:
@@ -131,6 +138,7 @@ paths:
       responses:
         "200": { description: Engines, content: { application/json: { schema: { type: array, items: { type: object } } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
   /v1/engines/{engine}/drain:
     post:
       tags: [operator]
@@ -143,6 +151,7 @@ paths:
           description: Draining state and the streams the engine still carries
           content: { application/json: { schema: { type: object, properties: { engine: { type: string }, draining: { type: boolean }, liveStreams: { type: integer } } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
   /v1/links:
     get:
@@ -157,6 +166,7 @@ paths:
                 type: array
                 items: { type: object, properties: { name: { type: string }, from: { type: string }, to: { type: string }, capacity_bps: { type: integer }, reserved_bps: { type: integer } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
   /v1/streams:
     get:
       tags: [operator]
@@ -164,6 +174,7 @@ paths:
       responses:
         "200": { description: Streams, content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/LiveStream" } } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
   /v1/streams/{id}:
     delete:
       tags: [operator]
@@ -173,6 +184,7 @@ paths:
         "200": { description: The ended stream, content: { application/json: { schema: { $ref: "#/components/schemas/LiveStream" } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
   /v1/usage:
     get:
@@ -191,6 +203,57 @@ paths:
             text/csv: { schema: { type: string } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+  /v1/users:
+    get:
+      tags: [operator]
+      summary: Users (admin)
+      responses:
+        "200": { description: Users, content: { application/json: { schema: { type: array, items: { $ref: "#/components/schemas/User" } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+    post:
+      tags: [operator]
+      summary: Add a user (sluice user add)
+      requestBody:
+        required: true
+        content: { application/json: { schema: { type: object, required: [name, role], properties: { name: { type: string }, role: { type: string, enum: [viewer, uploader, admin] }, groups: { type: array, items: { type: string } } } } } }
+      responses:
+        "201": { description: Added, content: { application/json: { schema: { $ref: "#/components/schemas/User" } } } }
+        "400": { $ref: "#/components/responses/BadRequest" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "409": { $ref: "#/components/responses/Conflict" }
+  /v1/users/{user}:
+    delete:
+      tags: [operator]
+      summary: Revoke a user and their keys; their streams end within a second (sluice user revoke)
+      parameters: [{ $ref: "#/components/parameters/user" }]
+      responses:
+        "200": { description: Revoked, content: { application/json: { schema: { type: object, properties: { user: { type: string }, streamsEnded: { type: integer } } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+  /v1/users/{user}/keys:
+    post:
+      tags: [operator]
+      summary: Create an API key for a user; the key is in this answer only (sluice key create)
+      parameters: [{ $ref: "#/components/parameters/user" }]
+      responses:
+        "201": { description: Created, content: { application/json: { schema: { type: object, properties: { id: { type: string }, user: { type: string }, key: { type: string, description: "sk_ID_SECRET" } } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+  /v1/keys/{key}:
+    delete:
+      tags: [operator]
+      summary: Revoke a key; the streams it opened end within a second (sluice key revoke)
+      parameters: [{ name: key, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200": { description: Revoked, content: { application/json: { schema: { type: object, properties: { id: { type: string }, user: { type: string }, streamsEnded: { type: integer } } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
   /v1/engines/register:
     post:
       tags: [engine]
@@ -290,10 +353,12 @@ components:
   parameters:
     object: { name: object, in: path, required: true, schema: { type: string, pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$" } }
     engine: { name: engine, in: path, required: true, schema: { type: string } }
+    user: { name: user, in: path, required: true, schema: { type: string } }
     id: { name: id, in: path, required: true, schema: { type: integer, minimum: 1, maximum: 4294967295 } }
   responses:
     BadRequest: { description: Malformed request, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     Unauthorized: { description: Missing or wrong credentials, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
+    Forbidden: { description: "The key's role is below what the operation needs (viewer < uploader < admin)", content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     NotFound: { description: Unknown object, engine or stream, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     Conflict: { description: Exists already, or in use, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     Gone: { description: The stream, upload or copy is no longer live, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
@@ -312,6 +377,14 @@ components:
         engine: { type: string }
         requestedBitsPerSecond: { type: integer }
         availableBitsPerSecond: { type: integer }
+    User:
+      type: object
+      properties:
+        name: { type: string }
+        role: { type: string, enum: [viewer, uploader, admin] }
+        groups: { type: array, items: { type: string } }
+        createdAt: { type: object }
+        revokedAt: { type: object }
     MediaObject:
       type: object
       properties:
@@ -377,6 +450,7 @@ components:
         clientAddress: { type: string }
         bytes: { type: integer }
         reservedBitsPerSecond: { type: integer }
-        endReason: { type: string, enum: [completed, client_gone, lease_expired, unclaimed, torn_down, player_stopped, failed, engine_failed] }
+        user: { type: string, description: The user whose key asked for it (absent for operator keys) }
+        endReason: { type: string, enum: [completed, client_gone, lease_expired, unclaimed, torn_down, player_stopped, failed, engine_failed, revoked] }
 """#
 }

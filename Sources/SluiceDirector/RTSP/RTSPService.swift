@@ -38,16 +38,14 @@ actor RTSPService {
 
     let director: Director
     let signer: GrantSigner
-    let apiKeys: Set<String>
     let engines: EngineControl
     let sessionTimeout: Duration
     let logger: Logger
     private var sessions: [String: Session] = [:]
 
-    init(director: Director, signer: GrantSigner, apiKeys: Set<String>, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
+    init(director: Director, signer: GrantSigner, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
         self.director = director
         self.signer = signer
-        self.apiKeys = apiKeys
         self.engines = engines
         self.sessionTimeout = sessionTimeout
         self.logger = logger
@@ -77,9 +75,10 @@ actor RTSPService {
         case "PLAY", "PAUSE", "TEARDOWN":
             break  // holding the (unguessable) session ID is the authorisation
         case "DESCRIBE", "SETUP":
-            guard isAuthorized(request, target: target) else {
+            guard let principal = await principal(request, target: target) else {
                 return RTSPResponse(status: 401, headers: RTSPHeaders([("WWW-Authenticate", "Basic realm=\"sluice\"")]))
             }
+            if request.method == "SETUP" { return await setup(request, target: target, peer: peer, by: principal) }
         case "ANNOUNCE", "RECORD", "REDIRECT":
             return RTSPResponse(status: 405, headers: RTSPHeaders([("Allow", Self.methods)]))
         default:
@@ -87,7 +86,6 @@ actor RTSPService {
         }
         switch request.method {
         case "DESCRIBE": return await describe(request, target: target, peer: peer)
-        case "SETUP": return await setup(request, target: target, peer: peer)
         case "PLAY": return await play(request)
         case "PAUSE": return await pause(request)
         default: return await teardown(request)
@@ -125,7 +123,7 @@ actor RTSPService {
         return RTSPResponse(status: 302, headers: RTSPHeaders([("Location", location)]))
     }
 
-    private func setup(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse {
+    private func setup(_ request: RTSPRequest, target: RTSPTarget, peer: Peer, by principal: Principal) async -> RTSPResponse {
         guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
         if sessionID(request) != nil { return RTSPResponse(status: 459) }  // one track per session
         let offers = RTSPTransport.parse(request.headers["Transport"] ?? "")
@@ -135,7 +133,7 @@ actor RTSPService {
             return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", "only unicast RTP over UDP with client_port is served")]))
         }
         let rtcpPort = transport.clientRTCPPort ?? rtpPort &+ 1
-        let result = await director.admit(.play(object: name), clientAddress: peer.clientHost, maxWait: target.maxWait)
+        let result = await director.admit(.play(object: name), clientAddress: peer.clientHost, maxWait: target.maxWait, by: principal)
         let stream: LiveStream
         switch result {
         case .failure(let refusal):
@@ -341,18 +339,23 @@ actor RTSPService {
         return value.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
-    private func isAuthorized(_ request: RTSPRequest, target: RTSPTarget) -> Bool {
-        guard !apiKeys.isEmpty else { return true }
-        if let key = target.key, apiKeys.contains(key) { return true }
-        guard let authorization = request.headers["Authorization"] else { return false }
-        if authorization.lowercased().hasPrefix("bearer ") { return apiKeys.contains(String(authorization.dropFirst(7))) }
-        if authorization.lowercased().hasPrefix("basic "),
-           let data = Data(base64Encoded: String(authorization.dropFirst(6))),
-           let pair = String(data: data, encoding: .utf8) {
-            let parts = pair.split(separator: ":", maxSplits: 1).map(String.init)
-            return parts.contains { apiKeys.contains($0) }
+    /// The caller, from `?key=` in the URL, `Authorization: Bearer KEY`, or Basic with the key
+    /// as user name or password; nil when none of them is a valid key.
+    private func principal(_ request: RTSPRequest, target: RTSPTarget) async -> Principal? {
+        var candidates: [String?] = [target.key]
+        if let authorization = request.headers["Authorization"] {
+            if authorization.lowercased().hasPrefix("bearer ") { candidates.append(String(authorization.dropFirst(7))) }
+            if authorization.lowercased().hasPrefix("basic "),
+               let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+               let pair = String(data: data, encoding: .utf8) {
+                candidates += pair.split(separator: ":", maxSplits: 1).map(String.init)
+            }
         }
-        return false
+        if candidates.allSatisfy({ $0 == nil }) { candidates = [nil] }
+        for candidate in candidates {
+            if case .success(let principal) = await director.authenticate(candidate) { return principal }
+        }
+        return nil
     }
 
     static func newSessionID() -> String {

@@ -1,0 +1,73 @@
+import Foundation
+import SluiceCore
+import SluiceGrant
+
+/// Users, API keys and revocation. Keys are shown once, at creation, and stored as digests.
+extension Director {
+    /// Who presented `key` (any role), or why not.
+    public func authenticate(_ key: String?) -> Result<Principal, Identities.Failure> {
+        identities.authenticate(key, digest: GrantSigner.sha256Hex)
+    }
+
+    public var isOpen: Bool { identities.isOpen }
+
+    public func loadIdentities() async throws {
+        let (users, keys) = try await store.identities()
+        identities = Identities(configurationKeys: identities.configurationKeys, users: users, keys: keys)
+    }
+
+    public var users: [User] { identities.users.values.sorted { $0.name < $1.name } }
+
+    /// Adds a user; nil when the name is taken.
+    public func addUser(name: String, role: Role, groups: [String]) async -> User? {
+        let user = User(name: name, role: role, groups: groups, createdAt: clock.now())
+        guard identities.add(user) else { return nil }
+        await persist { try await $0.save(user: user) }
+        logger.info("user added", metadata: ["user": "\(name)", "role": "\(role.rawValue)"])
+        return user
+    }
+
+    /// A new key for `user`: the record, and the key itself (`sk_ID_SECRET`, shown only now).
+    public func createKey(for user: String) async -> (record: KeyRecord, key: String)? {
+        guard let owner = identities.users[user], owner.revokedAt == nil else { return nil }
+        let id = Self.randomHex(bytes: 6)
+        let secret = Self.randomHex(bytes: 24)
+        let record = KeyRecord(id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), createdAt: clock.now())
+        identities.add(record)
+        await persist { try await $0.save(key: record) }
+        logger.info("api key created", metadata: ["user": "\(user)", "key_id": "\(id)"])
+        return (record, "sk_\(id)_\(secret)")
+    }
+
+    /// Revokes the user and their keys, and ends every stream they asked for (engines stop at
+    /// their next renewal, within a second). Nil when unknown; else the streams ended.
+    public func revokeUser(_ name: String) async -> Int? {
+        guard let user = identities.revokeUser(name, at: clock.now()) else { return nil }
+        await persist { store in
+            try await store.save(user: user)
+            for key in self.identities.keys.values where key.user == name { try await store.save(key: key) }
+        }
+        let ended = await endStreams(reason: "user revoked") { $0.user == name }
+        logger.warning("user revoked", metadata: ["user": "\(name)", "streams_ended": "\(ended)"])
+        return ended
+    }
+
+    public func revokeKey(_ id: String) async -> (key: KeyRecord, ended: Int)? {
+        guard let key = identities.revokeKey(id, at: clock.now()) else { return nil }
+        await persist { try await $0.save(key: key) }
+        let ended = await endStreams(reason: "key revoked") { $0.keyID == id }
+        logger.warning("api key revoked", metadata: ["user": "\(key.user)", "key_id": "\(id)", "streams_ended": "\(ended)"])
+        return (key, ended)
+    }
+
+    private func endStreams(reason: String, where matches: (LiveStream) -> Bool) async -> Int {
+        let doomed = controller.streams.values.filter(matches).map(\.id).sorted()
+        var ended = 0
+        for id in doomed where await end(streamID: id, bytesSent: nil, reason: .revoked) != nil { ended += 1 }
+        return ended
+    }
+
+    static func randomHex(bytes: Int) -> String {
+        (0..<bytes).map { _ in UInt8.random(in: 0...255) }.hexEncoded
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import NIOHTTP1
+import SluiceCore
+import Testing
+
+extension IntegrationTests {
+/// Users, roles and keys against a real director: who may do what, and what revoking does.
+@Suite struct AccessTests {
+    /// Adds a user with `role` and returns a new key of theirs (`sk_ID_SECRET`) and its ID.
+    static func user(_ cluster: Cluster, _ name: String, role: String) throws -> (key: String, id: String) {
+        let added = try cluster.run(["user", "add", name, "--role", role, "--director", cluster.directorURL, "--key", cluster.apiKey])
+        try #require(added.status == 0, "\(added.output)")
+        let created = try cluster.run(["key", "create", "--user", name, "--director", cluster.directorURL, "--key", cluster.apiKey])
+        try #require(created.status == 0, "\(created.output)")
+        let key = try #require(created.output.split(separator: "\n").map(String.init).first { $0.hasPrefix("sk_") })
+        return (key, String(key.split(separator: "_")[1]))
+    }
+
+    static func problem(_ reply: (status: Int, headers: [(String, String)], body: Data)) -> ClusterMessages.Problem? {
+        try? JSONDecoder().decode(ClusterMessages.Problem.self, from: reply.body)
+    }
+
+    @Test func eachRoleGetsWhatItMayAndIsRefusedTheRestWithAClearReason() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 1, bitrate: 500_000), as: "clip")
+        let viewer = try Self.user(cluster, "vera", role: "viewer")
+        let uploader = try Self.user(cluster, "ulf", role: "uploader")
+
+        func call(_ method: HTTPMethod, _ path: String, key: String?, body: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: Data) {
+            try await cluster.request(method, path, body: body.map { Data($0.utf8) }, headers: key.map { [("Authorization", "Bearer \($0)")] } ?? [])
+        }
+        // Viewer: plays; may not upload or look at the operator's views.
+        #expect(try await call(.GET, "/play/clip", key: viewer.key).status == 302)
+        let upload = try await call(.POST, "/v1/uploads", key: viewer.key, body: #"{"name":"x","sizeBytes":1,"sha256":"\#(String(repeating: "a", count: 64))"}"#)
+        #expect(upload.status == 403 && Self.problem(upload)?.message.contains("needs the uploader role") == true)
+        #expect(try await call(.GET, "/v1/streams", key: viewer.key).status == 403)
+        #expect(try await call(.GET, "/v1/objects/clip", key: viewer.key).status == 200)
+        // Uploader: uploads (through the real client), still not an admin.
+        let sample = try cluster.makeSample(name: "mine", seconds: 1, bitrate: 500_000)
+        let put = try cluster.run(["put", sample, "--name", "mine", "--director", cluster.directorURL, "--key", uploader.key])
+        #expect(put.status == 0, "\(put.output)")
+        #expect(try await call(.POST, "/v1/users", key: uploader.key, body: #"{"name":"eve","role":"admin"}"#).status == 403)
+        // No key, a wrong key, a forged one: 401, and the answer does not say which.
+        let missing = try await call(.GET, "/play/clip", key: nil)
+        #expect(missing.status == 401 && missing.headers.contains { $0.0.lowercased() == "www-authenticate" })
+        let forged = try await call(.GET, "/play/clip", key: "sk_\(viewer.id)_\(String(repeating: "0", count: 48))")
+        let unknown = try await call(.GET, "/play/clip", key: "sk_ffffffffffff_\(String(repeating: "0", count: 48))")
+        #expect(forged.status == 401 && unknown.status == 401)
+        #expect(Self.problem(forged)?.message == Self.problem(unknown)?.message)
+        // RTSP takes the user's key too.
+        let rtsp = try cluster.run(["play", cluster.rtspURL + "/clip?key=\(viewer.key)", "--director", cluster.directorURL])
+        #expect(rtsp.status == 0, "\(rtsp.output)")
+        let refused = try cluster.run(["play", cluster.rtspURL + "/clip?key=sk_\(viewer.id)_\(String(repeating: "0", count: 48))"])
+        #expect(refused.status != 0 && refused.output.contains("401"))
+        // Users and their records: the viewer's plays are billed to vera.
+        try await cluster.waitUntil("the plays' usage records") {
+            try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.user == "vera" }.count >= 1
+        }
+        let listed = try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(listed.output.contains("vera\tviewer") && listed.output.contains("ulf\tuploader"))
+    }
+
+    @Test func revokingAKeyMidStreamStopsTheStreamAndReleasesItsPath() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000), as: "long")
+        let viewer = try Self.user(cluster, "vic", role: "viewer")
+        let reply = try await cluster.request(.GET, "/play/long", headers: [("Authorization", "Bearer \(viewer.key)")])
+        let location = try #require(reply.headers.first { $0.0.lowercased() == "location" }?.1)
+        let download = Task { try await cluster.get("", headers: [], base: location) }
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        let revoked = try cluster.run(["key", "revoke", viewer.id, "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(revoked.status == 0 && revoked.output.contains("\"streamsEnded\":1"), "\(revoked.output)")
+        let revokedAt = ContinuousClock.now
+        // The engine learns at its next renewal (every second) and stops; the body ends early.
+        // The engine closes the response before its Content-Length: the client sees it cut off.
+        let outcome = await download.result
+        let stoppedAfter = ContinuousClock.now - revokedAt
+        if case .success(let body) = outcome { Issue.record("the download completed (\(body.body.count) bytes) instead of being cut off") }
+        #expect(stoppedAfter < .seconds(5), "stopped \(stoppedAfter) after the revocation")
+        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.first?.endReason == .revoked && usage.first?.user == "vic")
+        // The key no longer opens anything.
+        #expect(try await cluster.request(.GET, "/play/long", headers: [("Authorization", "Bearer \(viewer.key)")]).status == 401)
+    }
+}
+}
