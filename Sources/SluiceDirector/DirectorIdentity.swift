@@ -16,6 +16,25 @@ extension Director {
         identities = Identities(configurationKeys: identities.configurationKeys, users: users, keys: keys)
     }
 
+    /// Users and keys changed in the shared store (another director added or revoked one):
+    /// read them again, and end this director's streams of anyone revoked meanwhile.
+    func reloadIdentities() async {
+        let before = identities
+        do {
+            try await loadIdentities()
+        } catch {
+            logger.error("shared store unreachable: users and keys not reloaded", metadata: ["error": "\(error)"])
+            return
+        }
+        let users = Set(identities.users.values.filter { $0.revokedAt != nil && before.users[$0.name]?.revokedAt == nil }.map(\.name))
+        let keys = Set(identities.keys.values.filter { $0.revokedAt != nil && before.keys[$0.id]?.revokedAt == nil }.map(\.id))
+        guard !users.isEmpty || !keys.isEmpty else { return }
+        let ended = await endStreams { stream in
+            stream.user.map(users.contains) == true || stream.keyID.map(keys.contains) == true
+        }
+        logger.warning("revoked by another director: streams ended", metadata: ["users": "\(users.sorted())", "keys": "\(keys.sorted())", "streams_ended": "\(ended)"])
+    }
+
     public var users: [User] { identities.users.values.sorted { $0.name < $1.name } }
 
     /// Adds a user; nil when the name is taken.
@@ -47,7 +66,7 @@ extension Director {
             try await store.save(user: user)
             for key in self.identities.keys.values where key.user == name { try await store.save(key: key) }
         }
-        let ended = await endStreams(reason: "user revoked") { $0.user == name }
+        let ended = await endStreams { $0.user == name }
         logger.warning("user revoked", metadata: ["user": "\(name)", "streams_ended": "\(ended)"])
         return ended
     }
@@ -55,12 +74,12 @@ extension Director {
     public func revokeKey(_ id: String) async -> (key: KeyRecord, ended: Int)? {
         guard let key = identities.revokeKey(id, at: clock.now()) else { return nil }
         await persist { try await $0.save(key: key) }
-        let ended = await endStreams(reason: "key revoked") { $0.keyID == id }
+        let ended = await endStreams { $0.keyID == id }
         logger.warning("api key revoked", metadata: ["user": "\(key.user)", "key_id": "\(id)", "streams_ended": "\(ended)"])
         return (key, ended)
     }
 
-    private func endStreams(reason: String, where matches: (LiveStream) -> Bool) async -> Int {
+    private func endStreams(where matches: (LiveStream) -> Bool) async -> Int {
         let doomed = controller.streams.values.filter(matches).map(\.id).sorted()
         var ended = 0
         for id in doomed where await end(streamID: id, bytesSent: nil, reason: .revoked) != nil { ended += 1 }

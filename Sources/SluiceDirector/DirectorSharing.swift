@@ -111,6 +111,7 @@ extension Director {
             if controller.queue.count > 0 { await refreshSharedState() }
         case .catalog:
             await reloadCatalog()
+            await reloadIdentities()
         }
     }
 

@@ -44,6 +44,8 @@ extension LiveStream {
             json.endObject()
         }
         lastReceiverReport?.write("lastReceiverReport", to: &json)
+        if let user { json.field("user", user) }
+        if let keyID { json.field("keyID", keyID) }
         json.endObject()
         return json.bytes
     }

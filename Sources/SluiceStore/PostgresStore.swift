@@ -250,12 +250,14 @@ public final class PostgresStore: SharedStore {
     public func save(user: User) async throws {
         let body = String(decoding: try JSONEncoder().encode(user), as: UTF8.self)
         try await query("INSERT INTO users (name, body) VALUES (\(user.name), \(body)) ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body")
+        try await notifyCatalog()  // other directors reload users and keys (and end revoked ones' streams)
     }
 
     public func save(key: KeyRecord) async throws {
         let body = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
         try await query(
             "INSERT INTO api_keys (id, user_name, body) VALUES (\(key.id), \(key.user), \(body)) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body")
+        try await notifyCatalog()
     }
 
     private func usageRows(_ rows: PostgresRowSequence) async throws -> [(sequence: Int64, record: UsageRecord)] {

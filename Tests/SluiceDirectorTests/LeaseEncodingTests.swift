@@ -16,6 +16,10 @@ import Testing
             leaseExpiry: Timestamp(millisecondsSinceEpoch: 1_795_000_060_000), bytesSent: 123_456_789, isClaimed: true)
         stream.quality = quality
         stream.lastReceiverReport = report
+        if quality != nil {
+            stream.user = "vera \"v\""
+            stream.keyID = "0123456789ab"
+        }
         return stream
     }
 

@@ -220,6 +220,32 @@ import Testing
         await b.shutdown()
     }
 
+    @Test func aUserRevokedOnOneDirectorLosesTheStreamsAnotherAdmitted() async throws {
+        let url = try server.createDatabase("revoke")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        _ = await a.addUser(name: "vera", role: .viewer, groups: [])
+        let (_, key) = try #require(await a.createKey(for: "vera"))
+        // B learns of the user from the store's notification.
+        await b.sharedChanged(.catalog)
+        let vera = try await b.authenticate(key).get()
+        #expect(vera.name == "vera" && vera.role == .viewer)
+        let stream = try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.1", maxWait: .zero, by: vera).get()
+        #expect(stream.user == "vera")
+
+        #expect(await a.revokeUser("vera") == 0, "A admitted none of vera's streams")
+        await b.sharedChanged(.catalog)
+        #expect(await b.controller.streams[stream.id] == nil, "B ended the stream it admitted for vera")
+        let usage = try server.psql("revoke", "SELECT end_reason, user_name FROM usage")
+        #expect(usage == "revoked|vera", "\(usage)")
+        #expect(try links("revoke").values.allSatisfy { $0 == 0 })
+        if case .success = await b.authenticate(key) { Issue.record("the revoked key still opens B") }
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test func anUploadAdmittedByOneDirectorIsCompletedThroughAnother() async throws {
         let url = try server.createDatabase("upload")
         let a = try await makeDirector("a", url: url)
