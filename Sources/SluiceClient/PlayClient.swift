@@ -78,11 +78,16 @@ public struct PlayClient: Sendable {
         var hasher = SHA256()
         var bytes: Int64 = 0
         var firstByte: ContinuousClock.Instant?
-        for try await chunk in response.body {
-            if firstByte == nil { firstByte = clock.now }
-            bytes += Int64(chunk.readableBytes)
-            chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-            try file?.write(contentsOf: Data(chunk.readableBytesView))
+        do {
+            for try await chunk in response.body {
+                if firstByte == nil { firstByte = clock.now }
+                bytes += Int64(chunk.readableBytes)
+                chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                try file?.write(contentsOf: Data(chunk.readableBytesView))
+            }
+        } catch {
+            // The engine closed early: the stream was torn down, revoked, or its engine failed.
+            throw ClientError("the stream was cut off after \(bytes) bytes (\(error)): torn down, revoked, or its engine stopped; the usage record says why")
         }
         let end = clock.now
         let transfer = firstByte.map { end - $0 } ?? .zero

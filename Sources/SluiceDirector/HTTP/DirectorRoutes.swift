@@ -333,10 +333,10 @@ struct DirectorRoutes {
             let lines = records.compactMap { try? JSONResponse.encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) + "\n" }
             return Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: ByteBuffer(string: lines.joined())))
         case "csv":
-            var text = "stream_id,kind,object,engine,client,started_ms,ended_ms,bytes,reserved_bps,end_reason,fraction_lost,cumulative_lost,jitter_ms\n"
+            var text = "stream_id,kind,object,engine,client,started_ms,ended_ms,bytes,reserved_bps,end_reason,fraction_lost,cumulative_lost,jitter_ms,user\n"
             for r in records {
                 let quality = r.quality.map { "\($0.fractionLost),\($0.cumulativeLost),\($0.jitterMilliseconds)" } ?? ",,"
-                text += "\(r.streamID),\(r.kind.rawValue),\(r.object),\(r.engine),\(r.clientAddress),\(r.startedAt.millisecondsSinceEpoch),\(r.endedAt.millisecondsSinceEpoch),\(r.bytes),\(r.reservedBitsPerSecond),\(r.endReason.rawValue),\(quality)\n"
+                text += "\(r.streamID),\(r.kind.rawValue),\(r.object),\(r.engine),\(r.clientAddress),\(r.startedAt.millisecondsSinceEpoch),\(r.endedAt.millisecondsSinceEpoch),\(r.bytes),\(r.reservedBitsPerSecond),\(r.endReason.rawValue),\(quality),\(r.user ?? "")\n"
             }
             return Response(status: .ok, headers: [.contentType: "text/csv"], body: .init(byteBuffer: ByteBuffer(string: text)))
         default:
