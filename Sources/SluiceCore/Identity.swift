@@ -114,6 +114,15 @@ public struct Identities: Sendable {
         return .success(Principal(name: user.name, role: user.role, groups: user.groups, keyID: id))
     }
 
+    /// The principal a bearer token names, if its user (and key) still stand. The role is the
+    /// user's role now, not when the token was issued.
+    public func principal(user name: String, keyID: String?) -> Result<Principal, Failure> {
+        if keyID == nil, name == Principal.configurationAdmin.name, !configurationKeys.isEmpty { return .success(.configurationAdmin) }
+        guard let keyID, let key = keys[keyID], key.user == name, let user = users[name] else { return .failure(.unknown) }
+        guard key.revokedAt == nil, user.revokedAt == nil else { return .failure(.revoked) }
+        return .success(Principal(name: user.name, role: user.role, groups: user.groups, keyID: keyID))
+    }
+
     public mutating func add(_ user: User) -> Bool {
         guard users[user.name] == nil else { return false }
         users[user.name] = user

@@ -30,6 +30,8 @@ public actor Director {
     /// that run a director without engines.
     let engineControl: EngineControl?
     let signer: GrantSigner?
+    /// Signs and checks bearer tokens (nil without a cluster secret).
+    let tokens: BearerTokenSigner?
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// Told about the play streams of a failed engine once they are ended (RTSP moves them).
     var engineFailureHandler: (@Sendable (String, [LiveStream]) async -> Void)?
@@ -44,6 +46,7 @@ public actor Director {
         self.identities = Identities(configurationKeys: configurationKeys)
         self.store = store
         self.signer = grantSecret.map(GrantSigner.init(secret:))
+        self.tokens = grantSecret.map(BearerTokenSigner.init(secret:))
         self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
         self.shared = store as? any SharedStore
         self.clock = clock

@@ -6,7 +6,24 @@ import SluiceGrant
 extension Director {
     /// Who presented `key` (any role), or why not.
     public func authenticate(_ key: String?) -> Result<Principal, Identities.Failure> {
-        identities.authenticate(key, digest: GrantSigner.sha256Hex)
+        if let key, let tokens, !identities.isOpen, BearerTokenSigner.looksLikeToken(key) {
+            guard let claims = try? tokens.verify(key, now: clock.now()) else { return .failure(.unknown) }
+            return identities.principal(user: claims.sub, keyID: claims.kid)
+        }
+        return identities.authenticate(key, digest: GrantSigner.sha256Hex)
+    }
+
+    /// How long a bearer token from `POST /v1/tokens` lives.
+    static let tokenLifetime: Duration = .seconds(15 * 60)
+
+    /// A bearer token for `principal` (who authenticated with a key), and its expiry.
+    public func issueToken(for principal: Principal) -> (token: String, expiresAt: Timestamp)? {
+        guard let tokens else { return nil }
+        let now = clock.now()
+        let expiry = now + Self.tokenLifetime
+        let claims = BearerTokenClaims(
+            sub: principal.name, kid: principal.keyID, iat: now.millisecondsSinceEpoch / 1000, exp: expiry.millisecondsSinceEpoch / 1000)
+        return (tokens.issue(claims), Timestamp(millisecondsSinceEpoch: claims.exp * 1000))
     }
 
     public var isOpen: Bool { identities.isOpen }

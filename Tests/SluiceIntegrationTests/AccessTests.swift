@@ -62,6 +62,27 @@ extension IntegrationTests {
         #expect(listed.output.contains("vera\tviewer") && listed.output.contains("ulf\tuploader"))
     }
 
+    @Test func aBearerTokenStandsInForTheKeyUntilTheKeyIsRevoked() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 1, bitrate: 500_000), as: "clip")
+        let viewer = try Self.user(cluster, "tess", role: "viewer")
+        let issued = try await cluster.request(.POST, "/v1/tokens", headers: [("Authorization", "Bearer \(viewer.key)")])
+        #expect(issued.status == 201)
+        struct Issued: Decodable { var token: String; var expiresAt: Int64 }
+        let token = try JSONDecoder().decode(Issued.self, from: issued.body)
+        #expect(token.token.split(separator: ".").count == 3)
+        #expect(try await cluster.request(.GET, "/play/clip", headers: [("Authorization", "Bearer \(token.token)")]).status == 302)
+        #expect(try await cluster.request(.GET, "/v1/streams", headers: [("Authorization", "Bearer \(token.token)")]).status == 403, "the token carries the user's role")
+        let tampered = String(token.token.dropLast(2)) + (token.token.hasSuffix("AA") ? "BB" : "AA")
+        #expect(try await cluster.request(.GET, "/play/clip", headers: [("Authorization", "Bearer \(tampered)")]).status == 401)
+        let rtsp = try cluster.run(["play", cluster.rtspURL + "/clip?key=\(token.token)", "--director", cluster.directorURL])
+        #expect(rtsp.status == 0, "\(rtsp.output)")
+        _ = try cluster.run(["key", "revoke", viewer.id, "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(try await cluster.request(.GET, "/play/clip", headers: [("Authorization", "Bearer \(token.token)")]).status == 401, "revoking the key voids its tokens")
+    }
+
     @Test func revokingAKeyMidStreamStopsTheStreamAndReleasesItsPath() async throws {
         let cluster = try Cluster(engineNames: ["engine-a"])
         defer { cluster.stop() }

@@ -44,6 +44,7 @@ struct DirectorRoutes {
             Route(method: .get, path: "/v1/streams", handler: streams),
             Route(method: .delete, path: "/v1/streams/{id}", handler: tearDown),
             Route(method: .get, path: "/v1/usage", handler: usage),
+            Route(method: .post, path: "/v1/tokens", handler: issueToken),
             Route(method: .get, path: "/v1/users", handler: listUsers),
             Route(method: .post, path: "/v1/users", handler: addUser),
             Route(method: .delete, path: "/v1/users/{user}", handler: revokeUser),
@@ -350,6 +351,16 @@ struct DirectorRoutes {
         var name: String
         var role: Role
         var groups: [String]?
+    }
+
+    /// A short-lived bearer token for the caller's key (any role).
+    @Sendable func issueToken(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let principal = try await caller(request, needs: .viewer)
+        guard let (token, expiry) = await director.issueToken(for: principal) else {
+            return JSONResponse.problem(.serviceUnavailable, "unavailable", "this director issues no tokens")
+        }
+        struct Issued: Encodable { var token: String; var tokenType: String; var expiresAt: Int64 }
+        return JSONResponse.make(Issued(token: token, tokenType: "Bearer", expiresAt: expiry.millisecondsSinceEpoch), status: .created)
     }
 
     @Sendable func listUsers(_ request: Request, context: SluiceRequestContext) async throws -> Response {

@@ -204,6 +204,18 @@ paths:
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
+  /v1/tokens:
+    post:
+      tags: [play]
+      summary: Exchange an API key for a bearer token (JWT, HS256, 15 minutes)
+      description: The token is accepted wherever a key is; revoking the key or its user voids it.
+      responses:
+        "201":
+          description: Issued
+          content: { application/json: { schema: { type: object, properties: { token: { type: string }, tokenType: { type: string }, expiresAt: { type: integer, description: ms since the epoch } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "503": { $ref: "#/components/responses/Unavailable" }
   /v1/users:
     get:
       tags: [operator]
