@@ -107,7 +107,9 @@ public struct Configuration: Sendable {
         if let value = rawDirector.maxQueueLength {
             if value < 0 { problems.append("director.maxQueueLength must not be negative") } else { policy.maxQueueLength = value }
         }
-        if let value = rawDirector.bufferSeconds { policy.bufferSeconds = max(0, value) }
+        if let value = rawDirector.bufferSeconds {
+            if value.isFinite, (0...3600).contains(value) { policy.bufferSeconds = value } else { problems.append("director.bufferSeconds must be between 0 and 3600") }
+        }
         if let text = rawDirector.ingestRate {
             if let value = Quantity.bitsPerSecond(text), value > 0 { policy.ingestBitsPerSecond = value } else { problems.append("director.ingestRate: '\(text)' is not a rate (try '200Mbit')") }
         }

@@ -23,12 +23,15 @@ enum Quantity {
     static func duration(_ text: String) -> Duration? {
         let body = text.trimmed.lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where body.hasSuffix(suffix) {
-            guard let value = Double(body.dropLast(suffix.count)), value >= 0, value.isFinite else { return nil }
-            return .milliseconds(Int64(value * scale * 1000))
+        var number = Substring(body)
+        var scale = 1.0
+        if let (suffix, unit) = units.first(where: { body.hasSuffix($0.0) }) {
+            number = body.dropLast(suffix.count)
+            scale = unit
         }
-        guard let value = Double(body), value >= 0, value.isFinite else { return nil }
-        return .milliseconds(Int64(value * 1000))
+        // At most about 31 years: the value ends up as integer milliseconds (found by Fuzz/run.sh config).
+        guard let value = Double(number), value >= 0, value.isFinite, value * scale <= 1e9 else { return nil }
+        return .milliseconds(Int64(value * scale * 1000))
     }
 
     private static func scaled(_ body: String, units: [String: Double]) -> Int64? {

@@ -78,3 +78,12 @@ extension Sequence where Element == UInt8 {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+extension Duration {
+    /// A wait a client asked for in seconds (`?maxWait=2.5`): finite, not negative, at most a
+    /// day; nil for anything else (`nan`, `1e300`, text), which the caller treats as not given.
+    public static func requestedWait(_ text: String?) -> Duration? {
+        guard let text, text.utf8.count <= 32, let seconds = Double(text), seconds.isFinite, seconds >= 0 else { return nil }
+        return .milliseconds(Int64(min(seconds, 86_400) * 1000))
+    }
+}

@@ -75,6 +75,16 @@ import Testing
         #expect(throws: Never.self) { try Configuration.parse(yaml: quoted) }
     }
 
+    @Test func hugeDurationsAndBufferSecondsAreClearErrors() {
+        // Found by the config fuzz target: 1e300s used to trap converting to milliseconds.
+        for field in ["maxWait: 1e300s", "claimTimeout: 99999999999h", "bufferSeconds: 1.0e+300", "bufferSeconds: -1.5"] {
+            #expect(throws: ConfigurationError.self, "\(field)") {
+                try Configuration.parse(yaml: Self.valid.replacingOccurrences(of: "maxWait: 2s", with: field))
+            }
+        }
+        #expect(throws: Never.self) { try Configuration.parse(yaml: Self.valid.replacingOccurrences(of: "maxWait: 2s", with: "maxWait: 1000000000ms")) }
+    }
+
     @Test func garbageIsAClearError() {
         #expect(throws: ConfigurationError.self) { try Configuration.parse(yaml: "::: [ not yaml") }
         #expect(throws: ConfigurationError.self) { try Configuration.load(path: "/nonexistent/sluice.yaml") }

@@ -97,7 +97,7 @@ struct DirectorRoutes {
         let principal = try await caller(request, needs: .viewer)
         let name = try context.parameters.require("object")
         guard MediaObject.isValidName(name) else { throw HTTPError(.badRequest, message: "'\(name.prefix(64))' is not a valid object name") }
-        let maxWait = request.uri.queryParameters.get("maxWait").flatMap(Double.init).map { Duration.milliseconds(Int64(max(0, $0) * 1000)) }
+        let maxWait = Duration.requestedWait(request.uri.queryParameters.get("maxWait"))
         let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait, by: principal)
         switch result {
         case .failure(let refusal):

@@ -385,7 +385,7 @@ struct RTSPTarget {
         object = path.split(separator: "/").first.map(String.init)
         key = components?.queryItems?.first { $0.name == "key" }?.value
         handedOff = components?.queryItems?.contains { $0.name == "handedOff" } ?? false
-        maxWait = components?.queryItems?.first { $0.name == "maxWait" }?.value.flatMap(Double.init).map { .milliseconds(Int64(max(0, $0) * 1000)) }
+        maxWait = Duration.requestedWait(components?.queryItems?.first { $0.name == "maxWait" }?.value)
     }
 
     func base(peer: RTSPService.Peer) -> String {
