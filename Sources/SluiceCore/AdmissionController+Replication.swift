@@ -19,8 +19,11 @@ extension AdmissionController {
             actions.append(.copy(object: name, from: source, to: target))
             inFlight += 1
         }
+        // Streams are looked at once, and only when some dynamic replica has gone cold.
+        let cold = directory.dynamicReplicas.sorted().filter { isCold($0, now: now) }
+        let playing = cold.isEmpty ? [] : Set(streams.values.lazy.filter { $0.kind == .play }.map { ReplicaKey(object: $0.object, engine: $0.engine) })
         var remaining: [String: Int] = [:]
-        for key in directory.dynamicReplicas.sorted() where abandonable(key, now: now) {
+        for key in cold where !playing.contains(key) {
             let count = remaining[key.object] ?? directory.replicas[key.object, default: []].count
             guard count > max(1, rules.minimumReplicas) else { continue }
             remaining[key.object] = count - 1
@@ -53,13 +56,13 @@ extension AdmissionController {
         return nil
     }
 
-    /// A dynamic replica nobody uses, of an object that has been quiet for the cool-down.
-    private func abandonable(_ key: ReplicaKey, now: Timestamp) -> Bool {
+    /// A dynamic replica old enough, of an object quiet for the cool-down, that no copy reads
+    /// from. (Whether a stream plays it is checked by the caller.)
+    private func isCold(_ key: ReplicaKey, now: Timestamp) -> Bool {
         let coolDown = replication.policy.coolDown
-        guard (replication.listedAt[key] ?? now) + coolDown <= now,
-              (replication.busyAt[key.object].map { $0 + coolDown <= now } ?? true),
-              !replication.copies.values.contains(where: { $0.source == key.engine && $0.object == key.object }) else { return false }
-        return !streams.values.contains { $0.kind == .play && $0.object == key.object && $0.engine == key.engine }
+        return (replication.listedAt[key] ?? now) + coolDown <= now
+            && (replication.busyAt[key.object].map { $0 + coolDown <= now } ?? true)
+            && !replication.copies.values.contains { $0.source == key.engine && $0.object == key.object }
     }
 
     /// One more stream of `rate` from `engine` to `edge` fits now.
