@@ -19,13 +19,15 @@ public struct UploadClient: Sendable {
         public var sha256: String
     }
 
-    public func put(file path: String, name: String, directorURL: String, apiKey: String?) async throws -> Result {
+    public func put(
+        file path: String, name: String, directorURL: String, apiKey: String?, visibility: ObjectAccess.Visibility? = nil
+    ) async throws -> Result {
         let (size, digest) = try Self.measure(path)
         var admit = HTTPClientRequest(url: directorURL.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/v1/uploads")
         admit.method = .POST
         admit.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { admit.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        admit.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ClusterMessages.UploadRequest(name: name, sizeBytes: size, sha256: digest))))
+        admit.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ClusterMessages.UploadRequest(name: name, sizeBytes: size, sha256: digest, visibility: visibility))))
         let reply = try await client.execute(admit, timeout: .seconds(60))
         let replyBody = try await reply.body.collect(upTo: 1 << 20)
         guard reply.status == .created else {

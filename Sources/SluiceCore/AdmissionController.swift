@@ -294,7 +294,7 @@ public struct AdmissionController: Sendable {
 
     private mutating func tryAdmitPlay(_ request: AdmissionRequest, object name: String, now: Timestamp) -> Result<LiveStream, AdmissionRefusal> {
         guard let object = directory.objects[name] else {
-            return .failure(AdmissionRefusal(.unknownObject, "object '\(name)' is not in the catalog"))
+            return .failure(AdmissionRefusal(.unknownObject, Entitlements.notFoundMessage(name)))
         }
         let holders = directory.liveHolders(of: name)
         guard !holders.isEmpty else {
@@ -359,6 +359,7 @@ public struct AdmissionController: Sendable {
             admittedAt: now, leaseExpiry: lease)
         stream.user = request.user
         stream.keyID = request.keyID
+        stream.visibility = request.visibility
         streams[id] = stream
         deadlines.push(Deadline(at: deadline(of: stream), id: id))
         return stream

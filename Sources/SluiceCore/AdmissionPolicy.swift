@@ -50,6 +50,8 @@ public struct AdmissionRequest: Hashable, Sendable {
     /// Who asked, and with which key: revoking either ends the stream.
     public var user: String?
     public var keyID: String?
+    /// Who may play an uploaded object once it is listed (nil: the default for its uploader).
+    public var visibility: ObjectAccess.Visibility?
 
     public init(ticket: UInt64, kind: Kind, clientAddress: String, deadline: Timestamp, preferredStreamID: UInt32? = nil) {
         self.ticket = ticket
@@ -142,6 +144,8 @@ public struct LiveStream: Hashable, Sendable, Codable {
     /// The user whose request admitted it, and the key presented (nil: a configuration key).
     public var user: String?
     public var keyID: String?
+    /// An upload's requested visibility, applied when the object is listed.
+    public var visibility: ObjectAccess.Visibility?
 
     public init(
         id: UInt32, kind: Kind, object: String, engine: String, clientAddress: String, hops: [Hop],

@@ -145,10 +145,25 @@ public enum ClusterMessages {
         public var name: String
         public var sizeBytes: Int64
         public var sha256: String
-        public init(name: String, sizeBytes: Int64, sha256: String) {
+        /// Who may play it once listed; by default private to a user who uploads, public for an operator.
+        public var visibility: ObjectAccess.Visibility?
+        public init(name: String, sizeBytes: Int64, sha256: String, visibility: ObjectAccess.Visibility? = nil) {
             self.name = name
             self.sizeBytes = sizeBytes
             self.sha256 = sha256
+            self.visibility = visibility
+        }
+    }
+
+    /// `PUT /v1/objects/{object}/access`: who may play an object.
+    public struct AccessChange: Codable, Sendable {
+        public var visibility: ObjectAccess.Visibility
+        public var users: [String]?
+        public var groups: [String]?
+        public init(visibility: ObjectAccess.Visibility, users: [String]? = nil, groups: [String]? = nil) {
+            self.visibility = visibility
+            self.users = users
+            self.groups = groups
         }
     }
 
@@ -237,7 +252,10 @@ public enum ClusterMessages {
         public var replicas: [Replica]
         public var demand: DemandCounts
         public var demandWindowSeconds: Double
-        public init(object: MediaObject, replicas: [Replica], demand: DemandCounts, demandWindowSeconds: Double) {
+        /// Who may play it.
+        public var access: ObjectAccess?
+        public init(object: MediaObject, replicas: [Replica], demand: DemandCounts, demandWindowSeconds: Double, access: ObjectAccess? = nil) {
+            self.access = access
             self.object = object
             self.replicas = replicas
             self.demand = demand

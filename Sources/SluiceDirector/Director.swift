@@ -10,6 +10,8 @@ public actor Director {
     let store: any SluiceStore
     /// Users and keys (and the configuration's operator keys).
     var identities: Identities
+    /// Who may play which object.
+    var entitlements = Entitlements()
     let clock: any SluiceClock
     let logger: Logger
     private var waiting: [UInt64: CheckedContinuation<Result<LiveStream, AdmissionRefusal>, Never>] = [:]
@@ -78,9 +80,14 @@ public actor Director {
     /// Admits now, or waits in the queue until admitted or refused (at most `maxWait`).
     public func admit(
         _ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?, preferredStreamID: UInt32? = nil,
-        by principal: Principal? = nil
+        by principal: Principal? = nil, visibility: ObjectAccess.Visibility? = nil
     ) async -> Result<LiveStream, AdmissionRefusal> {
         let now = clock.now()
+        if case .play(let name) = kind, let principal, !entitlements.mayPlay(name, by: principal) {
+            // Said exactly as for a missing object: a refusal tells nothing of private objects.
+            logger.info("play refused: not entitled", metadata: ["object": "\(name)", "user": "\(principal.name)"])
+            return .failure(AdmissionRefusal(.unknownObject, Entitlements.notFoundMessage(name)))
+        }
         let wait = min(maxWait ?? controller.policy.maxWait, controller.policy.maxWait)
         let ticket = nextTicket
         nextTicket += 1
@@ -88,6 +95,7 @@ public actor Director {
             ticket: ticket, kind: kind, clientAddress: clientAddress, deadline: now + wait, preferredStreamID: preferredStreamID)
         request.user = principal.flatMap { $0.keyID == nil ? nil : $0.name }
         request.keyID = principal?.keyID
+        request.visibility = visibility
         // With a shared store another director may have taken the room the core saw free: the
         // store says so, the core learns the new totals and decides again (a few times).
         var attempt = 1
@@ -360,12 +368,19 @@ public actor Director {
         guard let stream = live, stream.kind == .ingest, stream.engine == engine, stream.object == object.name else {
             return false
         }
+        // A user's upload is theirs, and private unless they asked otherwise; an operator's is public.
+        let access = ObjectAccess(object: object.name, owner: stream.user, visibility: stream.visibility ?? (stream.user == nil ? .public : .private))
+        entitlements.set(access)
         await persist { store in
+            try await store.save(access: access)
             try await store.save(object: object)
             try await store.save(replicaOf: object.name, on: engine, kind: .static)
         }
         controller.objectAdded(object, on: engine)
-        logger.info("object listed", metadata: ["object": "\(object.name)", "engine": "\(engine)", "bytes": "\(object.sizeBytes)"])
+        logger.info("object listed", metadata: [
+            "object": "\(object.name)", "engine": "\(engine)", "bytes": "\(object.sizeBytes)", "owner": "\(access.owner ?? "-")",
+            "visibility": "\(access.visibility.rawValue)",
+        ])
         await end(streamID: streamID, bytesSent: object.sizeBytes, reason: .completed)
         return true
     }

@@ -31,6 +31,7 @@ extension Director {
     public func loadIdentities() async throws {
         let (users, keys) = try await store.identities()
         identities = Identities(configurationKeys: identities.configurationKeys, users: users, keys: keys)
+        entitlements = Entitlements(try await store.accessRules())
     }
 
     /// Users and keys changed in the shared store (another director added or revoked one):
@@ -105,5 +106,56 @@ extension Director {
 
     static func randomHex(bytes: Int) -> String {
         (0..<bytes).map { _ in UInt8.random(in: 0...255) }.hexEncoded
+    }
+}
+
+/// Entitlements: who may play which object.
+extension Director {
+    public enum AccessChange: Sendable {
+        case changed(ObjectAccess)
+        /// Missing, or not visible to the caller (the same answer).
+        case notFound
+        case forbidden(String)
+        case invalid(String)
+    }
+
+    /// The access rule of `object` as `principal` may see it; nil when missing or not visible.
+    public func access(of object: String, for principal: Principal) -> ObjectAccess? {
+        guard controller.directory.objects[object] != nil, entitlements.mayPlay(object, by: principal) else { return nil }
+        return entitlements.access(of: object)
+    }
+
+    /// Sets who may play `object`: its owner or an admin.
+    public func setAccess(
+        of object: String, visibility: ObjectAccess.Visibility, users: [String], groups: [String], by principal: Principal
+    ) async -> AccessChange {
+        guard var rule = access(of: object, for: principal) else { return .notFound }
+        guard rule.allowsChange(by: principal) else {
+            return .forbidden("only the owner of '\(object)' or an admin may change who can play it")
+        }
+        let names = Set(users), teams = Set(groups)
+        guard names.count + teams.count <= ObjectAccess.maxGrantees else {
+            return .invalid("at most \(ObjectAccess.maxGrantees) users and groups per object")
+        }
+        guard names.allSatisfy(User.isValidName), teams.allSatisfy(User.isValidName) else {
+            return .invalid("user and group names are 1-64 characters of A-Z a-z 0-9 . _ -")
+        }
+        rule.visibility = visibility
+        rule.users = visibility == .granted ? names.sorted() : []
+        rule.groups = visibility == .granted ? teams.sorted() : []
+        entitlements.set(rule)
+        await persist { try await $0.save(access: rule) }
+        logger.info("object access changed", metadata: [
+            "object": "\(object)", "visibility": "\(visibility.rawValue)", "users": "\(rule.users)", "groups": "\(rule.groups)", "by": "\(principal.name)",
+        ])
+        return .changed(rule)
+    }
+
+    /// The objects `principal` may play.
+    public func visibleObjects(to principal: Principal) -> [(object: MediaObject, access: ObjectAccess, replicas: [String])] {
+        let directory = controller.directory
+        return directory.objects.values.filter { entitlements.mayPlay($0.name, by: principal) }.sorted { $0.name < $1.name }.map {
+            ($0, entitlements.access(of: $0.name), directory.replicas[$0.name, default: []].sorted())
+        }
     }
 }

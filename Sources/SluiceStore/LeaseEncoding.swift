@@ -46,6 +46,7 @@ extension LiveStream {
         lastReceiverReport?.write("lastReceiverReport", to: &json)
         if let user { json.field("user", user) }
         if let keyID { json.field("keyID", keyID) }
+        if let visibility { json.field("visibility", visibility.rawValue) }
         json.endObject()
         return json.bytes
     }

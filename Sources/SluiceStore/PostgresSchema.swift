@@ -129,5 +129,6 @@ enum PostgresSchema {
                 .replacingOccurrences(of: "p_cumulative_lost, p_jitter, s.director);", with: "p_cumulative_lost, p_jitter, s.director, s.body::jsonb->>'user');")
                 .replacingOccurrences(of: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director)", with: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director, user_name)"),
         ],
+        ["CREATE TABLE object_access (object text PRIMARY KEY, body text NOT NULL)"],
     ]
 }

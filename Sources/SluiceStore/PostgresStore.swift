@@ -253,6 +253,22 @@ public final class PostgresStore: SharedStore {
         try await notifyCatalog()  // other directors reload users and keys (and end revoked ones' streams)
     }
 
+    public func accessRules() async throws -> [ObjectAccess] {
+        let decoder = JSONDecoder()
+        var rules: [ObjectAccess] = []
+        for try await body in try await query("SELECT body FROM object_access ORDER BY object").decode(String.self) {
+            rules.append(try decoder.decode(ObjectAccess.self, from: Data(body.utf8)))
+        }
+        return rules
+    }
+
+    public func save(access: ObjectAccess) async throws {
+        let body = String(decoding: try JSONEncoder().encode(access), as: UTF8.self)
+        try await query(
+            "INSERT INTO object_access (object, body) VALUES (\(access.object), \(body)) ON CONFLICT (object) DO UPDATE SET body = EXCLUDED.body")
+        try await notifyCatalog()  // other directors reload who may play what
+    }
+
     public func save(key: KeyRecord) async throws {
         let body = String(decoding: try JSONEncoder().encode(key), as: UTF8.self)
         try await query(

@@ -39,6 +39,7 @@ public final class SQLiteStore: SluiceStore {
             "CREATE TABLE api_keys (id TEXT PRIMARY KEY, user_name TEXT NOT NULL, body TEXT NOT NULL)",
             "ALTER TABLE usage ADD COLUMN user_name TEXT",
         ],
+        ["CREATE TABLE object_access (object TEXT PRIMARY KEY, body TEXT NOT NULL)"],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -190,6 +191,18 @@ public final class SQLiteStore: SluiceStore {
     public func save(user: User) async throws {
         let body = String(decoding: try JSONEncoder().encode(user), as: UTF8.self)
         _ = try await connection.query("INSERT OR REPLACE INTO users (name, body) VALUES (?, ?)", [.text(user.name), .text(body)])
+    }
+
+    public func accessRules() async throws -> [ObjectAccess] {
+        let decoder = JSONDecoder()
+        return try await connection.query("SELECT body FROM object_access ORDER BY object").map {
+            try decoder.decode(ObjectAccess.self, from: Data($0.string("body").utf8))
+        }
+    }
+
+    public func save(access: ObjectAccess) async throws {
+        let body = String(decoding: try JSONEncoder().encode(access), as: UTF8.self)
+        _ = try await connection.query("INSERT OR REPLACE INTO object_access (object, body) VALUES (?, ?)", [.text(access.object), .text(body)])
     }
 
     public func save(key: KeyRecord) async throws {

@@ -30,5 +30,8 @@ public protocol SluiceStore: Sendable {
     func identities() async throws -> (users: [User], keys: [KeyRecord])
     func save(user: User) async throws
     func save(key: KeyRecord) async throws
+    /// Who may play which object (objects without a rule are public).
+    func accessRules() async throws -> [ObjectAccess]
+    func save(access: ObjectAccess) async throws
     func close() async throws
 }

@@ -1,13 +1,18 @@
 import ArgumentParser
 import Foundation
 import SluiceClient
+import SluiceCore
 import SluiceMedia
 
 struct PutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "put",
         abstract: "Upload an MPEG-TS file: the director admits the write, the engine stores and verifies it.",
-        discussion: "The object is listed only after the engine has fsynced it and checked its size and SHA-256.")
+        discussion: """
+            The object is listed only after the engine has fsynced it and checked its size and SHA-256. \
+            A user's upload is theirs and private unless --visibility says otherwise (change it later \
+            with `sluice access`); an operator's upload is public.
+            """)
 
     @Argument(help: "MPEG-TS file to upload.")
     var file: String
@@ -17,11 +22,17 @@ struct PutCommand: AsyncParsableCommand {
     var director: String = "http://127.0.0.1:8080"
     @Option(help: "API key (or set SLUICE_API_KEY).")
     var key: String?
+    @Option(help: "Who may play it: public, private (you and admins) or granted (see sluice access).")
+    var visibility: String?
 
     func run() async throws {
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
+        let access = try visibility.map { value in
+            guard let parsed = ObjectAccess.Visibility(rawValue: value) else { throw ValidationError("--visibility must be public, private or granted") }
+            return parsed
+        }
         do {
-            let result = try await UploadClient().put(file: file, name: name, directorURL: director, apiKey: apiKey)
+            let result = try await UploadClient().put(file: file, name: name, directorURL: director, apiKey: apiKey, visibility: access)
             announce("stored '\(name)' on \(result.engine): \(result.sizeBytes) bytes, sha256 \(result.sha256)")
         } catch let error as ClientError {
             throw ValidationError(error.description)

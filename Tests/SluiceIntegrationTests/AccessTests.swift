@@ -62,6 +62,66 @@ extension IntegrationTests {
         #expect(listed.output.contains("vera\tviewer") && listed.output.contains("ulf\tuploader"))
     }
 
+    @Test func entitlementsDecideWhoPlaysAndARefusalReadsLikeAMissingObject() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        let owner = try Self.user(cluster, "olga", role: "uploader")
+        let added = try cluster.run(["user", "add", "sam", "--role", "viewer", "--group", "staff", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        try #require(added.status == 0)
+        let staff = try cluster.run(["key", "create", "--user", "sam", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        let samKey = try #require(staff.output.split(separator: "\n").map(String.init).first { $0.hasPrefix("sk_") })
+        let outsider = try Self.user(cluster, "otto", role: "viewer")
+        func call(_ method: HTTPMethod, _ path: String, key: String, body: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: Data) {
+            try await cluster.request(method, path, body: body.map { Data($0.utf8) }, headers: [("Authorization", "Bearer \(key)")])
+        }
+        func access(_ args: [String], key: String) throws -> (status: Int32, output: String) {
+            try cluster.run(["access", "lecture"] + args + ["--director", cluster.directorURL, "--key", key])
+        }
+        // A user's upload is private to them.
+        let sample = try cluster.makeSample(name: "lecture", seconds: 1, bitrate: 500_000)
+        let put = try cluster.run(["put", sample, "--name", "lecture", "--director", cluster.directorURL, "--key", owner.key])
+        try #require(put.status == 0, "\(put.output)")
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: owner.key).status == 302)
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: cluster.apiKey).status == 302, "admins play everything")
+        // Others are told it is not there, in the very words used for a missing object.
+        let hidden = try await call(.GET, "/play/lecture?maxWait=0", key: samKey)
+        let missing = try await call(.GET, "/play/nothing-here?maxWait=0", key: samKey)
+        #expect(hidden.status == 404 && missing.status == 404)
+        #expect(Self.problem(hidden)?.message.replacingOccurrences(of: "lecture", with: "X") == Self.problem(missing)?.message.replacingOccurrences(of: "nothing-here", with: "X"))
+        #expect(try await call(.GET, "/v1/objects/lecture", key: samKey).status == 404)
+        let listing = try await call(.GET, "/v1/objects", key: samKey)
+        #expect(listing.status == 200 && !String(decoding: listing.body, as: UTF8.self).contains("lecture"))
+        let rtspHidden = try cluster.run(["play", cluster.rtspURL + "/lecture?key=\(samKey)", "--director", cluster.directorURL])
+        #expect(rtspHidden.status != 0 && rtspHidden.output.contains("404"), "\(rtspHidden.output)")
+        // Only the owner or an admin changes it; someone who cannot see it gets the same 404.
+        #expect(try await call(.PUT, "/v1/objects/lecture/access", key: samKey, body: #"{"visibility":"public"}"#).status == 404)
+        // Shared with the staff group: sam (in it) plays, also over RTSP; otto does not.
+        let granted = try access(["granted", "--group", "staff"], key: owner.key)
+        #expect(granted.status == 0 && granted.output.contains("granted"), "\(granted.output)")
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: samKey).status == 302)
+        let rtsp = try cluster.run(["play", cluster.rtspURL + "/lecture?key=\(samKey)", "--director", cluster.directorURL])
+        #expect(rtsp.status == 0, "\(rtsp.output)")
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: outsider.key).status == 404)
+        // Sam sees it now, but is not its owner: 403 saying who may.
+        let notOwner = try await call(.PUT, "/v1/objects/lecture/access", key: samKey, body: #"{"visibility":"public"}"#)
+        #expect(notOwner.status == 403 && Self.problem(notOwner)?.message.contains("only the owner") == true)
+        // Granted to otto by name, then public: everyone plays.
+        #expect(try access(["granted", "--user", "otto"], key: owner.key).status == 0)
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: outsider.key).status == 302)
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: samKey).status == 404, "the group grant was replaced")
+        #expect(try access(["public"], key: owner.key).status == 0)
+        #expect(try await call(.GET, "/play/lecture?maxWait=0", key: samKey).status == 302)
+        let status = try await cluster.json(ClusterMessages.ObjectStatus.self, "/v1/objects/lecture")
+        #expect(status.access == ObjectAccess(object: "lecture", owner: "olga", visibility: .public))
+        // Bad input: an unknown visibility is a 400, and nothing changed.
+        #expect(try await call(.PUT, "/v1/objects/lecture/access", key: owner.key, body: #"{"visibility":"secret"}"#).status == 400)
+        #expect(try await cluster.json(ClusterMessages.ObjectStatus.self, "/v1/objects/lecture").access?.visibility == .public)
+        // An operator's upload is public.
+        try cluster.put(try cluster.makeSample(name: "open", seconds: 1, bitrate: 500_000), as: "open")
+        #expect(try await call(.GET, "/play/open?maxWait=0", key: outsider.key).status == 302)
+    }
+
     @Test func aBearerTokenStandsInForTheKeyUntilTheKeyIsRevoked() async throws {
         let cluster = try Cluster(engineNames: ["engine-a"])
         defer { cluster.stop() }

@@ -34,6 +34,7 @@ struct DirectorRoutes {
             Route(method: .post, path: "/v1/streams/{id}/end", handler: end),
             Route(method: .get, path: "/v1/objects", handler: objects),
             Route(method: .get, path: "/v1/objects/{object}", handler: object),
+            Route(method: .put, path: "/v1/objects/{object}/access", handler: setAccess),
             Route(method: .post, path: "/v1/objects/{object}/replicas", handler: replicate),
             Route(method: .delete, path: "/v1/objects/{object}/replicas/{engine}", handler: dropReplica),
             Route(method: .post, path: "/v1/copies/{id}/complete", handler: copyCompleted),
@@ -133,7 +134,9 @@ struct DirectorRoutes {
         guard body.sizeBytes > 0, body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
             throw HTTPError(.badRequest, message: "an upload needs sizeBytes > 0 and the 64-hex-digit sha256 of the file")
         }
-        let result = await director.admit(.ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil, by: principal)
+        let result = await director.admit(
+            .ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil, by: principal,
+            visibility: body.visibility)
         switch result {
         case .failure(let refusal):
             return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
@@ -218,20 +221,32 @@ struct DirectorRoutes {
     // MARK: Views
 
     @Sendable func objects(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        _ = try await caller(request, needs: .viewer)
-        let directory = await director.controller.directory
-        struct Row: Encodable { var object: MediaObject; var replicas: [String] }
-        let rows = directory.objects.values.sorted { $0.name < $1.name }.map { Row(object: $0, replicas: directory.replicas[$0.name, default: []].sorted()) }
+        let principal = try await caller(request, needs: .viewer)
+        // Only what the caller may play.
+        struct Row: Encodable { var object: MediaObject; var replicas: [String]; var access: ObjectAccess }
+        let rows = await director.visibleObjects(to: principal).map { Row(object: $0.object, replicas: $0.replicas, access: $0.access) }
         return JSONResponse.make(rows)
     }
 
     @Sendable func object(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        _ = try await caller(request, needs: .viewer)
+        let principal = try await caller(request, needs: .viewer)
         let name = try context.parameters.require("object")
-        guard let status = await director.status(of: name) else {
-            return JSONResponse.problem(.notFound, "unknown_object", "object '\(name.prefix(128))' is not in the catalog")
+        guard await director.access(of: name, for: principal) != nil, let status = await director.status(of: name) else {
+            return JSONResponse.problem(.notFound, "unknown_object", Entitlements.notFoundMessage(name))
         }
         return JSONResponse.make(status)
+    }
+
+    @Sendable func setAccess(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let principal = try await caller(request, needs: .viewer)
+        let name = try context.parameters.require("object")
+        let body = try await JSONResponse.decode(ClusterMessages.AccessChange.self, from: request, context: context)
+        switch await director.setAccess(of: name, visibility: body.visibility, users: body.users ?? [], groups: body.groups ?? [], by: principal) {
+        case .changed(let rule): return JSONResponse.make(rule)
+        case .notFound: return JSONResponse.problem(.notFound, "unknown_object", Entitlements.notFoundMessage(name))
+        case .forbidden(let message): return JSONResponse.problem(.forbidden, "not_owner", message)
+        case .invalid(let message): return JSONResponse.problem(.badRequest, "invalid_access", message)
+        }
     }
 
     // MARK: Replicas (operator)

@@ -78,7 +78,7 @@ paths:
   /v1/objects:
     get:
       tags: [operator]
-      summary: The catalog with each object's replicas
+      summary: The objects the caller may play, with each one's replicas and access rule
       responses:
         "200":
           description: Objects
@@ -91,6 +91,7 @@ paths:
                   properties:
                     object: { $ref: "#/components/schemas/MediaObject" }
                     replicas: { type: array, items: { type: string } }
+                    access: { $ref: "#/components/schemas/ObjectAccess" }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
   /v1/objects/{object}:
@@ -100,6 +101,23 @@ paths:
       parameters: [{ $ref: "#/components/parameters/object" }]
       responses:
         "200": { description: The object, content: { application/json: { schema: { $ref: "#/components/schemas/ObjectStatus" } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+  /v1/objects/{object}/access:
+    put:
+      tags: [play]
+      summary: Set who may play the object (its owner or an admin; sluice access)
+      description: |
+        public: everyone; private: the owner (and admins); granted: the owner and the users
+        and groups listed. An object the caller may not play answers 404, as a missing one does.
+      parameters: [{ $ref: "#/components/parameters/object" }]
+      requestBody:
+        required: true
+        content: { application/json: { schema: { $ref: "#/components/schemas/AccessChange" } } }
+      responses:
+        "200": { description: The new rule, content: { application/json: { schema: { $ref: "#/components/schemas/ObjectAccess" } } } }
+        "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
@@ -408,7 +426,26 @@ components:
     UploadRequest:
       type: object
       required: [name, sizeBytes, sha256]
-      properties: { name: { type: string }, sizeBytes: { type: integer, minimum: 1 }, sha256: { type: string, pattern: "^[0-9a-fA-F]{64}$" } }
+      properties:
+        name: { type: string }
+        sizeBytes: { type: integer, minimum: 1 }
+        sha256: { type: string, pattern: "^[0-9a-fA-F]{64}$" }
+        visibility: { type: string, enum: [public, private, granted], description: "default: private for a user's upload, public for an operator's" }
+    ObjectAccess:
+      type: object
+      properties:
+        object: { type: string }
+        owner: { type: string }
+        visibility: { type: string, enum: [public, private, granted] }
+        users: { type: array, items: { type: string } }
+        groups: { type: array, items: { type: string } }
+    AccessChange:
+      type: object
+      required: [visibility]
+      properties:
+        visibility: { type: string, enum: [public, private, granted] }
+        users: { type: array, items: { type: string }, maxItems: 256 }
+        groups: { type: array, items: { type: string }, maxItems: 256 }
     UploadTicket:
       type: object
       properties: { streamID: { type: integer }, engine: { type: string }, uploadURL: { type: string } }
@@ -441,6 +478,7 @@ components:
               load: { type: number }
         demand: { type: object, properties: { admitted: { type: integer }, queued: { type: integer }, refused: { type: integer } } }
         demandWindowSeconds: { type: number }
+        access: { $ref: "#/components/schemas/ObjectAccess" }
     LiveStream:
       type: object
       properties:

@@ -79,13 +79,13 @@ actor RTSPService {
                 return RTSPResponse(status: 401, headers: RTSPHeaders([("WWW-Authenticate", "Basic realm=\"sluice\"")]))
             }
             if request.method == "SETUP" { return await setup(request, target: target, peer: peer, by: principal) }
+            return await describe(request, target: target, peer: peer, by: principal)
         case "ANNOUNCE", "RECORD", "REDIRECT":
             return RTSPResponse(status: 405, headers: RTSPHeaders([("Allow", Self.methods)]))
         default:
             return RTSPResponse(status: 501, headers: RTSPHeaders([("Public", Self.methods)]))
         }
         switch request.method {
-        case "DESCRIBE": return await describe(request, target: target, peer: peer)
         case "PLAY": return await play(request)
         case "PAUSE": return await pause(request)
         default: return await teardown(request)
@@ -94,10 +94,10 @@ actor RTSPService {
 
     // MARK: Methods
 
-    private func describe(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse {
+    private func describe(_ request: RTSPRequest, target: RTSPTarget, peer: Peer, by principal: Principal) async -> RTSPResponse {
         guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
-        guard let object = await director.controller.directory.objects[name] else {
-            return RTSPResponse(status: 404, headers: RTSPHeaders([("X-Sluice-Reason", "object '\(name)' is not in the catalog")]))
+        guard await director.access(of: name, for: principal) != nil, let object = await director.controller.directory.objects[name] else {
+            return RTSPResponse(status: 404, headers: RTSPHeaders([("X-Sluice-Reason", Entitlements.notFoundMessage(name))]))
         }
         // Players follow a redirect of DESCRIBE (not of SETUP): a director whose queue is full
         // hands the player to one that has room before it asks for the stream.
