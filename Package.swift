@@ -114,7 +114,7 @@ let package = Package(
             name: "SluiceIntegrationTests",
             dependencies: [
                 "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig",
-                "SluiceDirector", "SluiceEngine", "SluiceClient", "SluiceTestKit",
+                "SluiceDirector", "SluiceEngine", "SluiceClient", "SluiceTestKit", "SluiceGrant",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -155,6 +155,13 @@ public enum ClusterMessages {
         }
     }
 
+    /// The director revoked these streams (a key, user or grant): the engine stops them now.
+    public struct StopStreams: Codable, Sendable {
+        public var ids: [UInt32]
+        public static let maxItems = 10_000
+        public init(ids: [UInt32]) { self.ids = ids }
+    }
+
     /// `PUT /v1/objects/{object}/access`: who may play an object.
     public struct AccessChange: Codable, Sendable {
         public var visibility: ObjectAccess.Visibility

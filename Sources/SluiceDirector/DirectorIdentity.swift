@@ -97,11 +97,32 @@ extension Director {
         return (key, ended)
     }
 
-    private func endStreams(where matches: (LiveStream) -> Bool) async -> Int {
-        let doomed = controller.streams.values.filter(matches).map(\.id).sorted()
-        var ended = 0
-        for id in doomed where await end(streamID: id, bytesSent: nil, reason: .revoked) != nil { ended += 1 }
-        return ended
+    func endStreams(where matches: (LiveStream) -> Bool) async -> Int {
+        let doomed = controller.streams.values.filter(matches).sorted { $0.id < $1.id }
+        var ended: [LiveStream] = []
+        for stream in doomed where await end(streamID: stream.id, bytesSent: nil, reason: .revoked) != nil { ended.append(stream) }
+        await stopOnEngines(ended)
+        return ended.count
+    }
+
+    /// Tells each engine to stop these streams now, rather than at their next renewal (which
+    /// it would otherwise learn of within a second). Best effort: the renewal still stops them.
+    func stopOnEngines(_ streams: [LiveStream]) async {
+        guard let engineControl else { return }
+        let byEngine = Dictionary(grouping: streams.filter { $0.kind == .play }, by: \.engine)
+        await withTaskGroup(of: Void.self) { group in
+            for (engine, streams) in byEngine {
+                guard let url = controller.directory.engines[engine]?.url else { continue }
+                let logger = self.logger
+                group.addTask {
+                    do {
+                        try await engineControl.stopStreams(engineURL: url, ids: streams.map(\.id))
+                    } catch {
+                        logger.warning("engine not told to stop revoked streams; they stop at its next renewal", metadata: ["engine": "\(engine)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
     }
 
     static func randomHex(bytes: Int) -> String {

@@ -53,6 +53,11 @@ struct EngineControl: Sendable {
         _ = try await call(.DELETE, engineURL + "/v1/objects/\(object)", body: Optional<[String: String]>.none, as: [String: String].self)
     }
 
+    /// Stops streams now (revoked): HTTP connections and RTP sessions alike.
+    func stopStreams(engineURL: String, ids: [UInt32]) async throws {
+        _ = try await call(.POST, engineURL + "/v1/streams/stop", body: ClusterMessages.StopStreams(ids: ids), as: [String: Int].self)
+    }
+
     func stop(engineURL: String, streamID: UInt32) async throws -> ClusterMessages.RTPStopped {
         try await call(.DELETE, engineURL + "/v1/rtp/sessions/\(streamID)", body: Optional<[String: String]>.none, as: ClusterMessages.RTPStopped.self)
     }

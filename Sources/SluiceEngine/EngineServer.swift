@@ -44,6 +44,9 @@ public struct EngineServer: Sendable {
             engineName: settings.name, objects: objects, director: director,
             engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
         ).register(on: router)
+        StreamControlRoutes(
+            streams: streams, rtpSessions: rtpSessions, engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
+        ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
             burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), logger: logger

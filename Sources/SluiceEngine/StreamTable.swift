@@ -14,6 +14,10 @@ public actor StreamTable {
     }
 
     private var entries: [UInt32: Entry] = [:]
+    /// Streams the director revoked, and when: their grants open nothing any more.
+    private var revoked: [UInt32: ContinuousClock.Instant] = [:]
+    static let revokedMemory: Duration = .seconds(24 * 3600)
+    static let maxRevoked = 100_000
     private var nextGeneration: UInt64 = 1
     private let director: DirectorLink
     private let reconnectGrace: Duration
@@ -37,6 +41,27 @@ public actor StreamTable {
         entries[streamID] = entry
         return generation
     }
+
+    /// The director revoked these streams: their connections stop before their next write, and
+    /// their grants are refused from now on. Returns how many were sending.
+    func revoke(_ ids: [UInt32]) -> Int {
+        let now = ContinuousClock.now
+        if revoked.count + ids.count > Self.maxRevoked {
+            revoked = revoked.filter { now - $0.value < Self.revokedMemory }
+            // Still full: forget the oldest (their grants have long expired).
+            if revoked.count + ids.count > Self.maxRevoked {
+                for (id, _) in revoked.sorted(by: { $0.value < $1.value }).prefix(revoked.count + ids.count - Self.maxRevoked) { revoked[id] = nil }
+            }
+        }
+        var sending = 0
+        for id in ids {
+            revoked[id] = now
+            if entries.removeValue(forKey: id) != nil { sending += 1 }
+        }
+        return sending
+    }
+
+    func isRevoked(_ streamID: UInt32) -> Bool { revoked[streamID] != nil }
 
     func isCurrent(_ streamID: UInt32, generation: UInt64) -> Bool {
         entries[streamID]?.generation == generation

@@ -163,12 +163,44 @@ extension IntegrationTests {
         let outcome = await download.result
         let stoppedAfter = ContinuousClock.now - revokedAt
         if case .success(let body) = outcome { Issue.record("the download completed (\(body.body.count) bytes) instead of being cut off") }
-        #expect(stoppedAfter < .seconds(5), "stopped \(stoppedAfter) after the revocation")
+        // The director tells the engine at once (the renewal, within a second, is the fallback).
+        #expect(stoppedAfter < .seconds(1), "stopped \(stoppedAfter) after the revocation")
         #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.first?.endReason == .revoked && usage.first?.user == "vic")
         // The key no longer opens anything.
         #expect(try await cluster.request(.GET, "/play/long", headers: [("Authorization", "Bearer \(viewer.key)")]).status == 401)
+    }
+
+    @Test func revokingAUserMidRTSPStreamEndsTheRTPAtOnce() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000), as: "long")
+        let viewer = try Self.user(cluster, "rita", role: "viewer")
+        let player = Process()
+        player.executableURL = URL(fileURLWithPath: Cluster.binary)
+        player.arguments = ["play", cluster.rtspURL + "/long?key=\(viewer.key)", "--director", cluster.directorURL, "--out", cluster.directory + "/rita.ts"]
+        player.standardOutput = FileHandle.nullDevice
+        player.standardError = FileHandle.nullDevice
+        try player.run()
+        defer { if player.isRunning { player.terminate() } }
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let revoked = try cluster.run(["user", "revoke", "rita", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(revoked.status == 0, "\(revoked.output)")
+        let revokedAt = ContinuousClock.now
+        // The engine stops the session and sends RTCP BYE; the player takes that as the end.
+        while player.isRunning, ContinuousClock.now - revokedAt < .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
+        let stoppedAfter = ContinuousClock.now - revokedAt
+        #expect(!player.isRunning && stoppedAfter < .seconds(1), "the player was still receiving \(stoppedAfter) after the revocation")
+        let received = (try? FileManager.default.attributesOfItem(atPath: cluster.directory + "/rita.ts")[.size] as? Int) ?? 0
+        #expect(received > 0 && received < 30 * 1_000_000 / 8 / 2, "received \(received) bytes of a 30 s clip")
+        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(usage.first?.endReason == .revoked && usage.first?.user == "rita")
     }
 }
 }

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import SluiceClient
 import SluiceCore
+import SluiceGrant
 import Testing
 
 extension IntegrationTests {
@@ -66,6 +68,57 @@ extension IntegrationTests {
         let part = try await cluster.get("", headers: [("Range", "bytes=188-375")], base: url)
         #expect(part.status == 206)
         #expect(part.body == FileManager.default.contents(atPath: source)?.subdata(in: 188..<376))
+    }
+
+    /// Grants the engine must refuse on its own (the director is never asked): signed with
+    /// another secret, for another object, for another client address, expired. Over HTTP the
+    /// answer is a 403 with no media; over RTP no session is opened and no packet arrives.
+    @Test func theEngineRefusesForgedForeignAndExpiredGrantsAndSendsNothing() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 2, bitrate: 1_000_000), as: "clip")
+        let engineURL = try #require(cluster.engineURLs["engine-a"])
+        let signer = GrantSigner(secret: "integration-test-secret-0123456789")
+        let now = SystemClock().now()
+        func grant(object: String = "clip", client: String = "127.0.0.1", expires: Timestamp? = nil) -> StreamGrant {
+            StreamGrant(
+                streamID: 4_000_001, action: .play, object: object, engine: "engine-a", bitsPerSecond: 1_200_000,
+                clientAddress: client, expiresAt: expires ?? now + .seconds(60))
+        }
+        let cases: [(String, String)] = [
+            ("forged", GrantSigner(secret: "not-the-cluster-secret-at-all").sign(grant())),
+            ("another object", signer.sign(grant(object: "other"))),
+            ("another client address", signer.sign(grant(client: "10.1.2.3"))),
+            ("expired", signer.sign(grant(expires: now - .seconds(1)))),
+        ]
+        let expected = ["forged": "signature", "another object": "another object", "another client address": "another client", "expired": "expired"]
+        for (name, token) in cases {
+            let reply = try await cluster.get("/stream/clip?grant=\(token)", headers: [], base: engineURL)
+            #expect(reply.status == 403, "\(name): HTTP \(reply.status)")
+            let text = String(decoding: reply.body.prefix(300), as: UTF8.self)
+            #expect(text.contains(expected[name] ?? "?"), "\(name): \(text)")
+            #expect(!reply.body.contains(0x47) || reply.body.count < 188, "\(name): media bytes in a refusal")
+        }
+        // RTP: the director asks for a session to a player's ports; a bad grant opens none.
+        let listener = try await RTPListener.bind(count: 2)
+        for (name, token) in cases {
+            let request = ClusterMessages.RTPSessionRequest(
+                grant: token, object: "clip", clientHost: "127.0.0.1", clientRTPPort: UInt16(listener.ports[0]), clientRTCPPort: UInt16(listener.ports[1]))
+            let reply = try await cluster.request(
+                .POST, "/v1/rtp/sessions", body: try JSONEncoder().encode(request), headers: [("Authorization", "Bearer \(cluster.engineToken)"), ("Content-Type", "application/json")],
+                base: engineURL)
+            #expect(reply.status == 403, "rtp \(name): HTTP \(reply.status)")
+            let play = try await cluster.request(
+                .POST, "/v1/rtp/sessions/4000001/play", body: Data("{\"countsFromFirstPTS\":false}".utf8),
+                headers: [("Authorization", "Bearer \(cluster.engineToken)"), ("Content-Type", "application/json")], base: engineURL)
+            #expect(play.status == 404, "rtp \(name): a session exists")
+        }
+        let received = try await listener.receive(for: .milliseconds(500))
+        #expect(received.allSatisfy { $0.bytes == 0 }, "packets arrived: \(received.map(\.bytes))")
+        // The engine still serves a grant from the director.
+        let url = try location(try await cluster.get("/play/clip"))
+        #expect(try await cluster.get("", headers: [("Range", "bytes=0-187")], base: url).status == 206)
     }
 
     @Test func cutOffCorruptAndForeignUploadsAreNeverListed() async throws {

@@ -334,6 +334,8 @@ struct DirectorRoutes {
         guard let stream = await director.end(streamID: id, bytesSent: nil, reason: .tornDown) else {
             return JSONResponse.problem(.notFound, "stream_gone", "no live stream \(id)")
         }
+        // The grant is withdrawn: its engine stops sending now.
+        await director.stopOnEngines([stream])
         return JSONResponse.make(stream)
     }
 

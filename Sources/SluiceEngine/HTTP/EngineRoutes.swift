@@ -35,6 +35,10 @@ struct EngineRoutes {
             logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
             throw HTTPError(.forbidden, message: error.message)
         }
+        guard await !streams.isRevoked(grant.streamID) else {
+            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "stream_id": "\(grant.streamID)", "reason": "revoked"])
+            throw HTTPError(.forbidden, message: "grant was revoked")
+        }
         guard let object = await objects.object(named: name) else {
             throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
         }

@@ -59,7 +59,8 @@ struct RTPControlRoutes {
         let body = try await decode(ClusterMessages.RTPSessionRequest.self, request)
         let grant: StreamGrant
         do throws(GrantError) {
-            grant = try signer.verify(body.grant, object: body.object, engine: engineName, clientAddress: nil, action: .play, now: clock.now())
+            // The grant names the player's address: RTP goes nowhere else.
+            grant = try signer.verify(body.grant, object: body.object, engine: engineName, clientAddress: body.clientHost, action: .play, now: clock.now())
         } catch {
             throw HTTPError(.forbidden, message: error.message)
         }

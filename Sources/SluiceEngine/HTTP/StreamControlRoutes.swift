@@ -1,0 +1,38 @@
+import Foundation
+import Hummingbird
+import Logging
+import SluiceCore
+
+/// The director's orders about streams in flight: stop these now (a revoked key, user or
+/// grant), without waiting for their next lease renewal.
+struct StreamControlRoutes {
+    let streams: StreamTable
+    let rtpSessions: RTPSessionTable
+    let engineToken: String
+    let logger: Logger
+
+    func register(on router: Router<EngineRequestContext>) {
+        router.post("/v1/streams/stop", use: stop)
+    }
+
+    @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
+            throw HTTPError(.unauthorized, message: "stream orders need the cluster token")
+        }
+        let body = try await request.body.collect(upTo: 1 << 20)
+        guard let order = try? JSONDecoder().decode(ClusterMessages.StopStreams.self, from: Data(body.readableBytesView)),
+              order.ids.count <= ClusterMessages.StopStreams.maxItems else {
+            throw HTTPError(.badRequest, message: "body is not a list of at most \(ClusterMessages.StopStreams.maxItems) stream IDs")
+        }
+        var stopped = await streams.revoke(order.ids)
+        for id in order.ids {
+            guard let session = rtpSessions.session(id) else { continue }
+            rtpSessions.remove(id)
+            _ = await session.stop()  // SR + BYE: the player knows it is over
+            stopped += 1
+        }
+        logger.warning("streams stopped by the director", metadata: ["ids": "\(order.ids.prefix(20))", "were_sending": "\(stopped)"])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"stopped\":\(stopped)}")))
+    }
+}
