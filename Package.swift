@@ -91,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "sluice",
             dependencies: [
-                "SluiceCore", "SluiceMedia", "SluiceConfig", "SluiceDirector", "SluiceEngine", "SluiceClient",
+                "SluiceCore", "SluiceMedia", "SluiceConfig", "SluiceDirector", "SluiceEngine", "SluiceClient", "SluiceGrant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -50,7 +50,18 @@ public struct Configuration: Sendable {
         public var rtpBurstWindow: Duration
     }
 
+    /// Licenses and the stream I/O profiles they unlock.
+    public struct Licensing: Sendable {
+        /// Ed25519 public keys (Base64 of 32 bytes) of the license servers whose licenses count.
+        public var trustedKeys: [String] = []
+        /// Every profile a license may name: the built-in ones, with configured ones added or
+        /// replacing them by name.
+        public var profiles: [IOProfile] = IOProfile.builtIn
+        public init() {}
+    }
+
     public var director: Director
+    public var licensing = Licensing()
     /// Base URL engines use to reach the director.
     public var directorURL: String
     /// Shared secret the director signs grants with and engines verify them with.
@@ -207,13 +218,51 @@ public struct Configuration: Sendable {
             if let dscp = engine.dscp, !(0...63).contains(dscp) { problems.append("engine '\(engine.name)': dscp must be 0...63") }
             if let port = engine.rtpPort, !(0...65534).contains(port) { problems.append("engine '\(engine.name)': rtpPort must be 0...65534") }
         }
+        let licensing = licensing(raw.licensing, problems: &problems)
         let secret = raw.grantSecret ?? ""
         if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
 
         guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
         return Configuration(
-            director: director, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
+            director: director, licensing: licensing, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
+    }
+
+    static let maxProfiles = 64
+
+    private static func licensing(_ raw: RawConfiguration.RawLicensing?, problems: inout [String]) -> Licensing {
+        var licensing = Licensing()
+        guard let raw else { return licensing }
+        for key in raw.trustedKeys ?? [] {
+            if Data(base64Encoded: key.trimmingCharacters(in: .whitespaces))?.count == 32 {
+                licensing.trustedKeys.append(key.trimmingCharacters(in: .whitespaces))
+            } else {
+                problems.append("licensing.trustedKeys: '\(key.prefix(64))' is not the Base64 of a 32-byte Ed25519 public key (see sluice license keygen)")
+            }
+        }
+        let configured = raw.profiles ?? []
+        if configured.count > maxProfiles { problems.append("licensing.profiles: at most \(maxProfiles) profiles") }
+        for entry in configured.prefix(maxProfiles) {
+            guard let cache = IOProfile.PageCache(rawValue: entry.pageCache ?? "normal") else {
+                problems.append("profile '\(entry.name.prefix(64))': pageCache must be normal, drop-behind or direct")
+                continue
+            }
+            guard let readBytes = Quantity.bytes(entry.readBytes) else {
+                problems.append("profile '\(entry.name.prefix(64))': readBytes '\(entry.readBytes.prefix(32))' is not a size (try '512KiB')")
+                continue
+            }
+            let profile = IOProfile(
+                name: entry.name, version: entry.version ?? 1, readBytes: Int(clamping: readBytes), readAheadBlocks: entry.readAheadBlocks ?? 0,
+                buffers: entry.buffers ?? 2, pageCache: cache, burstPackets: entry.burstPackets ?? 8)
+            if profile.name == IOProfile.traditional.name {
+                problems.append("profile 'traditional' is what unlicensed streams read with; it cannot be redefined")
+                continue
+            }
+            problems += profile.problems
+            licensing.profiles.removeAll { $0.name == profile.name }
+            licensing.profiles.append(profile)
+        }
+        return licensing
     }
 
     static let maxFlowNesting = 64
@@ -350,7 +399,23 @@ struct RawConfiguration: Decodable {
         var minimumReplicas: Int?
     }
 
+    struct RawProfile: Decodable {
+        var name: String
+        var version: Int?
+        var readBytes: String
+        var readAheadBlocks: Int?
+        var buffers: Int?
+        var pageCache: String?
+        var burstPackets: Int?
+    }
+
+    struct RawLicensing: Decodable {
+        var trustedKeys: [String]?
+        var profiles: [RawProfile]?
+    }
+
     var director: RawDirector?
+    var licensing: RawLicensing?
     var replication: RawReplication?
     var directorURL: String?
     var grantSecret: String?

@@ -155,6 +155,27 @@ public enum ClusterMessages {
         }
     }
 
+    /// One row of an engine's table of authenticated streams and the I/O profile each reads
+    /// with (`GET /v1/profiles` on an engine).
+    public struct StreamProfile: Codable, Sendable, Hashable {
+        public var streamID: UInt32
+        public var object: String
+        /// http or rtp.
+        public var transport: String
+        /// The profile its reader uses: the licensed one, or traditional.
+        public var profile: IOProfile
+        public var licensed: Bool
+        public var since: Timestamp
+        public init(streamID: UInt32, object: String, transport: String, profile: IOProfile?, since: Timestamp) {
+            self.streamID = streamID
+            self.object = object
+            self.transport = transport
+            self.profile = profile ?? .traditional
+            self.licensed = profile != nil
+            self.since = since
+        }
+    }
+
     /// The director revoked these streams (a key, user or grant): the engine stops them now.
     public struct StopStreams: Codable, Sendable {
         public var ids: [UInt32]

@@ -45,16 +45,22 @@ public struct DirectorServer: Sendable {
             logger.warning("no apiKeys configured and no users: the director accepts every client as an admin")
         }
 
+        let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
+        if !configuration.licensing.trustedKeys.isEmpty {
+            logger.info("licenses accepted", metadata: [
+                "license_servers": "\(configuration.licensing.trustedKeys.count)", "profiles": "\(licensing.profiles.keys.sorted())",
+            ])
+        }
         let router = Router(context: SluiceRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
         DirectorRoutes(
             director: director, signer: GrantSigner(secret: configuration.grantSecret),
-            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)
+            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), licensing: licensing
         ).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret),
+            director: director, signer: GrantSigner(secret: configuration.grantSecret), licensing: licensing,
             engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
             sessionTimeout: settings.rtspSessionTimeout, logger: logger)
         await director.onEngineFailure { engine, streams in await rtspService.engineFailed(engine, streams) }

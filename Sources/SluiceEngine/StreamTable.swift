@@ -11,6 +11,10 @@ public actor StreamTable {
         var generation: UInt64
         var bytesSent: Int64
         var connected: Bool
+        var object: String
+        /// The licensed I/O profile the stream reads with (nil: traditional).
+        var profile: IOProfile?
+        var since: Timestamp
     }
 
     private var entries: [UInt32: Entry] = [:]
@@ -32,10 +36,11 @@ public actor StreamTable {
     public var liveCount: Int { entries.count }
 
     /// A connection for `streamID` starts; any older connection of it must stop.
-    func attach(_ streamID: UInt32) -> UInt64 {
+    func attach(_ streamID: UInt32, object: String, profile: IOProfile?) -> UInt64 {
         let generation = nextGeneration
         nextGeneration += 1
-        var entry = entries[streamID] ?? Entry(generation: generation, bytesSent: 0, connected: true)
+        var entry = entries[streamID] ?? Entry(
+            generation: generation, bytesSent: 0, connected: true, object: object, profile: profile, since: SystemClock().now())
         entry.generation = generation
         entry.connected = true
         entries[streamID] = entry
@@ -59,6 +64,11 @@ public actor StreamTable {
             if entries.removeValue(forKey: id) != nil { sending += 1 }
         }
         return sending
+    }
+
+    /// Each live stream and the I/O profile it reads with.
+    var profiles: [ClusterMessages.StreamProfile] {
+        entries.map { .init(streamID: $0.key, object: $0.value.object, transport: "http", profile: $0.value.profile, since: $0.value.since) }
     }
 
     func isRevoked(_ streamID: UInt32) -> Bool { revoked[streamID] != nil }

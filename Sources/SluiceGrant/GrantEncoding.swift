@@ -74,6 +74,17 @@ extension StreamGrant {
         expiresAt.write("expiresAt", to: &json)
         if let sizeBytes { json.field("sizeBytes", sizeBytes) }
         if let sha256 { json.field("sha256", sha256) }
+        if let profile {
+            json.beginObject("profile")
+            json.field("name", profile.name)
+            json.field("version", profile.version)
+            json.field("readBytes", profile.readBytes)
+            json.field("readAheadBlocks", profile.readAheadBlocks)
+            json.field("buffers", profile.buffers)
+            json.field("pageCache", profile.pageCache.rawValue)
+            json.field("burstPackets", profile.burstPackets)
+            json.endObject()
+        }
         json.endObject()
         return json.bytes
     }

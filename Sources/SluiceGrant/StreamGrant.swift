@@ -17,11 +17,14 @@ public struct StreamGrant: Codable, Hashable, Sendable {
     public var expiresAt: Timestamp
     public var sizeBytes: Int64?
     public var sha256: String?
+    /// The licensed I/O profile the engine reads this stream with (nil: `traditional`).
+    public var profile: IOProfile?
 
     public init(
         streamID: UInt32, action: Action, object: String, engine: String, bitsPerSecond: Int64,
-        clientAddress: String, expiresAt: Timestamp, sizeBytes: Int64? = nil, sha256: String? = nil
+        clientAddress: String, expiresAt: Timestamp, sizeBytes: Int64? = nil, sha256: String? = nil, profile: IOProfile? = nil
     ) {
+        self.profile = profile
         self.streamID = streamID
         self.action = action
         self.object = object
@@ -75,6 +78,9 @@ public struct GrantSigner: Sendable {
         }
         guard let grant = try? JSONDecoder().decode(StreamGrant.self, from: Data(payload)) else {
             throw GrantError(code: .malformed, message: "grant payload is unreadable")
+        }
+        if let profile = grant.profile, !profile.problems.isEmpty {
+            throw GrantError(code: .malformed, message: "grant's I/O profile is out of bounds")
         }
         guard grant.expiresAt > now else { throw GrantError(code: .expired, message: "grant expired; ask the director again") }
         guard grant.object == object else { throw GrantError(code: .wrongObject, message: "grant is for another object") }

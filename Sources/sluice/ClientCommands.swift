@@ -59,11 +59,19 @@ struct PlayCommand: AsyncParsableCommand {
     var out: String?
     @Option(help: "API key (or set SLUICE_API_KEY).")
     var key: String?
+    @Option(help: "A license (or a file holding it): the stream is read with a profile it unlocks.")
+    var license: String?
+    @Option(help: "Which of the license's profiles to use (default: the one that suits the stream's rate).")
+    var profile: String?
     @Flag(help: "Print the report as JSON.")
     var json = false
 
     func run() async throws {
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
+        var query: [String] = []
+        if let license { query.append("license=" + (try LicenseCommand.readLicense(license))) }
+        if let profile { query.append("profile=" + profile) }
+        let url = query.isEmpty ? self.url : self.url + (self.url.contains("?") ? "&" : "?") + query.joined(separator: "&")
         let report = url.lowercased().hasPrefix("rtsp://")
             ? try await RTSPPlayClient().play(url: url, apiKey: apiKey, output: out, directorURL: director)
             : try await PlayClient().play(url: url, apiKey: apiKey, output: out)

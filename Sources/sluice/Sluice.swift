@@ -12,7 +12,7 @@ struct Sluice: AsyncParsableCommand {
             engine to the viewer, then redirects the viewer to that engine, which sends the media \
             directly at the reserved rate. Start with `sluice demo`.
             """,
-        subcommands: [DemoCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, KeyCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
     )
 }
 

@@ -9,6 +9,8 @@ struct DirectorRoutes {
     let director: Director
     let signer: GrantSigner
     let engineToken: String
+    /// Which I/O profile a licensed client's stream reads with.
+    let licensing: LicensePolicy
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -115,12 +117,18 @@ struct DirectorRoutes {
                 await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
                 return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
             }
+            let licensed = licensing.decide(
+                license: request.headers[.xSluiceLicense] ?? request.uri.queryParameters.get("license").map { String($0) },
+                requested: request.uri.queryParameters.get("profile").map { String($0) }, user: principal.name,
+                bitsPerSecond: stream.bitsPerSecond, now: await director.now())
+            if let problem = licensed.problem { director.logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"]) }
             let grant = StreamGrant(
                 streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
-                clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry)
+                clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry, profile: licensed.profile)
             let location = "\(engine.url)/stream/\(name)?grant=\(signer.sign(grant))"
             return Response(status: .found, headers: [
-                .location: location, .xSluiceStreamID: "\(stream.id)", .xSluiceReservedRate: "\(stream.bitsPerSecond)", .contentLength: "0",
+                .location: location, .xSluiceStreamID: "\(stream.id)", .xSluiceReservedRate: "\(stream.bitsPerSecond)",
+                .xSluiceProfile: licensed.header, .contentLength: "0",
             ])
         }
     }

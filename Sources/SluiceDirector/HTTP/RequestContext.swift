@@ -22,5 +22,7 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
 extension HTTPField.Name {
     static let xAPIKey = Self("X-API-Key")!
     static let xSluiceStreamID = Self("X-Sluice-Stream-ID")!
+    static let xSluiceLicense = Self("X-Sluice-License")!
+    static let xSluiceProfile = Self("X-Sluice-Profile")!
     static let xSluiceReservedRate = Self("X-Sluice-Reserved-Rate")!
 }

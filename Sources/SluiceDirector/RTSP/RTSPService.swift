@@ -18,6 +18,9 @@ actor RTSPService {
         var clientHost: String
         var clientRTPPort: UInt16
         var clientRTCPPort: UInt16
+        /// Who asked, and the I/O profile their license gave: a moved stream keeps both.
+        var principal: Principal
+        var profile: IOProfile?
         var isPlaying = false
         var lastSeen: ContinuousClock.Instant
         /// When its stream ended (end of object, expiry, operator teardown). The session stays
@@ -38,14 +41,16 @@ actor RTSPService {
 
     let director: Director
     let signer: GrantSigner
+    let licensing: LicensePolicy
     let engines: EngineControl
     let sessionTimeout: Duration
     let logger: Logger
     private var sessions: [String: Session] = [:]
 
-    init(director: Director, signer: GrantSigner, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
+    init(director: Director, signer: GrantSigner, licensing: LicensePolicy, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
         self.director = director
         self.signer = signer
+        self.licensing = licensing
         self.engines = engines
         self.sessionTimeout = sessionTimeout
         self.logger = logger
@@ -153,9 +158,13 @@ actor RTSPService {
             await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
             return RTSPResponse(status: 503)
         }
+        let licensed = licensing.decide(
+            license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile, user: principal.name,
+            bitsPerSecond: stream.bitsPerSecond, now: await director.now())
+        if let problem = licensed.problem { logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"]) }
         let grant = StreamGrant(
             streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
-            clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry)
+            clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry, profile: licensed.profile)
         let created: ClusterMessages.RTPSessionCreated
         do {
             created = try await engines.open(engineURL: engine.url, .init(
@@ -168,13 +177,13 @@ actor RTSPService {
         let id = Self.newSessionID()
         sessions[id] = Session(
             id: id, streamID: stream.id, object: name, engine: engine.name, engineURL: engine.url, clientHost: peer.clientHost,
-            clientRTPPort: rtpPort, clientRTCPPort: rtcpPort, lastSeen: .now)
+            clientRTPPort: rtpPort, clientRTCPPort: rtcpPort, principal: principal, profile: licensed.profile, lastSeen: .now)
         let ssrc = String(created.ssrc, radix: 16, uppercase: true)
         let transportReply = "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtcpPort);source=\(created.sourceHost);"
             + "server_port=\(created.serverRTPPort)-\(created.serverRTCPPort);ssrc=\(String(repeating: "0", count: 8 - ssrc.count) + ssrc)"
         logger.info("rtsp session set up", metadata: ["session": "\(id)", "stream_id": "\(stream.id)", "object": "\(name)", "engine": "\(engine.name)"])
         return RTSPResponse(status: 200, headers: RTSPHeaders([
-            ("Transport", transportReply), ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"),
+            ("Transport", transportReply), ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"), ("X-Sluice-Profile", licensed.header),
         ]))
     }
 
@@ -287,7 +296,8 @@ actor RTSPService {
         }
         guard resume.milliseconds < duration else { return fail("the stream was at its end") }
         let result = await director.admit(
-            .play(object: session.object), clientAddress: session.clientHost, maxWait: .seconds(2), preferredStreamID: session.streamID)
+            .play(object: session.object), clientAddress: session.clientHost, maxWait: .seconds(2), preferredStreamID: session.streamID,
+            by: session.principal)
         guard case .success(let moved) = result else {
             if case .failure(let refusal) = result { fail(refusal.message) }
             return
@@ -298,7 +308,7 @@ actor RTSPService {
         }
         let grant = StreamGrant(
             streamID: moved.id, action: .play, object: session.object, engine: moved.engine, bitsPerSecond: moved.bitsPerSecond,
-            clientAddress: moved.clientAddress, expiresAt: moved.leaseExpiry)
+            clientAddress: moved.clientAddress, expiresAt: moved.leaseExpiry, profile: session.profile)
         do {
             _ = try await engines.open(engineURL: engine.url, .init(
                 grant: signer.sign(grant), object: session.object, clientHost: session.clientHost, clientRTPPort: session.clientRTPPort,
@@ -372,6 +382,9 @@ struct RTSPTarget {
     var object: String?
     var key: String?
     var maxWait: Duration?
+    /// A license (`?license=`), and the profile asked of it (`?profile=`).
+    var license: String?
+    var profile: String?
     var path: String
     /// The query as the player sent it (carried into control URLs and redirects).
     var query: String?
@@ -384,6 +397,8 @@ struct RTSPTarget {
         path = components?.path ?? ""
         object = path.split(separator: "/").first.map(String.init)
         key = components?.queryItems?.first { $0.name == "key" }?.value
+        license = components?.queryItems?.first { $0.name == "license" }?.value
+        profile = components?.queryItems?.first { $0.name == "profile" }?.value
         handedOff = components?.queryItems?.contains { $0.name == "handedOff" } ?? false
         maxWait = Duration.requestedWait(components?.queryItems?.first { $0.name == "maxWait" }?.value)
     }

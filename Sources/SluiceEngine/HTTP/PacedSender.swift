@@ -1,7 +1,6 @@
 import Hummingbird
 import Logging
 import NIOCore
-import NIOFileSystem
 import SluiceCore
 import SluiceGrant
 
@@ -29,27 +28,32 @@ struct PacedSender: Sendable {
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             let id = grant.streamID
-            let generation = await streams.attach(id)
+            let generation = await streams.attach(id, object: grant.object, profile: grant.profile)
             let clock = ContinuousClock()
             let start = clock.now
             let chunkBytes = Self.chunkBytes(bitsPerSecond: grant.bitsPerSecond)
-            // A chunk larger than the configured burst may go at once, or every chunk would wait.
-            var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: max(burstBytes, chunkBytes))
+            // A licensed profile sets the burst; a chunk larger than the burst may go at once, or
+            // every chunk would wait.
+            var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: max(grant.profile?.burstBytes ?? burstBytes, chunkBytes))
             // Renew after the first chunk: that tells the director the client came.
             var lastRenewal = start - renewInterval
             var total: Int64 = 0
             do {
-                try await FileSystem.shared.withFileHandle(forReadingAt: FilePath(path)) { handle in
-                    for try await chunk in handle.readChunks(in: range, chunkLength: .bytes(Int64(chunkBytes))) {
-                        let wait = bucket.delay(sending: chunk.readableBytes, at: clock.now - start)
-                        if wait > .zero { try await Task.sleep(for: wait) }
-                        guard await streams.isCurrent(id, generation: generation) else { throw Stop.superseded }
-                        try await writer.write(chunk)
-                        total = await streams.add(chunk.readableBytes, to: id)
-                        if clock.now - lastRenewal >= renewInterval {
-                            lastRenewal = clock.now
-                            if try await !director.renew(streamID: id, bytesSent: total) { throw Stop.revoked }
-                        }
+                let reader = try ProfiledReader(path: path, profile: grant.profile ?? .traditional)
+                defer { reader.close() }
+                var offset = range.lowerBound
+                while offset < range.upperBound {
+                    let chunk = try await reader.readBuffer(at: offset, count: Int(min(Int64(chunkBytes), range.upperBound - offset)))
+                    guard chunk.readableBytes > 0 else { throw ProfiledReader.ReaderError(message: "the object ended at byte \(offset), before its listed size") }
+                    offset += Int64(chunk.readableBytes)
+                    let wait = bucket.delay(sending: chunk.readableBytes, at: clock.now - start)
+                    if wait > .zero { try await Task.sleep(for: wait) }
+                    guard await streams.isCurrent(id, generation: generation) else { throw Stop.superseded }
+                    try await writer.write(chunk)
+                    total = await streams.add(chunk.readableBytes, to: id)
+                    if clock.now - lastRenewal >= renewInterval {
+                        lastRenewal = clock.now
+                        if try await !director.renew(streamID: id, bytesSent: total) { throw Stop.revoked }
                     }
                 }
                 try await writer.finish(nil)

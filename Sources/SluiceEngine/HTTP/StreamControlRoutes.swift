@@ -4,7 +4,8 @@ import Logging
 import SluiceCore
 
 /// The director's orders about streams in flight: stop these now (a revoked key, user or
-/// grant), without waiting for their next lease renewal.
+/// grant), without waiting for their next lease renewal; and the table of authenticated
+/// streams with the I/O profile each reads with.
 struct StreamControlRoutes {
     let streams: StreamTable
     let rtpSessions: RTPSessionTable
@@ -13,12 +14,28 @@ struct StreamControlRoutes {
 
     func register(on router: Router<EngineRequestContext>) {
         router.post("/v1/streams/stop", use: stop)
+        router.get("/v1/profiles", use: profiles)
+    }
+
+    private func authorize(_ request: Request) throws {
+        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
+            throw HTTPError(.unauthorized, message: "stream orders and views need the cluster token")
+        }
+    }
+
+    /// An entry exists from the stream's start to its end or revocation, and no longer.
+    @Sendable func profiles(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        try authorize(request)
+        var rows = await streams.profiles
+        rows += rtpSessions.all.filter { !$0.isFinished }.map {
+            ClusterMessages.StreamProfile(streamID: $0.streamID, object: $0.object.name, transport: "rtp", profile: $0.profile, since: $0.openedAt)
+        }
+        let data = try JSONEncoder().encode(rows.sorted { $0.streamID < $1.streamID })
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
-            throw HTTPError(.unauthorized, message: "stream orders need the cluster token")
-        }
+        try authorize(request)
         let body = try await request.body.collect(upTo: 1 << 20)
         guard let order = try? JSONDecoder().decode(ClusterMessages.StopStreams.self, from: Data(body.readableBytesView)),
               order.ids.count <= ClusterMessages.StopStreams.maxItems else {

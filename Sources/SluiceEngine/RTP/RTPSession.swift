@@ -48,6 +48,9 @@ final class RTPSession: Sendable {
     let bitsPerSecond: Int64
     let client: SocketAddress
     let clientRTCP: SocketAddress
+    /// The licensed I/O profile its reader uses (nil: traditional).
+    let profile: IOProfile?
+    let openedAt: Timestamp
     let initialRTPTime: UInt32
     private let shared: Mutex<Shared>
 
@@ -57,6 +60,8 @@ final class RTPSession: Sendable {
         clientRTCP: SocketAddress, continueAt: RTPPosition? = nil
     ) {
         streamID = grant.streamID
+        profile = grant.profile
+        openedAt = SystemClock().now()
         self.object = object
         self.path = path
         seekIndex = timing.seekIndex
@@ -169,6 +174,8 @@ final class RTPSessionTable: Sendable {
     func remove(_ id: UInt32) { _ = sessions.withLock { $0.removeValue(forKey: id) } }
 
     var count: Int { sessions.withLock { $0.count } }
+
+    var all: [RTPSession] { sessions.withLock { Array($0.values) } }
 
     func receiverReport(_ block: RTCP.ReportBlock, from address: SocketAddress) {
         guard let session = session(block.ssrc), session.client.ipAddress == address.ipAddress else { return }

@@ -35,13 +35,16 @@ struct RTPStreamer: Sendable {
         let clock = ContinuousClock()
         let id = session.streamID
         let pacer = sockets.pacer
-        guard let file = FileHandle(forReadingAtPath: session.path) else {
-            logger.error("cannot open object for RTP", metadata: ["stream_id": "\(id)", "path": "\(session.path)"])
+        let reader: ProfiledReader
+        do {
+            reader = try ProfiledReader(path: session.path, profile: session.profile ?? .traditional)
+        } catch {
+            logger.error("cannot open object for RTP", metadata: ["stream_id": "\(id)", "error": "\(error)"])
             session.finish()
             try? await director.end(streamID: id, bytesSent: 0, reason: .failed)
             return
         }
-        defer { try? file.close() }
+        defer { reader.close() }
         var sequence = session.nextSequence
         var rtpBase = session.initialRTPTime
         var lastRTPTime = rtpBase
@@ -128,7 +131,7 @@ struct RTPStreamer: Sendable {
             }
             // Keep the pacer fed about half a second ahead; wake five times a second.
             if fedUntil - (clock.now - runStart) < Self.feedAhead {
-                var chunk = Self.read(file, at: readOffset, readBytes: readBytes)
+                var chunk = (try? await reader.read(at: readOffset, count: readBytes)) ?? []
                 chunk.removeLast(chunk.count % TransportStreamScanner.packetSize)
                 if chunk.isEmpty {
                     atEnd = true
@@ -174,19 +177,6 @@ struct RTPStreamer: Sendable {
         if completed {
             logger.info("rtp stream completed", metadata: ["stream_id": "\(id)", "bytes": "\(final.bytesSent)", "packets": "\(final.packetsSent)"])
             try? await director.end(streamID: id, bytesSent: final.bytesSent, reason: .completed, quality: final.quality)
-        }
-    }
-
-    /// Up to `readBytes` of the object from `offset` (fewer at its end; none on error).
-    static func read(_ file: FileHandle, at offset: Int64, readBytes: Int) -> [UInt8] {
-        let descriptor = file.fileDescriptor
-        return [UInt8](unsafeUninitializedCapacity: readBytes) { bytes, count in
-            var filled = 0
-            while filled < readBytes {
-                let got = pread(descriptor, bytes.baseAddress! + filled, readBytes - filled, off_t(offset) + off_t(filled))
-                if got > 0 { filled += got } else if got < 0 && errno == EINTR { continue } else { break }
-            }
-            count = filled
         }
     }
 
