@@ -64,6 +64,40 @@ import Testing
         #expect(try Configuration.load(path: example).director.replication.copyBitsPerSecond == 50_000_000)
     }
 
+    @Test func licensingSettingsAndTheirProblems() throws {
+        let key = LicenseCodec.newKeyPair().publicKey
+        let configuration = try Configuration.parse(yaml: Self.valid + """
+
+            licensing:
+              trustedKeys: ["\(key)"]
+              profiles:
+                - { name: hd-video, version: 2, readBytes: 512KiB, readAheadBlocks: 4, buffers: 4, pageCache: drop-behind, burstPackets: 16 }
+                - { name: audio, readBytes: 16KiB }
+            """)
+        let profiles = Dictionary(uniqueKeysWithValues: configuration.licensing.profiles.map { ($0.name, $0) })
+        #expect(configuration.licensing.trustedKeys == [key])
+        #expect(profiles["hd-video"] == IOProfile(name: "hd-video", version: 2, readBytes: 512 << 10, readAheadBlocks: 4, buffers: 4, pageCache: .dropBehind, burstPackets: 16))
+        #expect(profiles["audio"]?.readBytes == 16 << 10, "replaced by name")
+        #expect(profiles["uhd-video"] == .uhdVideo, "the shipped ones stay")
+        #expect(try Configuration.parse(yaml: Self.valid).licensing.profiles == IOProfile.builtIn)
+        #expect {
+            try Configuration.parse(yaml: Self.valid + """
+
+                licensing:
+                  trustedKeys: ["not-a-key"]
+                  profiles:
+                    - { name: traditional, readBytes: 1MiB }
+                    - { name: odd, readBytes: 1000 }
+                    - { name: huge, readBytes: 16MiB, buffers: 64 }
+                    - { name: weird, readBytes: 64KiB, pageCache: mmap }
+                """)
+        } throws: { error in
+            let text = (error as? ConfigurationError)?.description ?? ""
+            return text.contains("not-a-key") && text.contains("'traditional'") && text.contains("'odd': readBytes") && text.contains("64 MiB")
+                && text.contains("pageCache must be")
+        }
+    }
+
     @Test func deeplyNestedYAMLIsAClearErrorNotAStackOverflow() {
         #expect {
             try Configuration.parse(yaml: "a: " + String(repeating: "[", count: 100_000))

@@ -56,6 +56,8 @@ struct RTPStreamer: Sendable {
         var fedUntil: Duration = .zero  // due time of the last packet handed to the pacer
         var chunkNumber: UInt32 = 0
         let readBytes = Self.readBytes(bitsPerSecond: session.bitsPerSecond)
+        // Unlicensed streams keep per-packet PCR pacing (plus the engine's GSO window).
+        let burst = session.profile?.burstPackets ?? 1
         let placeholder = ByteBuffer()
         var atEnd = false
         var lastRenewal = clock.now
@@ -142,7 +144,10 @@ struct RTPStreamer: Sendable {
                 var packets: [RTPPacer.Packet] = []
                 packets.reserveCapacity(planned.count)
                 chunkNumber &+= 1
-                for packet in planned {
+                for (index, packet) in planned.enumerated() {
+                    // A licensed profile sends `burstPackets` payloads back to back, each group
+                    // when its first is due (never late; the RTP timestamps keep media time).
+                    let sendAt = burst > 1 ? planned[index - index % burst].due : packet.due
                     let offset = buffer.writerIndex
                     buffer.writeInteger(UInt8(0x80))
                     buffer.writeInteger(RTPPacket.mp2tPayloadType)
@@ -152,7 +157,7 @@ struct RTPStreamer: Sendable {
                     buffer.writeBytes(chunk[packet.range])
                     packets.append(.init(
                         chunk: placeholder, chunkNumber: chunkNumber, offset: offset, length: buffer.writerIndex - offset,
-                        due: runStartDeadline + .nanoseconds(Int64(packet.due.seconds * 1e9)), sequence: sequence,
+                        due: runStartDeadline + .nanoseconds(Int64(sendAt.seconds * 1e9)), sequence: sequence,
                         fileOffset: readOffset + Int64(packet.range.lowerBound), payloadBytes: packet.range.count))
                     sequence &+= 1
                     fedUntil = packet.due

@@ -6,7 +6,7 @@ import SluiceCore
 /// Reads one stream's object the way its I/O profile says: in blocks of `readBytes` at
 /// block-aligned offsets, keeping `buffers` of them, hinting `readAheadBlocks` ahead to the
 /// kernel, and leaving the page cache as `pageCache` says (drop-behind, or O_DIRECT where the
-/// filesystem takes it). Used by one task at a time; reads run on NIO's blocking-I/O pool.
+/// filesystem takes it). Used by one task at a time; reads run on a pool of I/O threads.
 public final class ProfiledReader: @unchecked Sendable {
     // @unchecked: one stream's task uses it at a time (reads are awaited one after another).
 
@@ -66,12 +66,20 @@ public final class ProfiledReader: @unchecked Sendable {
     /// Up to `count` bytes from `offset` (fewer at the end of the object; none past it or on a
     /// read error), read on the blocking-I/O pool.
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
-        try await NIOThreadPool.singleton.runIfActive { self.readNow(at: offset, count: count) }
+        try await Self.pool.runIfActive { self.readNow(at: offset, count: count) }
     }
+
+    /// Threads that wait on the disk, so the event loops and the cooperative pool never do.
+    /// More than the cores: a direct read waits on the device, and many streams read at once.
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(8, System.coreCount * 4))
+        pool.start()
+        return pool
+    }()
 
     /// The same into a `ByteBuffer` (one copy, from the block into the buffer).
     public func readBuffer(at offset: Int64, count: Int) async throws -> ByteBuffer {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await Self.pool.runIfActive {
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { self.fill(UnsafeMutableRawBufferPointer(rebasing: $0.prefix(count)), from: offset) }
             return buffer

@@ -4,7 +4,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Load generators for benchmarks (see Benchmarks/ and BENCHMARKS.md).",
-        subcommands: [RTPBench.self, RTPListenBench.self, HTTPBench.self])
+        subcommands: [RTPBench.self, RTPListenBench.self, HTTPBench.self, ProfileBench.self])
 }
 
 /// The `q` quantile (0...1) of `values`; 0 when empty.
