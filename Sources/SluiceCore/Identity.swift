@@ -36,10 +36,13 @@ public struct KeyRecord: Hashable, Sendable, Codable {
     public var id: String
     public var user: String
     public var secretSHA256: String
+    /// `MD5(user:sluice:key)`, to check RTSP Digest answers (keys made before Digest have none).
+    public var digestHA1: String?
     public var createdAt: Timestamp
     public var revokedAt: Timestamp?
 
-    public init(id: String, user: String, secretSHA256: String, createdAt: Timestamp, revokedAt: Timestamp? = nil) {
+    public init(id: String, user: String, secretSHA256: String, digestHA1: String? = nil, createdAt: Timestamp, revokedAt: Timestamp? = nil) {
+        self.digestHA1 = digestHA1
         self.id = id
         self.user = user
         self.secretSHA256 = secretSHA256
@@ -121,6 +124,18 @@ public struct Identities: Sendable {
         guard let keyID, let key = keys[keyID], key.user == name, let user = users[name] else { return .failure(.unknown) }
         guard key.revokedAt == nil, user.revokedAt == nil else { return .failure(.revoked) }
         return .success(Principal(name: user.name, role: user.role, groups: user.groups, keyID: keyID))
+    }
+
+    /// Who may answer a Digest challenge as `username`, and the HA1 of each key that may:
+    /// a user's live keys, or the configuration keys for `operator`.
+    public func digestCandidates(username: String, operatorHA1: (String) -> String) -> [(principal: Principal, ha1: String)] {
+        if username == Principal.configurationAdmin.name, !configurationKeys.isEmpty {
+            return configurationKeys.sorted().map { (Principal.configurationAdmin, operatorHA1($0)) }
+        }
+        guard let user = users[username], user.revokedAt == nil else { return [] }
+        return keys.values.filter { $0.user == username && $0.revokedAt == nil && $0.digestHA1 != nil }.sorted { $0.id < $1.id }.map {
+            (Principal(name: user.name, role: user.role, groups: user.groups, keyID: $0.id), $0.digestHA1 ?? "")
+        }
     }
 
     public mutating func add(_ user: User) -> Bool {

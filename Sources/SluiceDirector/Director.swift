@@ -34,6 +34,8 @@ public actor Director {
     let signer: GrantSigner?
     /// Signs and checks bearer tokens (nil without a cluster secret).
     let tokens: BearerTokenSigner?
+    /// Issues and checks RTSP Digest nonces (nil without a cluster secret).
+    let digests: DigestAuthenticator?
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// Told about the play streams of a failed engine once they are ended (RTSP moves them).
     var engineFailureHandler: (@Sendable (String, [LiveStream]) async -> Void)?
@@ -49,6 +51,7 @@ public actor Director {
         self.store = store
         self.signer = grantSecret.map(GrantSigner.init(secret:))
         self.tokens = grantSecret.map(BearerTokenSigner.init(secret:))
+        self.digests = grantSecret.map(DigestAuthenticator.init(secret:))
         self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
         self.shared = store as? any SharedStore
         self.clock = clock

@@ -28,6 +28,23 @@ extension Director {
 
     public var isOpen: Bool { identities.isOpen }
 
+    /// Who answered a Digest challenge (RTSP); nil otherwise, with `stale` when only the nonce
+    /// had expired.
+    public func authenticate(digest answer: DigestAnswer, method: String) -> (principal: Principal?, stale: Bool) {
+        guard let digests else { return (nil, false) }
+        let candidates = identities.digestCandidates(username: answer.username) { DigestAuthenticator.ha1(user: Principal.configurationAdmin.name, key: $0) }
+        switch digests.verify(answer, method: method, candidates: candidates.map(\.ha1), now: clock.now()) {
+        case .valid(let index): return (candidates[index].principal, false)
+        case .staleNonce: return (nil, true)
+        case .invalid: return (nil, false)
+        }
+    }
+
+    /// A Digest challenge with a fresh nonce (nil without a cluster secret).
+    public func digestChallenge(stale: Bool = false) -> String? {
+        digests?.challenge(at: clock.now(), stale: stale)
+    }
+
     public func loadIdentities() async throws {
         let (users, keys) = try await store.identities()
         identities = Identities(configurationKeys: identities.configurationKeys, users: users, keys: keys)
@@ -69,11 +86,13 @@ extension Director {
         guard let owner = identities.users[user], owner.revokedAt == nil else { return nil }
         let id = Self.randomHex(bytes: 6)
         let secret = Self.randomHex(bytes: 24)
-        let record = KeyRecord(id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), createdAt: clock.now())
+        let key = "sk_\(id)_\(secret)"
+        let record = KeyRecord(
+            id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), digestHA1: DigestAuthenticator.ha1(user: user, key: key), createdAt: clock.now())
         identities.add(record)
         await persist { try await $0.save(key: record) }
         logger.info("api key created", metadata: ["user": "\(user)", "key_id": "\(id)"])
-        return (record, "sk_\(id)_\(secret)")
+        return (record, key)
     }
 
     /// Revokes the user and their keys, and ends every stream they asked for (engines stop at

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOHTTP1
 import SluiceCore
@@ -122,6 +123,48 @@ extension IntegrationTests {
         #expect(try await call(.GET, "/play/open?maxWait=0", key: outsider.key).status == 302)
     }
 
+    /// RTSP Digest: the director challenges with Digest and Basic; a player that answers the
+    /// Digest challenge with a user's name and key is let in without the key crossing the wire.
+    @Test func rtspDigestLetsInTheKeyHolderOnly() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 1, bitrate: 500_000), as: "clip")
+        let dora = try Self.user(cluster, "dora", role: "viewer")
+        let uri = cluster.rtspURL + "/clip"
+        func describe(_ authorization: String?) throws -> String {
+            var request = "DESCRIBE \(uri) RTSP/1.0\r\nCSeq: 2\r\n"
+            if let authorization { request += "Authorization: \(authorization)\r\n" }
+            return try RawTCP.exchange(url: cluster.rtspURL, bytes: Array((request + "\r\n").utf8), timeout: 1)
+        }
+        let challenged = try describe(nil)
+        #expect(challenged.hasPrefix("RTSP/1.0 401"))
+        #expect(challenged.contains("WWW-Authenticate: Basic realm=\"sluice\""))
+        let line = try #require(challenged.split(separator: "\r\n").first { $0.hasPrefix("WWW-Authenticate: Digest") })
+        let nonce = try #require(line.split(separator: "nonce=\"").last?.split(separator: "\"").first.map(String.init))
+        func answer(user: String, key: String, nonce: String, uri: String = uri) -> String {
+            let response = DigestTestMath.md5(DigestTestMath.md5("\(user):sluice:\(key)") + ":\(nonce):" + DigestTestMath.md5("DESCRIBE:\(uri)"))
+            return "Digest username=\"\(user)\", realm=\"sluice\", nonce=\"\(nonce)\", uri=\"\(uri)\", response=\"\(response)\""
+        }
+        let accepted = try describe(answer(user: "dora", key: dora.key, nonce: nonce))
+        #expect(accepted.hasPrefix("RTSP/1.0 200") && accepted.contains("m=video"), "\(accepted.prefix(300))")
+        #expect(!accepted.contains(dora.key), "the key never crosses the wire")
+        #expect(try describe(answer(user: "dora", key: "sk_\(dora.id)_" + String(repeating: "0", count: 48), nonce: nonce)).hasPrefix("RTSP/1.0 401"))
+        #expect(try describe(answer(user: "dora", key: dora.key, nonce: "18b3c5e3c00-00112233445566778899aabbccddeeff")).hasPrefix("RTSP/1.0 401"))
+        #expect(try describe(answer(user: "dora", key: dora.key, nonce: nonce, uri: cluster.rtspURL + "/other")).hasPrefix("RTSP/1.0 401"), "signed for another URI")
+        #expect(try describe(answer(user: "operator", key: cluster.apiKey, nonce: nonce)).hasPrefix("RTSP/1.0 200"), "configuration keys as 'operator'")
+        // A real player: ffmpeg takes user and key from the URL and answers the Digest challenge.
+        _ = try RTSPInteropTests.video(cluster, name: "movie", seconds: 2)
+        let authority = cluster.rtspURL.replacingOccurrences(of: "rtsp://", with: "rtsp://dora:\(dora.key)@")
+        let played = try Cluster.runTool(RTSPInteropTests.ffmpeg, [
+            "-hide_banner", "-loglevel", "error", "-timeout", "10000000", "-rtsp_transport", "udp", "-i", authority + "/movie", "-c", "copy", "-f", "null", "-",
+        ])
+        #expect(played.status == 0, "\(played.output)")
+        // Revoked: the same answer fails.
+        _ = try cluster.run(["user", "revoke", "dora", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(try describe(answer(user: "dora", key: dora.key, nonce: nonce)).hasPrefix("RTSP/1.0 401"))
+    }
+
     @Test func aBearerTokenStandsInForTheKeyUntilTheKeyIsRevoked() async throws {
         let cluster = try Cluster(engineNames: ["engine-a"])
         defer { cluster.stop() }
@@ -203,4 +246,8 @@ extension IntegrationTests {
         #expect(usage.first?.endReason == .revoked && usage.first?.user == "rita")
     }
 }
+}
+
+enum DigestTestMath {
+    static func md5(_ text: String) -> String { Insecure.MD5.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
 }

@@ -80,8 +80,12 @@ actor RTSPService {
         case "PLAY", "PAUSE", "TEARDOWN":
             break  // holding the (unguessable) session ID is the authorisation
         case "DESCRIBE", "SETUP":
-            guard let principal = await principal(request, target: target) else {
-                return RTSPResponse(status: 401, headers: RTSPHeaders([("WWW-Authenticate", "Basic realm=\"sluice\"")]))
+            let (found, stale) = await principal(request, target: target)
+            guard let principal = found else {
+                // Both schemes: players pick Digest (the key never crosses the network) when they can.
+                var challenges = RTSPHeaders([("WWW-Authenticate", "Basic realm=\"\(DigestAuthenticator.realm)\"")])
+                if let digest = await director.digestChallenge(stale: stale) { challenges.add("WWW-Authenticate", digest) }
+                return RTSPResponse(status: 401, headers: challenges)
             }
             if request.method == "SETUP" { return await setup(request, target: target, peer: peer, by: principal) }
             return await describe(request, target: target, peer: peer, by: principal)
@@ -351,7 +355,13 @@ actor RTSPService {
 
     /// The caller, from `?key=` in the URL, `Authorization: Bearer KEY`, or Basic with the key
     /// as user name or password; nil when none of them is a valid key.
-    private func principal(_ request: RTSPRequest, target: RTSPTarget) async -> Principal? {
+    /// Who made the request: a key in the URL, a bearer token, Basic (either half a key), or a
+    /// Digest answer for the request's own URI. `stale`: a Digest nonce merely expired.
+    private func principal(_ request: RTSPRequest, target: RTSPTarget) async -> (Principal?, stale: Bool) {
+        if let authorization = request.headers["Authorization"], authorization.lowercased().hasPrefix("digest ") {
+            guard let answer = DigestAnswer(header: authorization), answer.uri == request.uri else { return (nil, false) }
+            return await director.authenticate(digest: answer, method: request.method)
+        }
         var candidates: [String?] = [target.key]
         if let authorization = request.headers["Authorization"] {
             if authorization.lowercased().hasPrefix("bearer ") { candidates.append(String(authorization.dropFirst(7))) }
@@ -363,9 +373,9 @@ actor RTSPService {
         }
         if candidates.allSatisfy({ $0 == nil }) { candidates = [nil] }
         for candidate in candidates {
-            if case .success(let principal) = await director.authenticate(candidate) { return principal }
+            if case .success(let principal) = await director.authenticate(candidate) { return (principal, false) }
         }
-        return nil
+        return (nil, false)
     }
 
     static func newSessionID() -> String {

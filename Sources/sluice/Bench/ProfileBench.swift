@@ -11,24 +11,24 @@ struct ProfileBench: AsyncParsableCommand {
         commandName: "profiles",
         abstract: "Compare stream I/O profiles: read syscalls per MB, page cache left polluted, throughput.",
         discussion: """
-            Writes --streams files of --file-size in --dir (kept for the next run), then for each \
+            Writes --streams files of --file-mib MiB in --dir (kept for the next run), then for each \
             --profile: drops them from the page cache, reads every file at once from start to end \
             in 1 MiB chunks (as an unpaced HTTP stream does) through the engine's reader, and \
-            measures. --memory-limit runs it in a memory cgroup (root, cgroup v1 or v2) so the \
+            measures. --memory-limit-mib runs it in a memory cgroup (root, cgroup v1 or v2) so the \
             files are larger than the page cache it may use.
-              sluice bench profiles --dir /var/tmp/sluice-bench --streams 16 --file-size 256MiB \\
-                --memory-limit 1GiB --profile traditional --profile sd-video --profile uhd-video
+              sluice bench profiles --dir /var/tmp/sluice-bench --streams 16 --file-mib 256 \\
+                --memory-limit-mib 1024 --profile traditional --profile sd-video --profile uhd-video
             """)
 
     @Option(help: "Directory for the test files (on the filesystem under test).")
     var dir: String
     @Option(help: "Concurrent streams (one file each).")
     var streams: Int = 16
-    @Option(help: "Size of each file in MiB.")
+    @Option(name: .customLong("file-mib"), help: "Size of each file in MiB.")
     var fileMiB: Int = 256
     @Option(name: .customLong("profile"), help: "Profile to measure (repeatable): traditional, audio, sd-video, uhd-video.")
     var profiles: [String] = ["traditional", "uhd-video"]
-    @Option(help: "Run in a memory cgroup limited to this many MiB (0: no limit).")
+    @Option(name: .customLong("memory-limit-mib"), help: "Run in a memory cgroup limited to this many MiB (0: no limit).")
     var memoryLimitMiB: Int = 0
     @Option(help: "Runs of each profile (alternating).")
     var rounds: Int = 1
@@ -44,7 +44,8 @@ struct ProfileBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if memoryLimitMiB > 0 { try Self.enterMemoryCgroup(limitBytes: Int64(memoryLimitMiB) << 20) }
+        let cgroup = memoryLimitMiB > 0 ? try Self.enterMemoryCgroup(limitBytes: Int64(memoryLimitMiB) << 20) : nil
+        defer { if let cgroup { Self.leave(cgroup) } }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let size = Int64(fileMiB) << 20
         var paths: [String] = []
@@ -56,7 +57,7 @@ struct ProfileBench: AsyncParsableCommand {
         let known = Dictionary(uniqueKeysWithValues: IOProfile.builtIn.map { ($0.name, $0) })
         if !json {
             print("\(streams) streams x \(fileMiB) MiB = \(streams * fileMiB) MiB; memory limit \(memoryLimitMiB == 0 ? "none" : "\(memoryLimitMiB) MiB")")
-            print("profile          reads/MB   MB/s     cached after (MiB)   page cache policy")
+            print("profile          reads/MB      MB/s   cached after (MiB)   page cache")
         }
         for round in 1...rounds {
             for name in profiles {
@@ -65,7 +66,8 @@ struct ProfileBench: AsyncParsableCommand {
                 if json {
                     print(#"{"round":\#(round),"profile":"\#(name)","streams":\#(streams),"fileMiB":\#(fileMiB),"memoryLimitMiB":\#(memoryLimitMiB),"readsPerMB":\#(String(format: "%.2f", result.readsPerMB)),"mbPerSecond":\#(String(format: "%.1f", result.mbPerSecond)),"cachedAfterMiB":\#(String(format: "%.1f", result.cachedMiB)),"pageCache":"\#(result.pageCache)"}"#)
                 } else {
-                    print(String(format: "%-16@ %8.2f %8.1f %12.1f           %@", name as NSString, result.readsPerMB, result.mbPerSecond, result.cachedMiB, result.pageCache as NSString))
+                    print(name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                        + String(format: " %8.2f  %8.1f  %19.1f   ", result.readsPerMB, result.mbPerSecond, result.cachedMiB) + result.pageCache)
                 }
             }
         }
@@ -124,9 +126,15 @@ struct ProfileBench: AsyncParsableCommand {
         try handle.synchronize()
     }
 
+    /// Moves back to the root group and removes the benchmark's.
+    static func leave(_ cgroup: (root: String, group: String)) {
+        try? "\(ProcessInfo.processInfo.processIdentifier)".write(toFile: cgroup.root + "/cgroup.procs", atomically: false, encoding: .utf8)
+        _ = rmdir(cgroup.group)
+    }
+
     /// Moves this process into a new memory cgroup with `limitBytes`: page cache is charged to
     /// it, so the kernel must reclaim the group's cache past the limit.
-    static func enterMemoryCgroup(limitBytes: Int64) throws {
+    static func enterMemoryCgroup(limitBytes: Int64) throws -> (root: String, group: String) {
         let pid = ProcessInfo.processInfo.processIdentifier
         let candidates = [
             ("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),  // v1
@@ -139,7 +147,7 @@ struct ProfileBench: AsyncParsableCommand {
                   (try? "\(limitBytes)".write(toFile: group + "/" + limitFile, atomically: false, encoding: .utf8)) != nil,
                   (try? "\(pid)".write(toFile: group + "/cgroup.procs", atomically: false, encoding: .utf8)) != nil else { continue }
             FileHandle.standardError.write(Data("running in memory cgroup \(group) limited to \(limitBytes >> 20) MiB\n".utf8))
-            return
+            return (root, group)
         }
         throw ValidationError("cannot create a memory cgroup (needs root and a writable /sys/fs/cgroup); run without --memory-limit-mib")
     }
