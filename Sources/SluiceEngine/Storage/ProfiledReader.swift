@@ -101,6 +101,17 @@ public final class ProfiledReader: @unchecked Sendable {
         var position = offset
         while done < target.count {
             let index = position / Int64(blockBytes)
+            // A whole block the caller wants and we do not hold goes straight into its memory
+            // (no copy through a buffer); O_DIRECT needs our aligned buffers.
+            if position % Int64(blockBytes) == 0, target.count - done >= blockBytes, pageCache != .direct,
+               !blocks.contains(where: { $0.index == index }) {
+                let got = readFully(into: target.baseAddress! + done, count: blockBytes, at: position)
+                afterRead(at: position, count: got)
+                done += got
+                position += Int64(got)
+                if got < blockBytes { break }  // end of the object
+                continue
+            }
             guard let block = block(index) else { break }
             let start = Int(position - index * Int64(blockBytes))
             guard start < block.valid else { break }  // end of the object
@@ -126,9 +137,21 @@ public final class ProfiledReader: @unchecked Sendable {
             memory = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: IOProfile.blockAlignment)
         }
         let fileOffset = index * Int64(blockBytes)
+        let filled = readFully(into: memory, count: blockBytes, at: fileOffset)
+        afterRead(at: fileOffset, count: filled)
+        guard filled > 0 else {
+            memory.deallocate()
+            return nil
+        }
+        blocks.append((index, memory, filled))
+        return (memory, filled)
+    }
+
+    /// `pread`s until `count` bytes or the end of the file.
+    private func readFully(into memory: UnsafeMutableRawPointer, count: Int, at fileOffset: Int64) -> Int {
         var filled = 0
-        while filled < blockBytes {
-            let got = pread(descriptor, memory + filled, blockBytes - filled, off_t(fileOffset) + off_t(filled))
+        while filled < count {
+            let got = pread(descriptor, memory + filled, count - filled, off_t(fileOffset) + off_t(filled))
             readCalls += 1
             if got > 0 {
                 filled += got
@@ -141,14 +164,15 @@ public final class ProfiledReader: @unchecked Sendable {
             }
         }
         bytesRead += Int64(filled)
-        guard filled > 0 else {
-            memory.deallocate()
-            return nil
-        }
-        blocks.append((index, memory, filled))
+        return filled
+    }
+
+    /// The profile's page-cache hints once a block has been read.
+    private func afterRead(at fileOffset: Int64, count: Int) {
+        guard count > 0 else { return }
         if pageCache == .dropBehind {
             // The bytes are ours now: the kernel may forget them.
-            _ = posix_fadvise(descriptor, off_t(fileOffset), off_t(filled), POSIX_FADV_DONTNEED)
+            _ = posix_fadvise(descriptor, off_t(fileOffset), off_t(count), POSIX_FADV_DONTNEED)
         }
         if profile.readAheadBlocks > 0 && pageCache != .direct {
             let from = max(fileOffset + Int64(blockBytes), hintedUntil)
@@ -158,6 +182,5 @@ public final class ProfiledReader: @unchecked Sendable {
                 hintedUntil = until
             }
         }
-        return (memory, filled)
     }
 }
