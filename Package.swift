@@ -52,7 +52,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "SluiceFuzzHarness", dependencies: ["SluiceMedia", "SluiceConfig"]),
+        .target(name: "SluiceFuzzHarness", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceCore", "SluiceGrant"]),
         .target(
             name: "SluiceDirector",
             dependencies: [

@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // libFuzzer targets for the parsers that read untrusted bytes: RTSP requests and headers,
-// HTTP Range, MPEG-TS, RTCP, the YAML configuration. Kept out of the main package: they link
+// HTTP Range, MPEG-TS, RTCP, the YAML configuration, credentials (Digest, licenses, grants, tokens). Kept out of the main package: they link
 // against libFuzzer's main and build only with --sanitize=fuzzer. Run: Fuzz/run.sh SECONDS
 import Foundation
 import PackageDescription
@@ -10,7 +10,7 @@ let sluice = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletin
 
 let targets: [(product: String, module: String)] = [
     ("fuzz-rtsp", "FuzzRTSP"), ("fuzz-range", "FuzzRange"), ("fuzz-ts", "FuzzTransportStream"),
-    ("fuzz-rtcp", "FuzzRTCP"), ("fuzz-config", "FuzzConfig"),
+    ("fuzz-rtcp", "FuzzRTCP"), ("fuzz-config", "FuzzConfig"), ("fuzz-auth", "FuzzAuth"),
 ]
 
 let package = Package(

@@ -11,7 +11,7 @@ only="${2:-}"
 swift build --sanitize=fuzzer --scratch-path ../.build-fuzz 2>&1 | tail -n 3
 bin="$(swift build --sanitize=fuzzer --scratch-path ../.build-fuzz --show-bin-path)"
 mkdir -p artifacts
-for target in rtsp range ts rtcp config; do
+for target in rtsp range ts rtcp config auth; do
     [ -n "$only" ] && [ "$only" != "$target" ] && continue
     work="$(mktemp -d)"   # new inputs found go here, not into the repository's corpus
     echo "fuzz: $target for ${seconds}s"

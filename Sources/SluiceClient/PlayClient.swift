@@ -25,10 +25,12 @@ public struct PlayReport: Sendable, Codable {
     public var jitterMilliseconds: Double?
     /// Per-packet lateness against the RTP schedule (benchmarks only; not encoded).
     public var latenessMicroseconds: [Int32]?
+    /// The I/O profile the director said the engine reads the stream with (`X-Sluice-Profile`).
+    public var profile: String?
 
     enum CodingKeys: String, CodingKey {
         case status, engineURL, startupMilliseconds, transferMilliseconds, bytes, averageBitsPerSecond, sha256, expectedSHA256
-        case errorMessage, packetsReceived, packetsLost, jitterMilliseconds
+        case errorMessage, packetsReceived, packetsLost, jitterMilliseconds, profile
     }
 
     public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
@@ -92,11 +94,13 @@ public struct PlayClient: Sendable {
         let end = clock.now
         let transfer = firstByte.map { end - $0 } ?? .zero
         let digest = hasher.finalize().hexEncoded
-        return PlayReport(
+        var report = PlayReport(
             status: status, engineURL: engineURL, startupMilliseconds: ((firstByte ?? end) - start).milliseconds,
             transferMilliseconds: transfer.milliseconds, bytes: bytes,
             averageBitsPerSecond: transfer > .zero ? Double(bytes * 8) / transfer.seconds : 0,
             sha256: digest, expectedSHA256: await expectedChecksum(playURL: url, apiKey: apiKey, client: client))
+        report.profile = first.headers.first(name: "X-Sluice-Profile")
+        return report
     }
 
     /// Looks the object up in the director's catalog (`/v1/objects`) for its SHA-256.

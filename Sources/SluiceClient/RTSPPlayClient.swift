@@ -134,6 +134,7 @@ public struct RTSPPlayClient: Sendable {
                 guard setup.status == 200, let sessionHeader = setup.headers["Session"] else { return Self.refused(setup, start: start) }
                 let sessionID = String(sessionHeader.split(separator: ";").first ?? "")
                 let timeout = sessionHeader.split(separator: ";").compactMap { $0.hasPrefix("timeout=") ? Double($0.dropFirst(8)) : nil }.first ?? 60
+                let profile = setup.headers["X-Sluice-Profile"]
                 let transport = setup.headers["Transport"] ?? ""
                 let source = Self.parameter("source", in: transport) ?? host
                 let serverRTCPPort = Self.parameter("server_port", in: transport).flatMap { $0.split(separator: "-").last.flatMap { Int($0) } }
@@ -183,7 +184,7 @@ public struct RTSPPlayClient: Sendable {
                 let state = reception.state.withLock { $0 }
                 let first = state.firstPacket ?? clock.now
                 let transfer = (state.lastPacket ?? first) - first
-                return PlayReport(
+                var report = PlayReport(
                     status: 200, engineURL: source, startupMilliseconds: (first - start).seconds * 1000,
                     transferMilliseconds: transfer.seconds * 1000, bytes: state.written,
                     averageBitsPerSecond: transfer > .zero ? Double(state.written * 8) / transfer.seconds : 0,
@@ -191,6 +192,8 @@ public struct RTSPPlayClient: Sendable {
                     errorMessage: nil, packetsReceived: state.statistics.received, packetsLost: state.statistics.lost,
                     jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
                     latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)
+                report.profile = profile
+                return report
             }
         } catch {
             await closeUnusedSockets()

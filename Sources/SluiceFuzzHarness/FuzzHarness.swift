@@ -1,4 +1,6 @@
 import SluiceConfig
+import SluiceCore
+import SluiceGrant
 import SluiceMedia
 
 /// What each fuzz target (Fuzz/) does with one input, shared with the unit test that replays
@@ -79,6 +81,36 @@ public enum FuzzHarness {
         }
         if bytes.count > 1 { _ = RTCP.parse(bytes[1...]) }
     }
+
+    /// Credentials from the network: RTSP Digest answers, licenses, stream grants, bearer
+    /// tokens and API keys. Bounded parsers that refuse, never crash, and never accept a forgery.
+    public static func authentication(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
+        for header in [text, "Digest " + text] {
+            guard let answer = DigestAnswer(header: header) else { continue }
+            precondition(answer.response.count == 32 && header.utf8.count <= DigestAnswer.maxLength)
+            let outcome = digests.verify(answer, method: "DESCRIBE", candidates: ["0123456789abcdef0123456789abcdef"], now: now)
+            precondition(outcome != .valid(index: 0), "an answer to a nonce this director never made passed")
+        }
+        for candidate in [text, "SL1." + text] {
+            if let license = try? LicenseCodec.verify(candidate, trustedKeys: [licenseKey], licensee: nil, now: now) {
+                preconditionFailure("a license nobody signed was accepted: \(license)")
+            }
+            _ = LicenseCodec.unverifiedContents(candidate)
+        }
+        if (try? grants.verify(text, object: "clip", engine: "e", clientAddress: "127.0.0.1", action: .play, now: now)) != nil {
+            preconditionFailure("a grant nobody signed was accepted")
+        }
+        if (try? tokens.verify(text, now: now)) != nil { preconditionFailure("a bearer token nobody signed was accepted") }
+        if let key = KeyRecord.parse(text) { precondition(key.id.count <= 32 && key.secret.count <= 128) }
+    }
+
+    static let digests = DigestAuthenticator(secret: "fuzz-secret-0123456789")
+    static let grants = GrantSigner(secret: "fuzz-secret-0123456789")
+    static let tokens = BearerTokenSigner(secret: "fuzz-secret-0123456789")
+    /// A key whose private half nobody has (the public key of 32 zero bytes' private key).
+    static let licenseKey = LicenseCodec.publicKey(ofPrivateKey: String(repeating: "A", count: 43) + "=") ?? ""
 
     /// Arbitrary text as the YAML configuration: a clear error or a valid configuration, never a crash.
     public static func configuration(_ bytes: [UInt8]) {

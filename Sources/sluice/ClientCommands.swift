@@ -89,6 +89,7 @@ struct PlayCommand: AsyncParsableCommand {
                 received: \(report.bytes) bytes in \(String(format: "%.2f", report.transferMilliseconds / 1000)) s, \(String(format: "%.3f", report.averageBitsPerSecond / 1e6)) Mbit/s
                 sha256:   \(report.sha256) \(checksum)
                 """)
+            if let profile = report.profile { announce("profile:  \(profile)") }
             if let packets = report.packetsReceived {
                 announce("rtp:      \(packets) packets, \(report.packetsLost ?? 0) lost, jitter \(String(format: "%.2f", report.jitterMilliseconds ?? 0)) ms")
             }

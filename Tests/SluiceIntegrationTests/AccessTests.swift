@@ -215,7 +215,7 @@ extension IntegrationTests {
         #expect(try await cluster.request(.GET, "/play/long", headers: [("Authorization", "Bearer \(viewer.key)")]).status == 401)
     }
 
-    @Test func revokingAUserMidRTSPStreamEndsTheRTPAtOnce() async throws {
+    @Test func revokingAKeyMidRTSPStreamEndsTheRTPAtOnce() async throws {
         let cluster = try Cluster(engineNames: ["engine-a"])
         defer { cluster.stop() }
         try await cluster.start()
@@ -232,7 +232,7 @@ extension IntegrationTests {
             try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
         }
         try await Task.sleep(for: .milliseconds(500))
-        let revoked = try cluster.run(["user", "revoke", "rita", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        let revoked = try cluster.run(["key", "revoke", viewer.id, "--director", cluster.directorURL, "--key", cluster.apiKey])
         #expect(revoked.status == 0, "\(revoked.output)")
         let revokedAt = ContinuousClock.now
         // The engine stops the session and sends RTCP BYE; the player takes that as the end.

@@ -16,7 +16,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["rtsp", "range", "ts", "rtcp", "config"])
+    @Test(arguments: ["rtsp", "range", "ts", "rtcp", "config", "auth"])
     func everySeedAndRegressionRunsClean(_ target: String) throws {
         let inputs = try Self.inputs(target)
         #expect(inputs.count >= 2, "the seed corpus of \(target) is missing")
@@ -26,6 +26,7 @@ import Testing
             case "range": FuzzHarness.range(input)
             case "ts": FuzzHarness.transportStream(input)
             case "rtcp": FuzzHarness.rtcp(input)
+            case "auth": FuzzHarness.authentication(input)
             default: FuzzHarness.configuration(input)
             }
         }

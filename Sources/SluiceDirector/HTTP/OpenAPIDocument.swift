@@ -48,6 +48,9 @@ paths:
       parameters:
         - { $ref: "#/components/parameters/object" }
         - { name: maxWait, in: query, description: Seconds to wait at most (capped by the director's maxWait), schema: { type: number, minimum: 0 } }
+        - { name: license, in: query, description: "A license (SL1...) whose I/O profile the stream is read with (or the X-Sluice-License header)", schema: { type: string, maxLength: 4096 } }
+        - { name: profile, in: query, description: Which of the license's profiles to use (default the one suited to the rate), schema: { type: string } }
+        - { name: X-Sluice-License, in: header, required: false, schema: { type: string, maxLength: 4096 } }
       responses:
         "302":
           description: Admitted
@@ -55,6 +58,7 @@ paths:
             Location: { description: "Engine URL with the grant", schema: { type: string } }
             X-Sluice-Stream-ID: { schema: { type: integer } }
             X-Sluice-Reserved-Rate: { description: bit/s reserved, schema: { type: integer } }
+            X-Sluice-Profile: { description: "The I/O profile the engine reads the stream with: NAME/vVERSION, or traditional (and why a license was refused)", schema: { type: string } }
         "307": { description: Handed to another director with room in its queue (several directors), headers: { Location: { schema: { type: string } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
