@@ -61,15 +61,9 @@ public struct DigestAuthenticator: Sendable {
             } else {
                 expected = Self.md5Hex("\(ha1):\(answer.nonce):\(ha2)")
             }
-            if Self.constantTimeEqual(expected, answer.response.lowercased()) { return .valid(index: index) }
+            if Identities.constantTimeEqual(expected, answer.response.lowercased()) { return .valid(index: index) }
         }
         return .invalid
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let left = Array(a.utf8), right = Array(b.utf8)
-        guard left.count == right.count else { return false }
-        return zip(left, right).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

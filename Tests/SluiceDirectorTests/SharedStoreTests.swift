@@ -265,6 +265,44 @@ import Testing
         await b.shutdown()
     }
 
+    @Test func whoMayPlayAnObjectIsTheSameOnEveryDirector() async throws {
+        let url = try server.createDatabase("access")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        _ = await a.addUser(name: "olga", role: .uploader, groups: [])
+        _ = await a.addUser(name: "vera", role: .viewer, groups: ["staff"])
+        let olgaKey = try #require(await a.createKey(for: "olga")).key
+        let veraKey = try #require(await a.createKey(for: "vera")).key
+        await b.sharedChanged(.catalog)
+        let olga = try await b.authenticate(olgaKey).get()
+        let vera = try await b.authenticate(veraKey).get()
+        // olga's upload, admitted by B, completed through A: hers and private, on both.
+        let upload = try await b.admit(.ingest(object: "diary", sizeBytes: 500), clientAddress: "10.0.0.9", maxWait: .zero, by: olga).get()
+        let object = MediaObject(name: "diary", sizeBytes: 500, durationMilliseconds: 1000, averageBitsPerSecond: 4000, sha256: String(repeating: "c", count: 64))
+        #expect(await a.uploadCompleted(streamID: upload.id, object: object, engine: upload.engine))
+        await b.sharedChanged(.catalog)
+        for director in [a, b] {
+            let refused = await director.admit(.play(object: "diary"), clientAddress: "10.0.1.1", maxWait: .zero, by: vera)
+            guard case .failure(let refusal) = refused else { Issue.record("vera played olga's private object"); continue }
+            #expect(refusal.code == .unknownObject)
+            let played = try await director.admit(.play(object: "diary"), clientAddress: "10.0.1.1", maxWait: .zero, by: olga).get()
+            await director.end(streamID: played.id, bytesSent: 0, reason: .tornDown)
+        }
+        // Shared with the staff group through A: B lets vera in after the notification.
+        guard case .changed = await a.setAccess(of: "diary", visibility: .granted, users: [], groups: ["staff"], by: olga) else {
+            Issue.record("the owner could not share it")
+            return
+        }
+        await b.sharedChanged(.catalog)
+        #expect(await b.access(of: "diary", for: vera)?.groups == ["staff"])
+        let shared = try await b.admit(.play(object: "diary"), clientAddress: "10.0.1.1", maxWait: .zero, by: vera).get()
+        await b.end(streamID: shared.id, bytesSent: 0, reason: .tornDown)
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     @Test func restartedDirectorsFindCatalogLeasesAndUsageIntact() async throws {
         let url = try server.createDatabase("restart")
         var a = try await makeDirector("a", url: url)

@@ -13,3 +13,13 @@ public struct EngineRequestContext: RequestContext, RemoteAddressRequestContext 
 
     public var clientIP: String? { remoteAddress?.ipAddress }
 }
+
+extension Request {
+    /// The director's calls carry the cluster token (derived from grantSecret); `what` names
+    /// them in the 401.
+    func requireClusterToken(_ token: String, for what: String) throws {
+        guard headers[.authorization] == "Bearer \(token)" else {
+            throw HTTPError(.unauthorized, message: "\(what) need the cluster token")
+        }
+    }
+}

@@ -19,9 +19,7 @@ struct ReplicaRoutes {
     }
 
     private func authorize(_ request: Request) throws {
-        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
-            throw HTTPError(.unauthorized, message: "replica orders need the cluster token")
-        }
+        try request.requireClusterToken(engineToken, for: "replica orders")
     }
 
     @Sendable func copy(_ request: Request, context: EngineRequestContext) async throws -> Response {

@@ -18,9 +18,7 @@ struct StreamControlRoutes {
     }
 
     private func authorize(_ request: Request) throws {
-        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
-            throw HTTPError(.unauthorized, message: "stream orders and views need the cluster token")
-        }
+        try request.requireClusterToken(engineToken, for: "stream orders and views")
     }
 
     /// An entry exists from the stream's start to its end or revocation, and no longer.

@@ -28,9 +28,7 @@ struct RTPControlRoutes {
     }
 
     private func authorize(_ request: Request) throws {
-        guard request.headers[.authorization] == "Bearer \(engineToken)" else {
-            throw HTTPError(.unauthorized, message: "RTP control needs the cluster token")
-        }
+        try request.requireClusterToken(engineToken, for: "RTP controls")
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
