@@ -25,6 +25,8 @@ struct RTPStreamer: Sendable {
         return min(48, max(1, payloads)) * payload
     }
     static let senderReportInterval: Duration = .seconds(5)
+    /// The most a profile's burst sends a packet ahead of its time.
+    static let maxBurstAhead: Duration = .milliseconds(20)
     /// How far ahead of the schedule the pacer is fed.
     static let feedAhead: Duration = .milliseconds(500)
     /// Pause between the last RTP packet and SR+BYE. GStreamer holds packets in a 2 s jitter
@@ -58,6 +60,8 @@ struct RTPStreamer: Sendable {
         let readBytes = Self.readBytes(bitsPerSecond: session.bitsPerSecond)
         // Unlicensed streams keep per-packet PCR pacing (plus the engine's GSO window).
         let burst = session.profile?.burstPackets ?? 1
+        var burstStart: Duration = .zero
+        var burstCount = burst
         let placeholder = ByteBuffer()
         var atEnd = false
         var lastRenewal = clock.now
@@ -144,10 +148,17 @@ struct RTPStreamer: Sendable {
                 var packets: [RTPPacer.Packet] = []
                 packets.reserveCapacity(planned.count)
                 chunkNumber &+= 1
-                for (index, packet) in planned.enumerated() {
-                    // A licensed profile sends `burstPackets` payloads back to back, each group
-                    // when its first is due (never late; the RTP timestamps keep media time).
-                    let sendAt = burst > 1 ? planned[index - index % burst].due : packet.due
+                for packet in planned {
+                    // A licensed profile sends up to `burstPackets` payloads back to back, each
+                    // group when its first is due: never late, at most `maxBurstAhead` early
+                    // (a low-rate stream's packets are far apart), and the RTP timestamps keep
+                    // media time.
+                    if burstCount >= burst || packet.due - burstStart > Self.maxBurstAhead {
+                        burstStart = packet.due
+                        burstCount = 0
+                    }
+                    burstCount += 1
+                    let sendAt = burst > 1 ? burstStart : packet.due
                     let offset = buffer.writerIndex
                     buffer.writeInteger(UInt8(0x80))
                     buffer.writeInteger(RTPPacket.mp2tPayloadType)
