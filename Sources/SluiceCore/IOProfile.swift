@@ -16,7 +16,8 @@ public struct IOProfile: Hashable, Sendable, Codable {
 
     public var name: String
     public var version: Int
-    /// Bytes per read request to the disk (a multiple of 4 KiB).
+    /// Bytes per read request to the disk (a multiple of 4 KiB); 0: as much as the stream asks
+    /// for at a time (the traditional path: about 5 ms of an HTTP stream, 125 ms of an RTP one).
     public var readBytes: Int
     /// Blocks of `readBytes` hinted to the kernel ahead of the one being read (`WILLNEED`);
     /// 0 leaves read-ahead to the kernel's heuristics.
@@ -50,20 +51,23 @@ public struct IOProfile: Hashable, Sendable, Codable {
         var problems: [String] = []
         if !MediaObject.isValidName(name) || name.utf8.count > 64 { problems.append("profile name '\(name.prefix(64))' is not 1-64 characters of A-Z a-z 0-9 . _ -") }
         if !(1...1_000_000).contains(version) { problems.append("profile '\(name)': version must be 1-1000000") }
-        if !(Self.blockAlignment...(16 << 20)).contains(readBytes) || readBytes % Self.blockAlignment != 0 {
-            problems.append("profile '\(name)': readBytes must be a multiple of 4 KiB between 4 KiB and 16 MiB")
+        if readBytes == 0 {
+            if pageCache != .normal { problems.append("profile '\(name)': readBytes 0 (as the stream asks) goes only with pageCache normal") }
+        } else if !(Self.blockAlignment...(16 << 20)).contains(readBytes) || readBytes % Self.blockAlignment != 0 {
+            problems.append("profile '\(name)': readBytes must be a multiple of 4 KiB between 4 KiB and 16 MiB (or 0: as the stream asks)")
         }
         if !(0...64).contains(readAheadBlocks) { problems.append("profile '\(name)': readAheadBlocks must be 0-64") }
-        if !(1...64).contains(buffers) { problems.append("profile '\(name)': buffers must be 1-64") }
+        if readBytes != 0 && !(1...64).contains(buffers) { problems.append("profile '\(name)': buffers must be 1-64") }
         if buffers * readBytes > 64 << 20 { problems.append("profile '\(name)': buffers x readBytes must stay within 64 MiB per stream") }
         if !(1...256).contains(burstPackets) { problems.append("profile '\(name)': burstPackets must be 1-256") }
         return problems
     }
 
-    /// The configuration every stream without a licensed profile reads with: small reads,
-    /// the kernel's read-ahead, pages left cached.
+    /// The configuration every stream without a licensed profile reads with: each read as large
+    /// as the stream's pacing asks (small for low rates), on the stream's own task, the
+    /// kernel's read-ahead, pages left cached.
     public static let traditional = IOProfile(
-        name: "traditional", version: 1, readBytes: 64 << 10, readAheadBlocks: 0, buffers: 2, pageCache: .normal, burstPackets: 8)
+        name: "traditional", version: 1, readBytes: 0, readAheadBlocks: 0, buffers: 0, pageCache: .normal, burstPackets: 8)
     /// Audio: low rates, small reads, a little read-ahead, drop-behind.
     public static let audio = IOProfile(
         name: "audio", version: 1, readBytes: 32 << 10, readAheadBlocks: 2, buffers: 2, pageCache: .dropBehind, burstPackets: 2)

@@ -20,6 +20,9 @@ public final class ProfiledReader: @unchecked Sendable {
 
     private let descriptor: Int32
     private let blockBytes: Int
+    /// `readBytes` 0 (traditional): each ask is one `pread` of exactly what was asked, on the
+    /// caller's thread, as the engine always read; no blocks kept, no hints.
+    private let passthrough: Bool
     /// Blocks in memory, least recently used first: block index, aligned memory, valid bytes.
     private var blocks: [(index: Int64, memory: UnsafeMutableRawPointer, valid: Int)] = []
     private var hintedUntil: Int64 = 0
@@ -27,7 +30,8 @@ public final class ProfiledReader: @unchecked Sendable {
 
     public init(path: String, profile: IOProfile) throws {
         self.profile = profile
-        blockBytes = profile.readBytes
+        passthrough = profile.readBytes == 0
+        blockBytes = max(profile.readBytes, IOProfile.blockAlignment)
         var cache = profile.pageCache
         var fd: Int32 = -1
         if cache == .direct {
@@ -66,7 +70,8 @@ public final class ProfiledReader: @unchecked Sendable {
     /// Up to `count` bytes from `offset` (fewer at the end of the object; none past it or on a
     /// read error), read on the blocking-I/O pool.
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
-        try await Self.pool.runIfActive { self.readNow(at: offset, count: count) }
+        if passthrough { return readNow(at: offset, count: count) }
+        return try await Self.pool.runIfActive { self.readNow(at: offset, count: count) }
     }
 
     /// Threads that wait on the disk, so the event loops and the cooperative pool never do.
@@ -77,13 +82,34 @@ public final class ProfiledReader: @unchecked Sendable {
         return pool
     }()
 
-    /// The same into a `ByteBuffer` (one copy, from the block into the buffer).
+    /// The same into a `ByteBuffer`. Bytes the reader already holds are copied on the calling
+    /// thread; only a read that needs the disk goes to the I/O threads (a paced stream asks
+    /// for 16 KiB at a time: most of its asks are served from the block it read last).
     public func readBuffer(at offset: Int64, count: Int) async throws -> ByteBuffer {
-        try await Self.pool.runIfActive {
-            var buffer = ByteBufferAllocator().buffer(capacity: count)
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { self.fill(UnsafeMutableRawBufferPointer(rebasing: $0.prefix(count)), from: offset) }
-            return buffer
+        if passthrough || holds(offset, count) { return bufferNow(at: offset, count: count) }
+        return try await Self.pool.runIfActive { self.bufferNow(at: offset, count: count) }
+    }
+
+    private func bufferNow(at offset: Int64, count: Int) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { self.fill(UnsafeMutableRawBufferPointer(rebasing: $0.prefix(count)), from: offset) }
+        return buffer
+    }
+
+    /// Whether every byte of `offset..<offset+count` (or up to the end of the object) is in a
+    /// block in memory.
+    private func holds(_ offset: Int64, _ count: Int) -> Bool {
+        guard count > 0, offset >= 0, !closed else { return true }
+        var position = offset
+        let end = offset + Int64(count)
+        while position < end {
+            let index = position / Int64(blockBytes)
+            guard let block = blocks.first(where: { $0.index == index }) else { return false }
+            let blockEnd = index * Int64(blockBytes) + Int64(block.valid)
+            if block.valid < blockBytes { return true }  // the object ends in this block
+            position = blockEnd
         }
+        return true
     }
 
     /// The same, on the calling thread (benchmarks, tests).
@@ -97,6 +123,7 @@ public final class ProfiledReader: @unchecked Sendable {
     /// Copies the object's bytes from `offset` into `target`; returns how many (fewer at the end).
     func fill(_ target: UnsafeMutableRawBufferPointer, from offset: Int64) -> Int {
         guard target.count > 0, offset >= 0, !closed else { return 0 }
+        if passthrough { return readFully(into: target.baseAddress!, count: target.count, at: offset) }
         var done = 0
         var position = offset
         while done < target.count {

@@ -13,7 +13,7 @@ struct ProfileBench: AsyncParsableCommand {
         discussion: """
             Writes --streams files of --file-mib MiB in --dir (kept for the next run), then for each \
             --profile: drops them from the page cache, reads every file at once from start to end \
-            in 1 MiB chunks (as an unpaced HTTP stream does) through the engine's reader, and \
+            in --chunk-kib asks (as a stream of some rate does) through the engine's reader, and \
             measures. --memory-limit-mib runs it in a memory cgroup (root, cgroup v1 or v2) so the \
             files are larger than the page cache it may use.
               sluice bench profiles --dir /var/tmp/sluice-bench --streams 16 --file-mib 256 \\
@@ -28,6 +28,8 @@ struct ProfileBench: AsyncParsableCommand {
     var fileMiB: Int = 256
     @Option(name: .customLong("profile"), help: "Profile to measure (repeatable): traditional, audio, sd-video, uhd-video.")
     var profiles: [String] = ["traditional", "uhd-video"]
+    @Option(name: .customLong("chunk-kib"), help: "What a stream asks for per read, in KiB (a 4 Mbit/s HTTP stream asks 16, an RTP one about 62, an unpaced download 1024).")
+    var chunkKiB: Int = 16
     @Option(name: .customLong("memory-limit-mib"), help: "Run in a memory cgroup limited to this many MiB (0: no limit).")
     var memoryLimitMiB: Int = 0
     @Option(help: "Runs of each profile (alternating).")
@@ -36,8 +38,8 @@ struct ProfileBench: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (1...1024).contains(streams), (1...65_536).contains(fileMiB), (1...10).contains(rounds), memoryLimitMiB >= 0 else {
-            throw ValidationError("streams 1-1024, file-mib 1-65536, rounds 1-10")
+        guard (1...1024).contains(streams), (1...65_536).contains(fileMiB), (1...10).contains(rounds), memoryLimitMiB >= 0, (1...16_384).contains(chunkKiB) else {
+            throw ValidationError("streams 1-1024, file-mib 1-65536, rounds 1-10, chunk-kib 1-16384")
         }
         let known = Dictionary(uniqueKeysWithValues: IOProfile.builtIn.map { ($0.name, $0) })
         for name in profiles where known[name] == nil { throw ValidationError("unknown profile '\(name)'; built in: \(known.keys.sorted())") }
@@ -56,15 +58,15 @@ struct ProfileBench: AsyncParsableCommand {
         }
         let known = Dictionary(uniqueKeysWithValues: IOProfile.builtIn.map { ($0.name, $0) })
         if !json {
-            print("\(streams) streams x \(fileMiB) MiB = \(streams * fileMiB) MiB; memory limit \(memoryLimitMiB == 0 ? "none" : "\(memoryLimitMiB) MiB")")
+            print("\(streams) streams x \(fileMiB) MiB = \(streams * fileMiB) MiB, read \(chunkKiB) KiB at a time; memory limit \(memoryLimitMiB == 0 ? "none" : "\(memoryLimitMiB) MiB")")
             print("profile          reads/MB      MB/s   cached after (MiB)   page cache")
         }
         for round in 1...rounds {
             for name in profiles {
                 guard let profile = known[name] else { continue }
-                let result = try await Self.measure(paths: paths, profile: profile)
+                let result = try await Self.measure(paths: paths, profile: profile, chunkBytes: chunkKiB << 10)
                 if json {
-                    print(#"{"round":\#(round),"profile":"\#(name)","streams":\#(streams),"fileMiB":\#(fileMiB),"memoryLimitMiB":\#(memoryLimitMiB),"readsPerMB":\#(String(format: "%.2f", result.readsPerMB)),"mbPerSecond":\#(String(format: "%.1f", result.mbPerSecond)),"cachedAfterMiB":\#(String(format: "%.1f", result.cachedMiB)),"pageCache":"\#(result.pageCache)"}"#)
+                    print(#"{"round":\#(round),"profile":"\#(name)","streams":\#(streams),"fileMiB":\#(fileMiB),"memoryLimitMiB":\#(memoryLimitMiB),"chunkKiB":\#(chunkKiB),"readsPerMB":\#(String(format: "%.2f", result.readsPerMB)),"mbPerSecond":\#(String(format: "%.1f", result.mbPerSecond)),"cachedAfterMiB":\#(String(format: "%.1f", result.cachedMiB)),"pageCache":"\#(result.pageCache)"}"#)
                 } else {
                     print(name.padding(toLength: 16, withPad: " ", startingAt: 0)
                         + String(format: " %8.2f  %8.1f  %19.1f   ", result.readsPerMB, result.mbPerSecond, result.cachedMiB) + result.pageCache)
@@ -75,7 +77,7 @@ struct ProfileBench: AsyncParsableCommand {
 
     struct Result { var readsPerMB: Double; var mbPerSecond: Double; var cachedMiB: Double; var pageCache: String }
 
-    static func measure(paths: [String], profile: IOProfile) async throws -> Result {
+    static func measure(paths: [String], profile: IOProfile, chunkBytes: Int) async throws -> Result {
         for path in paths { PageCache.evict(path) }
         let clock = ContinuousClock()
         let start = clock.now
@@ -86,7 +88,7 @@ struct ProfileBench: AsyncParsableCommand {
                     defer { reader.close() }
                     var offset: Int64 = 0
                     while true {
-                        let chunk = try await reader.readBuffer(at: offset, count: 1 << 20)
+                        let chunk = try await reader.readBuffer(at: offset, count: chunkBytes)
                         if chunk.readableBytes == 0 { break }
                         offset += Int64(chunk.readableBytes)
                     }
