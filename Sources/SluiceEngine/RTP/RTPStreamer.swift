@@ -153,12 +153,15 @@ struct RTPStreamer: Sendable {
                     // group when its first is due: never late, at most `maxBurstAhead` early
                     // (a low-rate stream's packets are far apart), and the RTP timestamps keep
                     // media time.
-                    if burstCount >= burst || packet.due - burstStart > Self.maxBurstAhead {
-                        burstStart = packet.due
-                        burstCount = 0
+                    var sendAt = packet.due
+                    if burst > 1 {
+                        if burstCount >= burst || packet.due - burstStart > Self.maxBurstAhead {
+                            burstStart = packet.due
+                            burstCount = 0
+                        }
+                        burstCount += 1
+                        sendAt = burstStart
                     }
-                    burstCount += 1
-                    let sendAt = burst > 1 ? burstStart : packet.due
                     let offset = buffer.writerIndex
                     buffer.writeInteger(UInt8(0x80))
                     buffer.writeInteger(RTPPacket.mp2tPayloadType)
