@@ -60,10 +60,6 @@ public struct Entitlements: Sendable {
         rules[rule.object] = rule
     }
 
-    public mutating func remove(_ object: String) {
-        rules[object] = nil
-    }
-
     /// The same answer for an object that is missing and one the caller may not see.
     public static func notFoundMessage(_ object: String) -> String {
         "object '\(object.prefix(128))' is not in the catalog (or is not shared with you)"

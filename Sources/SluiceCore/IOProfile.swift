@@ -49,7 +49,7 @@ public struct IOProfile: Hashable, Sendable, Codable {
     /// What is wrong with the parameters (bounded: a profile sizes per-stream memory).
     public var problems: [String] {
         var problems: [String] = []
-        if !MediaObject.isValidName(name) || name.utf8.count > 64 { problems.append("profile name '\(name.prefix(64))' is not 1-64 characters of A-Z a-z 0-9 . _ -") }
+        if !User.isValidName(name) { problems.append("profile name '\(name.prefix(64))' is not 1-64 characters of A-Z a-z 0-9 . _ -") }
         if !(1...1_000_000).contains(version) { problems.append("profile '\(name)': version must be 1-1000000") }
         if readBytes == 0 {
             if pageCache != .normal { problems.append("profile '\(name)': readBytes 0 (as the stream asks) goes only with pageCache normal") }

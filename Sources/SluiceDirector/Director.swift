@@ -36,6 +36,8 @@ public actor Director {
     let tokens: BearerTokenSigner?
     /// Issues and checks RTSP Digest nonces (nil without a cluster secret).
     let digests: DigestAuthenticator?
+    /// Which license servers count and the I/O profiles their licenses may name.
+    let licensing: LicensePolicy
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// Told about the play streams of a failed engine once they are ended (RTSP moves them).
     var engineFailureHandler: (@Sendable (String, [LiveStream]) async -> Void)?
@@ -44,8 +46,10 @@ public actor Director {
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
-        grantSecret: String? = nil, configurationKeys: Set<String> = []
+        grantSecret: String? = nil, configurationKeys: Set<String> = [],
+        licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn)
     ) {
+        self.licensing = licensing
         self.controller = controller
         self.identities = Identities(configurationKeys: configurationKeys)
         self.store = store

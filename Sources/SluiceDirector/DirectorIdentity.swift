@@ -95,8 +95,8 @@ extension Director {
         return (record, key)
     }
 
-    /// Revokes the user and their keys, and ends every stream they asked for (engines stop at
-    /// their next renewal, within a second). Nil when unknown; else the streams ended.
+    /// Revokes the user and their keys, and ends every stream they asked for (their engines are
+    /// told to stop at once). Nil when unknown; else the streams ended.
     public func revokeUser(_ name: String) async -> Int? {
         guard let user = identities.revokeUser(name, at: clock.now()) else { return nil }
         await persist { store in
@@ -114,6 +114,23 @@ extension Director {
         let ended = await endStreams { $0.keyID == id }
         logger.warning("api key revoked", metadata: ["user": "\(key.user)", "key_id": "\(id)", "streams_ended": "\(ended)"])
         return (key, ended)
+    }
+
+    /// An operator withdrew the stream's grant: end it and have its engine stop now.
+    public func withdraw(streamID: UInt32) async -> LiveStream? {
+        guard let stream = await end(streamID: streamID, bytesSent: nil, reason: .tornDown) else { return nil }
+        await stopOnEngines([stream])
+        return stream
+    }
+
+    /// The I/O profile the license `principal` presented unlocks for `stream`; traditional (nil)
+    /// without a license or when it is refused, which is logged with the reason.
+    public func license(_ text: String?, requested: String?, by principal: Principal, for stream: LiveStream) -> LicensePolicy.Decision {
+        let decision = licensing.decide(license: text, requested: requested, user: principal.name, bitsPerSecond: stream.bitsPerSecond, now: clock.now())
+        if let problem = decision.problem {
+            logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"])
+        }
+        return decision
     }
 
     func endStreams(where matches: (LiveStream) -> Bool) async -> Int {

@@ -37,15 +37,15 @@ public struct DirectorServer: Sendable {
         let controller = AdmissionController(
             topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
             replication: settings.replication, streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
+        let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
-            configurationKeys: Set(settings.apiKeys))
+            configurationKeys: Set(settings.apiKeys), licensing: licensing)
         try await director.restore()
         if await director.isOpen {
             logger.warning("no apiKeys configured and no users: the director accepts every client as an admin")
         }
 
-        let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
         if !configuration.licensing.trustedKeys.isEmpty {
             logger.info("licenses accepted", metadata: [
                 "license_servers": "\(configuration.licensing.trustedKeys.count)", "profiles": "\(licensing.profiles.keys.sorted())",
@@ -55,12 +55,12 @@ public struct DirectorServer: Sendable {
         router.middlewares.add(ProblemMiddleware(logger: logger))
         DirectorRoutes(
             director: director, signer: GrantSigner(secret: configuration.grantSecret),
-            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), licensing: licensing
+            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)
         ).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret), licensing: licensing,
+            director: director, signer: GrantSigner(secret: configuration.grantSecret),
             engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
             sessionTimeout: settings.rtspSessionTimeout, logger: logger)
         await director.onEngineFailure { engine, streams in await rtspService.engineFailed(engine, streams) }

@@ -37,6 +37,15 @@ public struct StreamGrant: Codable, Hashable, Sendable {
     }
 }
 
+extension StreamGrant {
+    /// The grant a player gets for an admitted play stream, read with `profile` (nil: traditional).
+    public init(playing stream: LiveStream, profile: IOProfile? = nil) {
+        self.init(
+            streamID: stream.id, action: .play, object: stream.object, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
+            clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry, profile: profile)
+    }
+}
+
 /// Why a grant was not accepted. The engine answers 403 with `message`.
 public struct GrantError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable { case missing, malformed, badSignature = "bad_signature", expired, wrongObject = "wrong_object", wrongEngine = "wrong_engine", wrongClient = "wrong_client", wrongAction = "wrong_action" }

@@ -56,7 +56,7 @@ struct LicenseCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard !profiles.isEmpty else { throw ValidationError("name at least one --profile") }
-            guard profiles.count <= 32, profiles.allSatisfy({ MediaObject.isValidName($0) && $0.utf8.count <= 64 }) else {
+            guard profiles.count <= 32, profiles.allSatisfy(User.isValidName) else {
                 throw ValidationError("at most 32 profiles, each 1-64 characters of A-Z a-z 0-9 . _ -")
             }
             guard User.isValidName(licensee) else { throw ValidationError("--licensee must be a user name (A-Z a-z 0-9 . _ -)") }

@@ -33,9 +33,7 @@ import Testing
         let controller = AdmissionController(topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: AdmissionPolicy())
         let store = try await SQLiteStore.open(directory: directory, logger: Logger(label: "test"))
         let director = Director(controller: controller, store: store, clock: SystemClock(), logger: Logger(label: "test"))
-        let routes = DirectorRoutes(
-            director: director, signer: GrantSigner(secret: "0123456789abcdef0123"), engineToken: "t",
-            licensing: LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn))
+        let routes = DirectorRoutes(director: director, signer: GrantSigner(secret: "0123456789abcdef0123"), engineToken: "t")
         let registered = Set(routes.routes.map { "\($0.method.rawValue) \($0.path)" })
         let documented = Self.documentedOperations()
         #expect(documented.count >= 20)

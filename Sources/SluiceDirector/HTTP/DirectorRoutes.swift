@@ -9,8 +9,6 @@ struct DirectorRoutes {
     let director: Director
     let signer: GrantSigner
     let engineToken: String
-    /// Which I/O profile a licensed client's stream reads with.
-    let licensing: LicensePolicy
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -117,14 +115,10 @@ struct DirectorRoutes {
                 await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
                 return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
             }
-            let licensed = licensing.decide(
-                license: request.headers[.xSluiceLicense] ?? request.uri.queryParameters.get("license").map { String($0) },
-                requested: request.uri.queryParameters.get("profile").map { String($0) }, user: principal.name,
-                bitsPerSecond: stream.bitsPerSecond, now: await director.now())
-            if let problem = licensed.problem { director.logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"]) }
-            let grant = StreamGrant(
-                streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
-                clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry, profile: licensed.profile)
+            let licensed = await director.license(
+                request.headers[.xSluiceLicense] ?? request.uri.queryParameters.get("license").map { String($0) },
+                requested: request.uri.queryParameters.get("profile").map { String($0) }, by: principal, for: stream)
+            let grant = StreamGrant(playing: stream, profile: licensed.profile)
             let location = "\(engine.url)/stream/\(name)?grant=\(signer.sign(grant))"
             return Response(status: .found, headers: [
                 .location: location, .xSluiceStreamID: "\(stream.id)", .xSluiceReservedRate: "\(stream.bitsPerSecond)",
@@ -339,11 +333,9 @@ struct DirectorRoutes {
     @Sendable func tearDown(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
         let id = try streamID(context)
-        guard let stream = await director.end(streamID: id, bytesSent: nil, reason: .tornDown) else {
+        guard let stream = await director.withdraw(streamID: id) else {
             return JSONResponse.problem(.notFound, "stream_gone", "no live stream \(id)")
         }
-        // The grant is withdrawn: its engine stops sending now.
-        await director.stopOnEngines([stream])
         return JSONResponse.make(stream)
     }
 

@@ -41,16 +41,14 @@ actor RTSPService {
 
     let director: Director
     let signer: GrantSigner
-    let licensing: LicensePolicy
     let engines: EngineControl
     let sessionTimeout: Duration
     let logger: Logger
     private var sessions: [String: Session] = [:]
 
-    init(director: Director, signer: GrantSigner, licensing: LicensePolicy, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
+    init(director: Director, signer: GrantSigner, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
         self.director = director
         self.signer = signer
-        self.licensing = licensing
         self.engines = engines
         self.sessionTimeout = sessionTimeout
         self.logger = logger
@@ -162,13 +160,9 @@ actor RTSPService {
             await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
             return RTSPResponse(status: 503)
         }
-        let licensed = licensing.decide(
-            license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile, user: principal.name,
-            bitsPerSecond: stream.bitsPerSecond, now: await director.now())
-        if let problem = licensed.problem { logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"]) }
-        let grant = StreamGrant(
-            streamID: stream.id, action: .play, object: name, engine: stream.engine, bitsPerSecond: stream.bitsPerSecond,
-            clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry, profile: licensed.profile)
+        let licensed = await director.license(
+            request.headers["X-Sluice-License"] ?? target.license, requested: target.profile, by: principal, for: stream)
+        let grant = StreamGrant(playing: stream, profile: licensed.profile)
         let created: ClusterMessages.RTPSessionCreated
         do {
             created = try await engines.open(engineURL: engine.url, .init(
@@ -310,9 +304,7 @@ actor RTSPService {
             await director.end(streamID: moved.id, bytesSent: 0, reason: .failed)
             return fail("engine '\(moved.engine)' vanished")
         }
-        let grant = StreamGrant(
-            streamID: moved.id, action: .play, object: session.object, engine: moved.engine, bitsPerSecond: moved.bitsPerSecond,
-            clientAddress: moved.clientAddress, expiresAt: moved.leaseExpiry, profile: session.profile)
+        let grant = StreamGrant(playing: moved, profile: session.profile)
         do {
             _ = try await engines.open(engineURL: engine.url, .init(
                 grant: signer.sign(grant), object: session.object, clientHost: session.clientHost, clientRTPPort: session.clientRTPPort,
@@ -353,8 +345,6 @@ actor RTSPService {
         return value.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
-    /// The caller, from `?key=` in the URL, `Authorization: Bearer KEY`, or Basic with the key
-    /// as user name or password; nil when none of them is a valid key.
     /// Who made the request: a key in the URL, a bearer token, Basic (either half a key), or a
     /// Digest answer for the request's own URI. `stale`: a Digest nonce merely expired.
     private func principal(_ request: RTSPRequest, target: RTSPTarget) async -> (Principal?, stale: Bool) {

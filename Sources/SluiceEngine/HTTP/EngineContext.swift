@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 
@@ -21,5 +22,22 @@ extension Request {
         guard headers[.authorization] == "Bearer \(token)" else {
             throw HTTPError(.unauthorized, message: "\(what) need the cluster token")
         }
+    }
+
+    /// The body as JSON of `type`, at most `limit` bytes; 400 otherwise.
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+        let body = try await body.collect(upTo: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: "body is not a valid \(T.self)")
+        }
+    }
+}
+
+extension Response {
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }

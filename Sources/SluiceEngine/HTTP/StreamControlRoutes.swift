@@ -28,16 +28,14 @@ struct StreamControlRoutes {
         rows += rtpSessions.all.filter { !$0.isFinished }.map {
             ClusterMessages.StreamProfile(streamID: $0.streamID, object: $0.object.name, transport: "rtp", profile: $0.profile, since: $0.openedAt)
         }
-        let data = try JSONEncoder().encode(rows.sorted { $0.streamID < $1.streamID })
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response.json(rows.sorted { $0.streamID < $1.streamID })
     }
 
     @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
         try authorize(request)
-        let body = try await request.body.collect(upTo: 1 << 20)
-        guard let order = try? JSONDecoder().decode(ClusterMessages.StopStreams.self, from: Data(body.readableBytesView)),
-              order.ids.count <= ClusterMessages.StopStreams.maxItems else {
-            throw HTTPError(.badRequest, message: "body is not a list of at most \(ClusterMessages.StopStreams.maxItems) stream IDs")
+        let order = try await request.decodeJSON(ClusterMessages.StopStreams.self, limit: 1 << 20)
+        guard order.ids.count <= ClusterMessages.StopStreams.maxItems else {
+            throw HTTPError(.badRequest, message: "at most \(ClusterMessages.StopStreams.maxItems) stream IDs per order")
         }
         var stopped = await streams.revoke(order.ids)
         for id in order.ids {
@@ -47,7 +45,6 @@ struct StreamControlRoutes {
             stopped += 1
         }
         logger.warning("streams stopped by the director", metadata: ["ids": "\(order.ids.prefix(20))", "were_sending": "\(stopped)"])
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"stopped\":\(stopped)}")))
+        return Response.json(["stopped": stopped])
     }
 }

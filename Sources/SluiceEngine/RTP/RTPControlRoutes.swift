@@ -32,17 +32,11 @@ struct RTPControlRoutes {
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let body = try await request.body.collect(upTo: 1 << 16)
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
-        } catch {
-            throw HTTPError(.badRequest, message: "body is not a valid \(T.self)")
-        }
+        try await request.decodeJSON(type, limit: 1 << 16)
     }
 
     private func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        Response.json(value, status: status)
     }
 
     private func session(_ context: EngineRequestContext) throws -> RTPSession {

@@ -68,10 +68,16 @@ public final class ProfiledReader: @unchecked Sendable {
     }
 
     /// Up to `count` bytes from `offset` (fewer at the end of the object; none past it or on a
-    /// read error), read on the blocking-I/O pool.
+    /// read error).
     public func read(at offset: Int64, count: Int) async throws -> [UInt8] {
-        if passthrough { return readNow(at: offset, count: count) }
-        return try await Self.pool.runIfActive { self.readNow(at: offset, count: count) }
+        try await run(offset, count) { self.readNow(at: offset, count: count) }
+    }
+
+    /// Runs a read here when it needs no disk wait (the traditional path, or bytes already
+    /// held), else on the I/O threads.
+    private func run<T: Sendable>(_ offset: Int64, _ count: Int, _ body: @escaping @Sendable () -> T) async throws -> T {
+        if passthrough || holds(offset, count) { return body() }
+        return try await Self.pool.runIfActive(body)
     }
 
     /// Threads that wait on the disk, so the event loops and the cooperative pool never do.
@@ -82,12 +88,10 @@ public final class ProfiledReader: @unchecked Sendable {
         return pool
     }()
 
-    /// The same into a `ByteBuffer`. Bytes the reader already holds are copied on the calling
-    /// thread; only a read that needs the disk goes to the I/O threads (a paced stream asks
-    /// for 16 KiB at a time: most of its asks are served from the block it read last).
+    /// The same into a `ByteBuffer`. (A paced stream asks for 16 KiB at a time: most of its
+    /// asks are served from the block it read last, without a trip to the I/O threads.)
     public func readBuffer(at offset: Int64, count: Int) async throws -> ByteBuffer {
-        if passthrough || holds(offset, count) { return bufferNow(at: offset, count: count) }
-        return try await Self.pool.runIfActive { self.bufferNow(at: offset, count: count) }
+        try await run(offset, count) { self.bufferNow(at: offset, count: count) }
     }
 
     private func bufferNow(at offset: Int64, count: Int) -> ByteBuffer {
