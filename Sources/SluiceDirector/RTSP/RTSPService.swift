@@ -213,10 +213,21 @@ actor RTSPService {
 
     private func pause(_ request: RTSPRequest) async -> RTSPResponse {
         guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
-        // Players pause at the end of the stream (after the BYE): nothing is left to pause.
-        if session.endedAt != nil { return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)])) }
+        // Players pause at the end of the stream (after the BYE): nothing is left to pause. The
+        // engine may have reported the end before the sweep marked the session: ask the director
+        // (unless its engine failed: then the stream is being moved, as the sweep knows too).
+        let controller = await director.controller
+        let gone = controller.streams[session.streamID] == nil && controller.directory.engines[session.engine]?.isUp != false
+        if session.endedAt != nil || gone {
+            if sessions[id]?.endedAt == nil { sessions[id]?.endedAt = .now }
+            return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+        }
         do {
             try await engines.pause(engineURL: session.engineURL, streamID: session.streamID)
+        } catch let failure as EngineControl.Failure where failure.status == 404 || failure.status == 410 {
+            // The stream ended at the engine while the player asked: the same as above.
+            sessions[id]?.endedAt = .now
+            return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
         } catch {
             await drop(id, reason: .failed)
             return RTSPResponse(status: 454)
