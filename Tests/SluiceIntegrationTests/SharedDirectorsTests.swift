@@ -93,8 +93,12 @@ extension IntegrationTests {
     /// Once the bottleneck is free, director 1 admits a stream nobody claims (it holds the only
     /// slot for the claim timeout) and director 0 sees the slot taken: it cannot queue.
     func takeTheOnlySlot(_ cluster: Cluster, _ server: TemporaryPostgres, before player: String) async throws {
+        // Free in the store, and in director 1's own view (it learns of other directors' ends
+        // from the store's notifications, a moment later).
         try await cluster.waitUntil("the bottleneck to be free before \(player)", timeout: .seconds(30)) {
-            try self.reserved(server, "handoff")["core-edge"] == 0
+            guard try self.reserved(server, "handoff")["core-edge"] == 0 else { return false }
+            return try JSONDecoder().decode([Cluster.LinkRow].self, from: try await cluster.get("/v1/links", base: cluster.directorURLs[1]).body)
+                .first { $0.name == "core-edge" }?.reserved_bps == 0
         }
         #expect(await play(cluster, base: cluster.directorURLs[1], object: "clip") == 302)
         try await cluster.waitUntil("director 0 to see the slot taken") {
