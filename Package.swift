@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore", "SluiceFuzzHarness"]),
         .testTarget(
             name: "SluiceDirectorTests",
-            dependencies: ["SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit"]
+            dependencies: ["SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit", "SluiceGrant"]
         ),
         .testTarget(
             name: "SluiceIntegrationTests",

@@ -6,7 +6,9 @@ import SluiceStore
 /// The director's runtime: executes the decisions of `AdmissionController`, persists them,
 /// and parks requests that wait for capacity until the core admits or refuses them.
 public actor Director {
-    public internal(set) var controller: AdmissionController
+    /// The admission core. Only the director's own extensions touch it: front doors ask
+    /// through `PlayAdmission` and the views (`DirectorViews`), never through a copy.
+    var controller: AdmissionController
     let store: any SluiceStore
     /// Users and keys (and the configuration's operator keys).
     var identities: Identities
@@ -39,8 +41,10 @@ public actor Director {
     /// Which license servers count and the I/O profiles their licenses may name.
     let licensing: LicensePolicy
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
-    /// Told about the play streams of a failed engine once they are ended (RTSP moves them).
-    var engineFailureHandler: (@Sendable (String, [LiveStream]) async -> Void)?
+    /// The play streams of each failed engine, once ended: the RTSP front door reads them and
+    /// moves its sessions. A stream rather than a callback, so neither side calls the other.
+    public nonisolated let engineFailures: AsyncStream<EngineFailure>
+    let engineFailureSink: AsyncStream<EngineFailure>.Continuation
     /// Each engine's process instance: a new one means it restarted and lost its streams.
     var engineInstances: [String: String] = [:]
 
@@ -58,6 +62,7 @@ public actor Director {
         self.digests = grantSecret.map(DigestAuthenticator.init(secret:))
         self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
         self.shared = store as? any SharedStore
+        (engineFailures, engineFailureSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
         self.clock = clock
         self.logger = logger
     }
@@ -125,14 +130,30 @@ public actor Director {
             case .queued(let refusal):
                 logger.info("request queued", metadata: ["object": "\(request.objectName)", "ticket": "\(ticket)", "reason": "\(refusal)"])
                 if shared != nil { waitingRequests[ticket] = request }
-                return await withCheckedContinuation { continuation in
-                    waiting[ticket] = continuation
+                // A client that hangs up while waiting gives its place in the queue up at once.
+                return await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        waiting[ticket] = continuation
+                        if Task.isCancelled { waitCancelled(ticket: ticket) }
+                    }
+                } onCancel: {
+                    Task { await self.waitCancelled(ticket: ticket) }
                 }
             }
         }
     }
 
     static let sharedAttempts = 4
+
+    /// The task waiting on `ticket` was cancelled (its client went away): leave the queue now,
+    /// so whoever waits behind it is admitted first. Nothing when it was already settled.
+    func waitCancelled(ticket: UInt64) {
+        guard let continuation = waiting.removeValue(forKey: ticket) else { return }
+        waitingRequests[ticket] = nil
+        controller.requestCancelled(ticket: ticket)
+        logger.info("waiting request cancelled: the client went away", metadata: ["ticket": "\(ticket)"])
+        continuation.resume(returning: .failure(AdmissionRefusal(.waitExpired, "the client went away while waiting")))
+    }
 
     /// Books what the core admitted in the shared store; nil when booked (or when there is no
     /// shared store). Otherwise the core forgets the stream and the refusal says why.
@@ -397,6 +418,7 @@ public actor Director {
     }
 
     public func shutdown() async {
+        engineFailureSink.finish()
         for (_, continuation) in waiting {
             continuation.resume(returning: .failure(AdmissionRefusal(.engineUnavailable, "the director is shutting down")))
         }

@@ -172,9 +172,10 @@ extension Director {
 // MARK: Engine failure
 
 extension Director {
-    /// Registers what runs when an engine fails: the RTSP front door moves its sessions.
-    public func onEngineFailure(_ handler: @escaping @Sendable (String, [LiveStream]) async -> Void) {
-        engineFailureHandler = handler
+    /// A failed engine and the play streams it carried (ended, to be moved by RTSP).
+    public struct EngineFailure: Sendable {
+        public var engine: String
+        public var streams: [LiveStream]
     }
 
     /// The engine stopped answering (or restarted): end everything it carried, release the
@@ -196,9 +197,7 @@ extension Director {
         logger.warning("engine failed: its streams were ended and their reservations released", metadata: [
             "engine": "\(engine)", "streams": "\(lost.count)",
         ])
-        if let engineFailureHandler, !moved.isEmpty {
-            // Not awaited: moving admits again, and admission may wait for the sweep that called this.
-            Task { await engineFailureHandler(engine, moved) }
-        }
+        // Not awaited: moving admits again, and admission may wait for the sweep that called this.
+        if !moved.isEmpty { engineFailureSink.yield(EngineFailure(engine: engine, streams: moved)) }
     }
 }

@@ -53,17 +53,12 @@ public struct DirectorServer: Sendable {
         }
         let router = Router(context: SluiceRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
-        DirectorRoutes(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret),
-            engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)
-        ).register(on: router)
+        DirectorRoutes(director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(
-            director: director, signer: GrantSigner(secret: configuration.grantSecret),
-            engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
-            sessionTimeout: settings.rtspSessionTimeout, logger: logger)
-        await director.onEngineFailure { engine, streams in await rtspService.engineFailed(engine, streams) }
+            director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
+            sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout, logger: logger)
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
             service: rtspService,
@@ -80,6 +75,7 @@ public struct DirectorServer: Sendable {
         }
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [HangUpHandler()])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
             services: services,
             onServerRunning: { channel in

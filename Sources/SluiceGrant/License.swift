@@ -128,6 +128,11 @@ public struct LicensePolicy: Sendable {
         public var license: License?
         /// Why a presented license gave no profile.
         public var problem: String?
+        public init(profile: IOProfile? = nil, license: License? = nil, problem: String? = nil) {
+            self.profile = profile
+            self.license = license
+            self.problem = problem
+        }
         /// `X-Sluice-Profile`: `NAME/vVERSION`, or `traditional` and why.
         public var header: String {
             if let profile { return "\(profile.name)/v\(profile.version)" }

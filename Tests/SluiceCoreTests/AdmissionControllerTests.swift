@@ -1,7 +1,7 @@
 import SluiceCore
 import Testing
 
-@Suite struct AdmissionControllerTests {
+@Suite(.timeLimit(.minutes(1))) struct AdmissionControllerTests {
     /// core-edge (10 Mbit/s) fits exactly three 3 Mbit/s streams; the detour is closed.
     func threeSlotController() -> AdmissionController {
         var object = Fixtures.object
@@ -184,7 +184,7 @@ import Testing
     }
 }
 
-@Suite struct AllocatorAndBucketTests {
+@Suite(.timeLimit(.minutes(1))) struct AllocatorAndBucketTests {
     @Test func streamIDsSkipZeroOnWrap() {
         var ids = StreamIDAllocator(seed: UInt32.max)
         #expect(ids.allocate() == UInt32.max)

@@ -3,7 +3,7 @@ import SluiceCore
 import Testing
 
 /// Random sequences of admit / end / renew / clock advance against a small, tight network.
-@Suite struct AdmissionPropertyTests {
+@Suite(.timeLimit(.minutes(1))) struct AdmissionPropertyTests {
     static let objects: [MediaObject] = [
         MediaObject(name: "low", sizeBytes: 1, durationMilliseconds: 4_000, averageBitsPerSecond: 1_500_000, sha256: String(repeating: "1", count: 64)),
         MediaObject(name: "mid", sizeBytes: 1, durationMilliseconds: 9_000, averageBitsPerSecond: 3_000_000, sha256: String(repeating: "2", count: 64)),

@@ -1,7 +1,7 @@
 import SluiceCore
 import Testing
 
-@Suite struct EntitlementsTests {
+@Suite(.timeLimit(.minutes(1))) struct EntitlementsTests {
     static let owner = Principal(name: "olga", role: .uploader, keyID: "k1")
     static let staff = Principal(name: "sam", role: .viewer, groups: ["staff"], keyID: "k2")
     static let outsider = Principal(name: "otto", role: .viewer, groups: ["guests"], keyID: "k3")

@@ -1,7 +1,7 @@
 import SluiceCore
 import Testing
 
-@Suite struct IdentitiesTests {
+@Suite(.timeLimit(.minutes(1))) struct IdentitiesTests {
     /// A stand-in digest: the tests need a function, not SHA-256 itself.
     static func digest(_ secret: String) -> String { "d:" + secret }
     static let now = Timestamp(millisecondsSinceEpoch: 1_000)

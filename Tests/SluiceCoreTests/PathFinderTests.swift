@@ -1,7 +1,7 @@
 import SluiceCore
 import Testing
 
-@Suite struct PathFinderTests {
+@Suite(.timeLimit(.minutes(1))) struct PathFinderTests {
     let finder = PathFinder(topology: Fixtures.topology())
 
     @Test func takesTheShortestFeasiblePath() {
@@ -51,7 +51,7 @@ import Testing
     }
 }
 
-@Suite struct ClientNetworkTests {
+@Suite(.timeLimit(.minutes(1))) struct ClientNetworkTests {
     @Test func longestPrefixWins() throws {
         let networks = ClientNetworks(entries: [
             .init(block: try #require(CIDRBlock("10.0.0.0/8")), edge: "wide"),

@@ -6,7 +6,7 @@ import Testing
 ///
 ///     engine-a --a-edge (3.5 Mbit/s)--> edge <--b-edge-- engine-b, <--c-edge-- engine-c
 ///     engine-a --a-b (backbone)--> engine-b,  engine-a --a-c--> engine-c
-@Suite struct ReplicationPlannerTests {
+@Suite(.timeLimit(.minutes(1))) struct ReplicationPlannerTests {
     static let start = Fixtures.start
 
     static func topology() -> Topology {
@@ -236,7 +236,7 @@ extension AdmissionController {
 }
 
 /// What a stream moved off a failed engine keeps and where it continues.
-@Suite struct EngineFailureCoreTests {
+@Suite(.timeLimit(.minutes(1))) struct EngineFailureCoreTests {
     @Test func aMovedStreamContinuesLaterAndNumbersPastTheOldEngine() {
         let reported = RTPPosition(milliseconds: 5_000, sequence: 65_500, rtpTime: 4_000_000_000, isPlaying: true, packetsPerSecond: 100)
         let resumed = reported.continued(after: .milliseconds(2_500))

@@ -2,7 +2,7 @@ import SluiceCore
 import Testing
 
 /// `?maxWait=` from a client: these used to trap the director (Double -> Int64 overflow).
-@Suite struct RequestedWaitTests {
+@Suite(.timeLimit(.minutes(1))) struct RequestedWaitTests {
     @Test func onlySaneWaitsAreTaken() {
         #expect(Duration.requestedWait("2.5") == .milliseconds(2500))
         #expect(Duration.requestedWait("0") == .zero)

@@ -2,7 +2,7 @@ import SluiceCore
 import Testing
 
 /// How a director's core counts what other directors booked in a shared store.
-@Suite struct SharedViewTests {
+@Suite(.timeLimit(.minutes(1))) struct SharedViewTests {
     let reservation = Reservation(engine: "engine-a", links: ["a-core", "core-edge"], bitsPerSecond: 3_000_000, bufferBytes: 10)
 
     func book() -> ReservationBook {
@@ -76,7 +76,7 @@ import Testing
     }
 }
 
-@Suite struct AllocatorJumpTests {
+@Suite(.timeLimit(.minutes(1))) struct AllocatorJumpTests {
     @Test func allocatorsJumpAwayFromAnotherDirectorsRun() {
         var labels = LabelAllocator(seed: 0)
         #expect(labels.allocate(atNode: "n") == 16)

@@ -2,17 +2,18 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceDirector
+import SluiceGrant
 @testable import SluiceStore
 import SluiceTestKit
 import Testing
 
 /// The director's runtime over a real SQLite file, with a clock the test moves by hand.
-@Suite struct DirectorTests {
+@Suite(.timeLimit(.minutes(1))) struct DirectorTests {
     let directory = NSTemporaryDirectory() + "sluice-director-" + UUID().uuidString
     let clock = MockClock()
     let object = MediaObject(name: "movie", sizeBytes: 1000, durationMilliseconds: 10_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "a", count: 64))
 
-    func makeDirector() async throws -> Director {
+    func makeDirector(grantSecret: String? = nil) async throws -> Director {
         let topology = try Topology(
             nodes: [Node(name: "e", kind: .engine), Node(name: "x", kind: .edge)],
             links: [Link(name: "e-x", from: "e", to: "x", capacityBitsPerSecond: 2_500_000)])
@@ -22,7 +23,7 @@ import Testing
         policy.maxWait = .seconds(3)
         let controller = AdmissionController(topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: policy)
         let store = try await SQLiteStore.open(directory: directory, logger: Logger(label: "test"))
-        let director = Director(controller: controller, store: store, clock: clock, logger: Logger(label: "test"))
+        let director = Director(controller: controller, store: store, clock: clock, logger: Logger(label: "test"), grantSecret: grantSecret)
         try await director.restore()
         return director
     }
@@ -40,7 +41,7 @@ import Testing
         let second = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.2", maxWait: nil).get())
         // The third waits: 2.5 Mbit/s holds two 1 Mbit/s streams.
         let waiter = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.3", maxWait: nil) }
-        while await director.controller.queue.count == 0 { await Task.yield() }
+        while await director.queueLength == 0 { await Task.yield() }
         await director.end(streamID: first.id, bytesSent: 1000, reason: .completed)
         let third = try await waiter.value.get()
         #expect(third.clientAddress == "10.0.0.3")
@@ -49,8 +50,8 @@ import Testing
         _ = await director.renew(streamID: third.id, bytesSent: 10)
         clock.advance(by: .seconds(17))
         await heartbeatAndTick(director)
-        #expect(await director.controller.streams.isEmpty)
-        #expect(await director.controller.book.linkReserved.isEmpty)
+        #expect(await director.liveStreams().isEmpty)
+        #expect(await director.linkViews().allSatisfy { $0.reserved_bps == 0 })
         let usage = try await director.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
         #expect(usage.map(\.endReason).sorted { $0.rawValue < $1.rawValue } == [.completed, .leaseExpired, .leaseExpired])
         await director.shutdown()
@@ -64,9 +65,9 @@ import Testing
         await director.shutdown()
 
         let restarted = try await makeDirector()
-        #expect(await restarted.controller.book.reserved(onLink: "e-x") == 1_000_000)
-        #expect(await restarted.controller.streams[stream.id]?.hops == stream.hops)
-        #expect(await restarted.controller.directory.objects["movie"] == object)
+        #expect(await restarted.reservedBitsPerSecond(onLink: "e-x") == 1_000_000)
+        #expect(await restarted.liveStream(stream.id)?.hops == stream.hops)
+        #expect(await restarted.object(named: "movie") == object)
         // The engine comes back and the stream's lease is renewed through the new director.
         await register(restarted)
         #expect(await restarted.renew(streamID: stream.id, bytesSent: 500) != nil)
@@ -87,11 +88,55 @@ import Testing
             .init(streamID: 0xDEAD, renewal: .init(bytesSent: 1)),
         ])
         #expect(gone == [ended.id, 0xDEAD])
-        let renewed = try #require(await director.controller.streams[live.id])
+        let renewed = try #require(await director.liveStream(live.id))
         #expect(renewed.bytesSent == 4096)
         #expect(renewed.isClaimed)
         #expect(renewed.leaseExpiry == live.leaseExpiry)  // still the initial lease, which is longer
         #expect(renewed.lastReceiverReport == Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch - 200))
+        await director.shutdown()
+    }
+
+    @Test func aWaiterWhoseClientLeavesGivesItsPlaceUpAtOnce() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        let first = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.1", maxWait: nil).get())
+        _ = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.2", maxWait: nil).get())
+        // The path is full: two clients queue, in this order.
+        let leaver = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.3", maxWait: nil) }
+        while await director.queueLength < 1 { await Task.yield() }
+        let stayer = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.4", maxWait: nil) }
+        while await director.queueLength < 2 { await Task.yield() }
+        // The first hangs up: it leaves the queue without waiting for its deadline.
+        leaver.cancel()
+        guard case .failure = await leaver.value else { Issue.record("a cancelled waiter was admitted"); return }
+        #expect(await director.queueLength == 1)
+        // Capacity frees: the one still waiting gets it.
+        await director.end(streamID: first.id, bytesSent: 1000, reason: .completed)
+        let admitted = try await stayer.value.get()
+        #expect(admitted.clientAddress == "10.0.0.4")
+        #expect(await director.queueLength == 0)
+        await director.shutdown()
+    }
+
+    @Test func aPlayTicketCarriesTheEngineAndASignedGrantAndRefusalsSayWhy() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector(grantSecret: "0123456789abcdef0123")
+        await register(director)
+        let viewer = Principal.configurationAdmin
+        let ticket = try await director.admitPlay(PlayRequest(object: "movie", clientAddress: "10.0.0.1", principal: viewer)).get()
+        #expect(ticket.engine.url == "http://e")
+        #expect(ticket.object == object)
+        #expect(ticket.profileHeader == "traditional")
+        let grant = try GrantSigner(secret: "0123456789abcdef0123").verify(
+            ticket.grant, object: "movie", engine: "e", clientAddress: "10.0.0.1", action: .play, now: clock.now())
+        #expect(grant.streamID == ticket.stream.id)
+        // A name not in the catalog: the same refusal whatever door asked.
+        guard case .failure(let refusal) = await director.admitPlay(PlayRequest(object: "nope", clientAddress: "10.0.0.1", principal: viewer)) else {
+            Issue.record("an unknown object was admitted")
+            return
+        }
+        #expect(refusal.code == .unknownObject)
         await director.shutdown()
     }
 

@@ -5,7 +5,7 @@ import SluiceCore
 import Testing
 
 /// The lease rows are written by hand and read by `JSONDecoder`: both must agree on every field.
-@Suite struct LeaseEncodingTests {
+@Suite(.timeLimit(.minutes(1))) struct LeaseEncodingTests {
     func stream(quality: ReceptionQuality?, report: Timestamp?) -> LiveStream {
         var stream = LiveStream(
             id: .max, kind: .ingest, object: "odd \"name\"\\\n", engine: "é-1", clientAddress: "2001:db8::1",
@@ -44,7 +44,7 @@ import Testing
 
 /// Lease rows written by many callers at once land in grouped statements; what is read back
 /// after a reopen is exactly what was saved and not deleted, with the last body saved.
-@Suite struct LeaseRowWriterTests {
+@Suite(.timeLimit(.minutes(1))) struct LeaseRowWriterTests {
     @Test func concurrentSavesAndDeletesReadBackExactly() async throws {
         let directory = NSTemporaryDirectory() + "sluice-leases-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: directory) }

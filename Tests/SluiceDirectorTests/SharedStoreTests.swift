@@ -6,6 +6,11 @@ import SluiceCore
 import SluiceTestKit
 import Testing
 
+/// Every suite that starts a PostgreSQL server runs inside this one, one at a time: each
+/// starts its own server, and two at once compete for the two cores.
+@Suite(.serialized, .timeLimit(.minutes(3))) enum PostgresSuites {}
+
+extension PostgresSuites {
 /// Several directors on one real PostgreSQL (started by the test), each with its own core and a
 /// clock the test moves by hand.
 @Suite(.serialized) struct SharedStoreTests {
@@ -157,7 +162,7 @@ import Testing
         }
         await a.refreshSharedState()
         let waiter = Task { await a.admit(.play(object: "movie"), clientAddress: "10.0.2.1", maxWait: .seconds(20)) }
-        try await eventually { await a.controller.queue.count == 1 }
+        try await eventually { await a.queueLength == 1 }
         // A learns of the end through LISTEN/NOTIFY, not from its sweeper (nothing ticks here).
         let follower = Task {
             let store = try #require(a.shared)
@@ -209,12 +214,12 @@ import Testing
         await a.refreshSharedState()
         // A's core thinks the lease ran out; the store says B renewed it: A keeps it.
         await a.tick()
-        #expect(await a.controller.streams[stream.id] != nil)
+        #expect(await a.liveStream(stream.id) != nil)
         #expect(try server.psql("renew", "SELECT count(*) FROM usage") == "0")
         // Ended through B, A drops it on the notification.
         await b.end(streamID: stream.id, bytesSent: nil, reason: .completed)
         await a.sharedChanged(.streamEnded(stream.id))
-        #expect(await a.controller.streams[stream.id] == nil)
+        #expect(await a.liveStream(stream.id) == nil)
         #expect(try server.psql("renew", "SELECT bytes, end_reason, director FROM usage") == "5000|completed|a")
         await a.shutdown()
         await b.shutdown()
@@ -237,7 +242,7 @@ import Testing
 
         #expect(await a.revokeUser("vera") == 0, "A admitted none of vera's streams")
         await b.sharedChanged(.catalog)
-        #expect(await b.controller.streams[stream.id] == nil, "B ended the stream it admitted for vera")
+        #expect(await b.liveStream(stream.id) == nil, "B ended the stream it admitted for vera")
         let usage = try server.psql("revoke", "SELECT end_reason, user_name FROM usage")
         #expect(usage == "revoked|vera", "\(usage)")
         #expect(try links("revoke").values.allSatisfy { $0 == 0 })
@@ -256,9 +261,9 @@ import Testing
         let object = MediaObject(name: "new", sizeBytes: 500, durationMilliseconds: 1000, averageBitsPerSecond: 4000, sha256: String(repeating: "b", count: 64))
         // The engine reports to the director it registered with, which did not admit it.
         #expect(await a.uploadCompleted(streamID: upload.id, object: object, engine: upload.engine))
-        #expect(await a.controller.directory.objects["new"] == object)
+        #expect(await a.object(named: "new") == object)
         await b.reloadCatalog()
-        #expect(await b.controller.directory.replicas["new"] == [upload.engine])
+        #expect(await b.replicas(of: "new") == [upload.engine])
         #expect(try server.psql("upload", "SELECT kind, bytes, end_reason, director FROM usage") == "ingest|500|completed|b")
         #expect(try server.psql("upload", "SELECT sum(disk_reserved), sum(ingest_reserved) FROM engines") == "0|0")
         await a.shutdown()
@@ -318,20 +323,21 @@ import Testing
 
         a = try await makeDirector("a", url: url)
         b = try await makeDirector("b", url: url)
-        #expect(await a.controller.directory.objects["movie"] == object)
-        #expect(await a.controller.directory.replicas["movie"] == ["e1", "e2"])
-        #expect(await a.controller.streams[onA.id]?.hops == onA.hops)
-        #expect(await b.controller.streams[onB.id]?.hops == onB.hops)
-        #expect(await a.controller.book.reserved(onLink: "core-x") == 2_000_000)
+        #expect(await a.object(named: "movie") == object)
+        #expect(await a.replicas(of: "movie") == ["e1", "e2"])
+        #expect(await a.liveStream(onA.id)?.hops == onA.hops)
+        #expect(await b.liveStream(onB.id)?.hops == onB.hops)
+        #expect(await a.reservedBitsPerSecond(onLink: "core-x") == 2_000_000)
         let usage = try await a.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
         #expect(usage.map(\.bytes) == [77])
         await a.shutdown()
         await b.shutdown()
     }
 }
+}
 
 /// Parsing that needs no server.
-@Suite struct PostgresStoreParsingTests {
+@Suite(.timeLimit(.minutes(1))) struct PostgresStoreParsingTests {
     @Test func storeURLsAreReadOrRefusedClearly() throws {
         let configuration = try PostgresStore.configuration(from: "postgres://ops:p%40ss@db.example:6543/sluice?sslmode=disable")
         #expect(configuration.username == "ops")

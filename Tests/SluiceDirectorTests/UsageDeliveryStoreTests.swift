@@ -5,6 +5,7 @@ import SluiceStore
 import SluiceTestKit
 import Testing
 
+extension PostgresSuites {
 /// What the usage webhook reads: records in write order after a position, and a saved
 /// position that survives reopening the store. Same behaviour from SQLite and PostgreSQL.
 @Suite struct UsageDeliveryStoreTests {
@@ -51,4 +52,5 @@ import Testing
         #expect(try await store.deliveryCursor("webhook") >= 3)
         try await store.close()
     }
+}
 }

@@ -2,6 +2,9 @@ import Foundation
 import SluiceCore
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension IntegrationTests {
 /// Over-admission against a bottleneck that fits exactly three streams.
@@ -63,6 +66,46 @@ extension IntegrationTests {
         #expect(samples.samples.withLock { $0 } > 10)
         #expect(samples.maxReserved.withLock { $0 } <= 3_200_000)
         #expect(samples.maxReserved.withLock { $0 } == 3_150_000)
+    }
+
+    /// Two viewers queue and hang up (one over HTTP, one over RTSP); the one queued behind
+    /// them is admitted as soon as capacity frees, not after their waits run out.
+    @Test func queuedViewersWhoHangUpLeaveTheQueueAndTheNextIsAdmittedFirst() async throws {
+        let cluster = try Cluster(coreEdge: Self.bottleneck, maxWait: "60s", engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 2, bitrate: 1_000_000), as: "clip")
+        var held: [UInt32] = []
+        for _ in 0..<3 {
+            let reply = try await cluster.get("/play/clip")
+            #expect(reply.status == 302)
+            held += reply.headers.filter { $0.0.lowercased() == "x-sluice-stream-id" }.compactMap { UInt32($0.1) }
+        }
+        let play = "GET /play/clip?maxWait=60&key=\(cluster.apiKey) HTTP/1.1\r\nHost: sluice\r\n\r\n"
+        let setup = "SETUP \(cluster.rtspURL)/clip?key=\(cluster.apiKey)&maxWait=60 RTSP/1.0\r\nCSeq: 1\r\n"
+            + "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n\r\n"
+        let httpLeaver = try RawTCP.connect(cluster.directorURL)
+        let rtspLeaver = try RawTCP.connect(cluster.rtspURL.replacingOccurrences(of: "rtsp://", with: "http://"))
+        let stayer = try RawTCP.connect(cluster.directorURL)
+        defer { close(stayer) }
+        for (fd, request) in [(httpLeaver, play), (rtspLeaver, setup), (stayer, play)] {
+            #expect(Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == request.utf8.count)
+            try await Task.sleep(for: .milliseconds(300))  // queued in this order
+        }
+        close(httpLeaver)
+        close(rtspLeaver)
+        try await Task.sleep(for: .milliseconds(300))
+        let freed = Int(held[0])
+        #expect(try await cluster.request(.DELETE, "/v1/streams/\(freed)").status == 200)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(stayer, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = recv(stayer, &buffer, buffer.count, 0)
+        let reply = String(decoding: buffer.prefix(max(0, count)), as: UTF8.self)
+        #expect(reply.hasPrefix("HTTP/1.1 302"), "the viewer behind the two who left was not admitted: \(reply.prefix(200))")
+        let streams = try await cluster.json([LiveStream].self, "/v1/streams")
+        #expect(streams.count == 3)
+        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 3_150_000)
     }
 
     @Test func withAShortMaxWaitTheLateRequestsGet503NamingTheFullLink() async throws {

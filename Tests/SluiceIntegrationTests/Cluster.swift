@@ -46,12 +46,22 @@ final class ServerProcess: @unchecked Sendable {
         throw ClusterError("\(name) never printed '\(marker)'. Output:\n\(log)")
     }
 
+    /// How long a server may take to shut down cleanly after SIGTERM.
+    static let shutdownLimit: TimeInterval = 5
+
+    /// Stops the process with `signal`. A server that does not exit within `shutdownLimit` of
+    /// SIGTERM fails the test that stops it (and is then killed).
     func stop(signal: Int32 = SIGTERM) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(Self.shutdownLimit)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning {
+            if signal == SIGTERM {
+                Issue.record("\(name) did not stop within \(Int(Self.shutdownLimit)) s of SIGTERM; its log ends:\n\(log.suffix(2000))")
+            }
+            kill(process.processIdentifier, SIGKILL)
+        }
         process.waitUntilExit()
     }
 
@@ -277,4 +287,4 @@ final class Cluster: @unchecked Sendable {
 
 /// Every integration suite runs inside this one, one test at a time: they start real servers
 /// and players, and pacing checks must not compete for the two cores.
-@Suite(.serialized) enum IntegrationTests {}
+@Suite(.serialized, .timeLimit(.minutes(5))) enum IntegrationTests {}

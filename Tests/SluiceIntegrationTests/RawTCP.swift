@@ -54,7 +54,7 @@ enum RawTCP {
     }
 
     /// A connected TCP socket to `url`'s port on 127.0.0.1.
-    private static func connect(_ url: String) throws -> Int32 {
+    static func connect(_ url: String) throws -> Int32 {
         guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }

@@ -3,7 +3,7 @@ import SluiceCore
 @testable import SluiceGrant
 import Testing
 
-@Suite struct BearerTokenTests {
+@Suite(.timeLimit(.minutes(1))) struct BearerTokenTests {
     let signer = BearerTokenSigner(secret: "0123456789abcdef-secret")
     let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
     var claims: BearerTokenClaims { BearerTokenClaims(sub: "vera", kid: "0123456789ab", iat: 1_800_000_000, exp: 1_800_000_900) }

@@ -4,7 +4,7 @@ import SluiceCore
 @testable import SluiceGrant
 import Testing
 
-@Suite struct ConfigurationTests {
+@Suite(.timeLimit(.minutes(1))) struct ConfigurationTests {
     static let valid = """
         director: { listen: "127.0.0.1:0", apiKeys: [k], maxWait: 2s, leaseSlack: 500ms }
         grantSecret: 0123456789abcdef0123
@@ -125,7 +125,7 @@ import Testing
     }
 }
 
-@Suite struct GrantTests {
+@Suite(.timeLimit(.minutes(1))) struct GrantTests {
     let signer = GrantSigner(secret: "0123456789abcdef-secret")
     let now = Timestamp(millisecondsSinceEpoch: 1_000_000)
 
@@ -164,7 +164,7 @@ import Testing
     }
 }
 
-@Suite struct GrantEncodingTests {
+@Suite(.timeLimit(.minutes(1))) struct GrantEncodingTests {
     @Test func base64URLRoundTripsEveryLengthAndMatchesFoundation() {
         var generator = SystemRandomNumberGenerator()
         for length in 0...70 {

@@ -4,7 +4,7 @@ import SluiceCore
 @testable import SluiceGrant
 import Testing
 
-@Suite struct DigestTests {
+@Suite(.timeLimit(.minutes(1))) struct DigestTests {
     static let authenticator = DigestAuthenticator(secret: "cluster-secret-0123456789")
     static let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
     static let key = "sk_0123456789ab_" + String(repeating: "ab", count: 24)

@@ -4,7 +4,7 @@ import Testing
 
 /// Replays the fuzz targets' seed corpus and every input that once crashed a parser
 /// (Fuzz/Regressions/TARGET/) through the same harness the fuzzers run: a regression traps.
-@Suite struct FuzzCorpusTests {
+@Suite(.timeLimit(.minutes(1))) struct FuzzCorpusTests {
     static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fuzz")
 

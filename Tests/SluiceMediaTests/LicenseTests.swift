@@ -3,7 +3,7 @@ import SluiceCore
 import SluiceGrant
 import Testing
 
-@Suite struct LicenseTests {
+@Suite(.timeLimit(.minutes(1))) struct LicenseTests {
     static let server = LicenseCodec.newKeyPair()
     static let now = Timestamp(millisecondsSinceEpoch: 1_800_000_000_000)
 

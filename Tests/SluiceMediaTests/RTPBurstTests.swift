@@ -1,7 +1,7 @@
 import SluiceMedia
 import Testing
 
-@Suite struct RTPBurstTests {
+@Suite(.timeLimit(.minutes(1))) struct RTPBurstTests {
     struct Datagram: Equatable {
         var size: Int
         var due: Duration

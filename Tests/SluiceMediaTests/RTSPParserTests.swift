@@ -1,7 +1,7 @@
 import SluiceMedia
 import Testing
 
-@Suite struct RTSPParserTests {
+@Suite(.timeLimit(.minutes(1))) struct RTSPParserTests {
     func parseAll(_ text: String, chunk: Int = 1_000_000) throws -> [RTSPRequest] {
         var parser = RTSPRequestParser()
         var requests: [RTSPRequest] = []
@@ -120,7 +120,7 @@ import Testing
     }
 }
 
-@Suite struct RTPTests {
+@Suite(.timeLimit(.minutes(1))) struct RTPTests {
     @Test func rtpPacketsRoundTrip() throws {
         let packet = RTPPacket(sequenceNumber: 65535, timestamp: 0xdead_beef, ssrc: 0x0102_0304, payload: Array(repeating: 0x47, count: 1316)[...])
         let bytes = packet.serialized()

@@ -7,7 +7,6 @@ import SluiceGrant
 /// operator's views. Handlers decode, call `Director`, encode.
 struct DirectorRoutes {
     let director: Director
-    let signer: GrantSigner
     let engineToken: String
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
@@ -98,11 +97,18 @@ struct DirectorRoutes {
         let principal = try await caller(request, needs: .viewer)
         let name = try context.parameters.require("object")
         guard MediaObject.isValidName(name) else { throw HTTPError(.badRequest, message: "'\(name.prefix(64))' is not a valid object name") }
-        let maxWait = Duration.requestedWait(request.uri.queryParameters.get("maxWait"))
-        let result = await director.admit(.play(object: name), clientAddress: context.clientIP, maxWait: maxWait, by: principal)
+        let query = request.uri.queryParameters
+        let play = PlayRequest(
+            object: name, clientAddress: context.clientIP, principal: principal, maxWait: Duration.requestedWait(query.get("maxWait")),
+            profile: .licensed(license: request.headers[.xSluiceLicense] ?? query.get("license").map { String($0) }, requested: query.get("profile").map { String($0) }))
+        // A viewer who hangs up while queued gives its place up at once.
+        let director = self.director
+        guard let result = await cancellingOnClose(of: context.channel, { await director.admitPlay(play) }) else {
+            return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))  // nobody reads it
+        }
         switch result {
         case .failure(let refusal):
-            if let handOff = refusal.handOff, request.uri.queryParameters.get("handedOff") == nil {
+            if let handOff = refusal.handOff, query.get("handedOff") == nil {
                 // Another director shares the store and has room in its queue: same request there.
                 let query = request.uri.query.map { $0 + "&" } ?? ""
                 return Response(status: .temporaryRedirect, headers: [
@@ -110,19 +116,10 @@ struct DirectorRoutes {
                 ])
             }
             return JSONResponse.refusal(refusal, retryAfter: await director.policy.leaseSlack / 10)
-        case .success(let stream):
-            guard let engine = await director.controller.directory.engines[stream.engine] else {
-                await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
-                return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
-            }
-            let licensed = await director.license(
-                request.headers[.xSluiceLicense] ?? request.uri.queryParameters.get("license").map { String($0) },
-                requested: request.uri.queryParameters.get("profile").map { String($0) }, by: principal, for: stream)
-            let grant = StreamGrant(playing: stream, profile: licensed.profile)
-            let location = "\(engine.url)/stream/\(name)?grant=\(signer.sign(grant))"
+        case .success(let ticket):
             return Response(status: .found, headers: [
-                .location: location, .xSluiceStreamID: "\(stream.id)", .xSluiceReservedRate: "\(stream.bitsPerSecond)",
-                .xSluiceProfile: licensed.header, .contentLength: "0",
+                .location: "\(ticket.engine.url)/stream/\(name)?grant=\(ticket.grant)", .xSluiceStreamID: "\(ticket.stream.id)",
+                .xSluiceReservedRate: "\(ticket.stream.bitsPerSecond)", .xSluiceProfile: ticket.profileHeader, .contentLength: "0",
             ])
         }
     }
@@ -136,24 +133,9 @@ struct DirectorRoutes {
         guard body.sizeBytes > 0, body.sha256.count == 64, body.sha256.allSatisfy(\.isHexDigit) else {
             throw HTTPError(.badRequest, message: "an upload needs sizeBytes > 0 and the 64-hex-digit sha256 of the file")
         }
-        let result = await director.admit(
-            .ingest(object: body.name, sizeBytes: body.sizeBytes), clientAddress: context.clientIP, maxWait: nil, by: principal,
-            visibility: body.visibility)
-        switch result {
-        case .failure(let refusal):
-            return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
-        case .success(let stream):
-            guard let engine = await director.controller.directory.engines[stream.engine] else {
-                await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
-                return JSONResponse.problem(.serviceUnavailable, "engine_unavailable", "engine '\(stream.engine)' vanished")
-            }
-            let grant = StreamGrant(
-                streamID: stream.id, action: .ingest, object: body.name, engine: stream.engine,
-                bitsPerSecond: stream.bitsPerSecond, clientAddress: stream.clientAddress, expiresAt: stream.leaseExpiry,
-                sizeBytes: body.sizeBytes, sha256: body.sha256.lowercased())
-            let ticket = ClusterMessages.UploadTicket(
-                streamID: stream.id, engine: stream.engine, uploadURL: "\(engine.url)/objects/\(body.name)?grant=\(signer.sign(grant))")
-            return JSONResponse.make(ticket, status: .created)
+        switch await director.admitUpload(body, clientAddress: context.clientIP, by: principal) {
+        case .failure(let refusal): return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
+        case .success(let ticket): return JSONResponse.make(ticket, status: .created)
         }
     }
 
@@ -171,7 +153,7 @@ struct DirectorRoutes {
     @Sendable func registerEngine(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         try requireEngine(request)
         let body = try await JSONResponse.decode(ClusterMessages.RegisterEngine.self, from: request, context: context)
-        guard await director.controller.topology.nodes[body.name]?.kind == .engine else {
+        guard await director.isEngineNode(body.name) else {
             return JSONResponse.problem(.badRequest, "unknown_engine", "engine '\(body.name)' is not an engine node of the director's topology")
         }
         let record = EngineRecord(name: body.name, url: body.url, capacity: body.capacity, isUp: true, lastHeartbeat: await director.now())
@@ -306,28 +288,17 @@ struct DirectorRoutes {
 
     @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
-        let controller = await director.controller
-        struct Row: Encodable { var engine: EngineRecord; var usage: EngineUsage; var load: Double }
-        let rows = controller.directory.engines.values.sorted { $0.name < $1.name }.map {
-            Row(engine: $0, usage: controller.book.usage(ofEngine: $0.name), load: controller.load(ofEngine: $0.name))
-        }
-        return JSONResponse.make(rows)
+        return JSONResponse.make(await director.engineViews())
     }
 
     @Sendable func links(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
-        let controller = await director.controller
-        struct Row: Encodable { var name: String; var from: String; var to: String; var capacity_bps: Int64; var reserved_bps: Int64 }
-        let rows = controller.topology.links.values.sorted { $0.name < $1.name }.map {
-            Row(name: $0.name, from: $0.from, to: $0.to, capacity_bps: $0.capacityBitsPerSecond, reserved_bps: controller.book.reserved(onLink: $0.name))
-        }
-        return JSONResponse.make(rows)
+        return JSONResponse.make(await director.linkViews())
     }
 
     @Sendable func streams(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
-        let streams = await director.controller.streams.values.sorted { $0.id < $1.id }
-        return JSONResponse.make(streams)
+        return JSONResponse.make(await director.liveStreams())
     }
 
     @Sendable func tearDown(_ request: Request, context: SluiceRequestContext) async throws -> Response {

@@ -24,15 +24,10 @@ enum JSONResponse {
         let problem = ClusterMessages.Problem(
             error: refusal.code.rawValue, message: refusal.message, link: refusal.link, engine: refusal.engine,
             requestedBitsPerSecond: refusal.requestedBitsPerSecond, availableBitsPerSecond: refusal.availableBitsPerSecond)
-        switch refusal.code {
-        case .unknownObject:
-            return make(problem, status: .notFound)
-        case .objectExists:
-            return make(problem, status: .conflict)
-        default:
-            let seconds = max(1, Int(retryAfter.seconds.rounded(.up)))
-            return make(problem, status: .serviceUnavailable, headers: [.retryAfter: "\(seconds)"])
-        }
+        let answer = RefusalAnswer(refusal.code)
+        guard answer.isRetryable else { return make(problem, status: answer.http) }
+        let seconds = max(1, Int(retryAfter.seconds.rounded(.up)))
+        return make(problem, status: answer.http, headers: [.retryAfter: "\(seconds)"])
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: SluiceRequestContext) async throws -> T {

@@ -41,6 +41,12 @@ struct RTSPServer: Service {
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
+            group.addTask {
+                // A failed engine's sessions continue on another replica.
+                for await failure in sweeper.director.engineFailures {
+                    await sweeper.engineFailed(failure.engine, failure.streams)
+                }
+            }
             try await withGracefulShutdownHandler {
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
@@ -66,7 +72,7 @@ struct RTSPServer: Service {
                     parser.append(buffer.readableBytesView)
                     do {
                         while let request = try parser.nextRequest() {
-                            let response = await service.handle(request, peer: peer)
+                            guard let response = await answer(request, peer: peer, on: connection.channel) else { return }
                             try await outbound.write(ByteBuffer(bytes: response.serialized()))
                         }
                     } catch let error as RTSPParseError {
@@ -94,6 +100,16 @@ struct RTSPServer: Service {
         } catch {
             logger.debug("rtsp connection closed", metadata: ["client": "\(peer.clientHost)", "error": "\(error)"])
         }
+    }
+}
+
+extension RTSPServer {
+    /// The service's answer, or nil when the client closed the connection first: the request
+    /// is then cancelled (a SETUP waiting in the admission queue gives its place up).
+    func answer(_ request: RTSPRequest, peer: RTSPService.Peer, on channel: any Channel) async -> RTSPResponse? {
+        // Only SETUP waits (for admission); watching the others would pile up close callbacks.
+        guard request.method == "SETUP" else { return await service.handle(request, peer: peer) }
+        return await cancellingOnClose(of: channel) { await service.handle(request, peer: peer) }
     }
 }
 

@@ -8,28 +8,6 @@ import SluiceMedia
 /// then PLAY/PAUSE/TEARDOWN relayed to the engine's control API. The director answers the
 /// player; the engine sends RTP straight to it (`source=` in the Transport reply).
 actor RTSPService {
-    struct Session {
-        var id: String
-        var streamID: UInt32
-        var object: String
-        var engine: String
-        var engineURL: String
-        /// Where the player receives, to open the stream again on another engine.
-        var clientHost: String
-        var clientRTPPort: UInt16
-        var clientRTCPPort: UInt16
-        /// Who asked, and the I/O profile their license gave: a moved stream keeps both.
-        var principal: Principal
-        var profile: IOProfile?
-        var isPlaying = false
-        var lastSeen: ContinuousClock.Instant
-        /// When its stream ended (end of object, expiry, operator teardown). The session stays
-        /// for `endedSessionLinger` so the player's PAUSE and TEARDOWN after the BYE succeed.
-        var endedAt: ContinuousClock.Instant?
-    }
-
-    static let endedSessionLinger: Duration = .seconds(30)
-
     /// Where the request came from and arrived, for URLs and admission.
     struct Peer: Sendable {
         var clientHost: String
@@ -40,21 +18,20 @@ actor RTSPService {
     static let methods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 
     let director: Director
-    let signer: GrantSigner
     let engines: EngineControl
-    let sessionTimeout: Duration
+    let clock: any SluiceClock
     let logger: Logger
-    private var sessions: [String: Session] = [:]
+    private var machine: RTSPSessionStateMachine
 
-    init(director: Director, signer: GrantSigner, engines: EngineControl, sessionTimeout: Duration, logger: Logger) {
+    init(director: Director, engines: EngineControl, sessionTimeout: Duration, claimTimeout: Duration, logger: Logger) {
         self.director = director
-        self.signer = signer
         self.engines = engines
-        self.sessionTimeout = sessionTimeout
+        self.clock = director.clock
+        self.machine = RTSPSessionStateMachine(sessionTimeout: sessionTimeout, claimTimeout: claimTimeout)
         self.logger = logger
     }
 
-    var sessionCount: Int { sessions.count }
+    var sessionCount: Int { machine.sessions.count }
 
     func handle(_ request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         var response = await respond(to: request, peer: peer)
@@ -65,18 +42,21 @@ actor RTSPService {
 
     private func respond(to request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         let target = RTSPTarget(request.uri)
-        if let id = sessionID(request), var session = sessions[id] {
-            session.lastSeen = .now
-            sessions[id] = session
-        }
+        let sessionID = sessionID(request)
+        let known = sessionID.map { machine.requestReceived(session: $0, now: clock.now()) }
         switch request.method {
         case "OPTIONS":
             return RTSPResponse(status: 200, headers: RTSPHeaders([("Public", Self.methods)]))
         case "GET_PARAMETER", "SET_PARAMETER":
-            if let id = sessionID(request), sessions[id] == nil { return RTSPResponse(status: 454) }
-            return RTSPResponse(status: 200)
+            return RTSPResponse(status: known == false ? 454 : 200)
         case "PLAY", "PAUSE", "TEARDOWN":
-            break  // holding the (unguessable) session ID is the authorisation
+            // Holding the (unguessable) session ID is the authorisation.
+            guard let sessionID else { return RTSPResponse(status: 454) }
+            switch request.method {
+            case "PLAY": return await play(request, session: sessionID)
+            case "PAUSE": return await pause(session: sessionID)
+            default: return await perform(machine.teardownReceived(session: sessionID), session: sessionID)
+            }
         case "DESCRIBE", "SETUP":
             let (found, stale) = await principal(request, target: target)
             guard let principal = found else {
@@ -92,18 +72,13 @@ actor RTSPService {
         default:
             return RTSPResponse(status: 501, headers: RTSPHeaders([("Public", Self.methods)]))
         }
-        switch request.method {
-        case "PLAY": return await play(request)
-        case "PAUSE": return await pause(request)
-        default: return await teardown(request)
-        }
     }
 
     // MARK: Methods
 
     private func describe(_ request: RTSPRequest, target: RTSPTarget, peer: Peer, by principal: Principal) async -> RTSPResponse {
         guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
-        guard await director.access(of: name, for: principal) != nil, let object = await director.controller.directory.objects[name] else {
+        guard let object = await director.playableObject(name, for: principal) else {
             return RTSPResponse(status: 404, headers: RTSPHeaders([("X-Sluice-Reason", Entitlements.notFoundMessage(name))]))
         }
         // Players follow a redirect of DESCRIBE (not of SETUP): a director whose queue is full
@@ -132,7 +107,7 @@ actor RTSPService {
 
     private func setup(_ request: RTSPRequest, target: RTSPTarget, peer: Peer, by principal: Principal) async -> RTSPResponse {
         guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
-        if sessionID(request) != nil { return RTSPResponse(status: 459) }  // one track per session
+        if let refusal = machine.setupReceived(session: sessionID(request)) { return await perform(refusal, session: nil) }
         let offers = RTSPTransport.parse(request.headers["Transport"] ?? "")
         guard let transport = offers.first(where: { $0.isUDP && $0.isUnicast && $0.clientRTPPort != nil }),
               let rtpPort = transport.clientRTPPort else {
@@ -140,139 +115,125 @@ actor RTSPService {
             return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", "only unicast RTP over UDP with client_port is served")]))
         }
         let rtcpPort = transport.clientRTCPPort ?? rtpPort &+ 1
-        let result = await director.admit(.play(object: name), clientAddress: peer.clientHost, maxWait: target.maxWait, by: principal)
-        let stream: LiveStream
-        switch result {
+        let play = PlayRequest(
+            object: name, clientAddress: peer.clientHost, principal: principal, maxWait: target.maxWait,
+            profile: .licensed(license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile))
+        let ticket: PlayTicket
+        switch await director.admitPlay(play) {
         case .failure(let refusal):
             // Players that skip DESCRIBE (VLC) meet the full queue here; a redirect again.
             if let handOff = refusal.handOff, !target.handedOff { return redirect(request, to: handOff, target: target) }
             logger.info("rtsp setup refused", metadata: ["object": "\(name)", "reason": "\(refusal)"])
-            let status = switch refusal.code {
-            case .unknownObject: 404
-            case .pathFull, .engineFull, .queueFull, .waitExpired, .noRoute: 453
-            default: 503
-            }
-            return RTSPResponse(status: status, headers: RTSPHeaders([("X-Sluice-Reason", refusal.message)]))
+            return RTSPResponse(status: RefusalAnswer(refusal.code).rtsp, headers: RTSPHeaders([("X-Sluice-Reason", refusal.message)]))
         case .success(let admitted):
-            stream = admitted
+            ticket = admitted
         }
-        guard let engine = await director.controller.directory.engines[stream.engine] else {
-            await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
-            return RTSPResponse(status: 503)
-        }
-        let licensed = await director.license(
-            request.headers["X-Sluice-License"] ?? target.license, requested: target.profile, by: principal, for: stream)
-        let grant = StreamGrant(playing: stream, profile: licensed.profile)
         let created: ClusterMessages.RTPSessionCreated
         do {
-            created = try await engines.open(engineURL: engine.url, .init(
-                grant: signer.sign(grant), object: name, clientHost: peer.clientHost, clientRTPPort: rtpPort, clientRTCPPort: rtcpPort))
+            created = try await engines.open(engineURL: ticket.engine.url, .init(
+                grant: ticket.grant, object: name, clientHost: peer.clientHost, clientRTPPort: rtpPort, clientRTCPPort: rtcpPort))
         } catch {
-            logger.error("engine refused the rtp session", metadata: ["engine": "\(engine.name)", "error": "\(error)"])
-            await director.end(streamID: stream.id, bytesSent: 0, reason: .failed)
-            return RTSPResponse(status: 503, headers: RTSPHeaders([("X-Sluice-Reason", "engine '\(engine.name)' could not open the stream")]))
+            logger.error("engine refused the rtp session", metadata: ["engine": "\(ticket.engine.name)", "error": "\(error)"])
+            await director.end(streamID: ticket.stream.id, bytesSent: 0, reason: .failed)
+            return RTSPResponse(status: 503, headers: RTSPHeaders([("X-Sluice-Reason", "engine '\(ticket.engine.name)' could not open the stream")]))
         }
+        let now = clock.now()
         let id = Self.newSessionID()
-        sessions[id] = Session(
-            id: id, streamID: stream.id, object: name, engine: engine.name, engineURL: engine.url, clientHost: peer.clientHost,
-            clientRTPPort: rtpPort, clientRTCPPort: rtcpPort, principal: principal, profile: licensed.profile, lastSeen: .now)
+        machine.setupAdmitted(.init(
+            id: id, streamID: ticket.stream.id, object: name, durationMilliseconds: ticket.object.durationMilliseconds,
+            engine: ticket.engine.name, engineURL: ticket.engine.url, clientHost: peer.clientHost, clientRTPPort: rtpPort,
+            clientRTCPPort: rtcpPort, principal: principal, profile: ticket.profile, lastSeen: now, setUpAt: now))
         let ssrc = String(created.ssrc, radix: 16, uppercase: true)
         let transportReply = "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtcpPort);source=\(created.sourceHost);"
             + "server_port=\(created.serverRTPPort)-\(created.serverRTCPPort);ssrc=\(String(repeating: "0", count: 8 - ssrc.count) + ssrc)"
-        logger.info("rtsp session set up", metadata: ["session": "\(id)", "stream_id": "\(stream.id)", "object": "\(name)", "engine": "\(engine.name)"])
+        logger.info("rtsp session set up", metadata: [
+            "session": "\(id)", "stream_id": "\(ticket.stream.id)", "object": "\(name)", "engine": "\(ticket.engine.name)",
+        ])
         return RTSPResponse(status: 200, headers: RTSPHeaders([
-            ("Transport", transportReply), ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"), ("X-Sluice-Profile", licensed.header),
+            ("Transport", transportReply), ("Session", "\(id);timeout=\(Int(machine.sessionTimeout.seconds))"),
+            ("X-Sluice-Profile", ticket.profileHeader),
         ]))
     }
 
-    private func play(_ request: RTSPRequest) async -> RTSPResponse {
-        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
-        if session.endedAt != nil { return Self.ended() }
+    private func play(_ request: RTSPRequest, session id: String) async -> RTSPResponse {
         let start = NormalPlayTime.start(request.headers["Range"]).map { Int64($0 * 1000) }
-        let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
         // libavformat (ffmpeg, and players built on it) asks for npt = wanted time + the
         // stream's first PTS; GStreamer and live555 count from zero.
         let countsFromFirstPTS = request.headers["User-Agent"]?.contains("Lavf") == true
-        if let start, start > duration, !countsFromFirstPTS { return RTSPResponse(status: 457) }
+        let action = machine.playReceived(session: id, startMilliseconds: start, countsFromFirstPTS: countsFromFirstPTS, now: clock.now())
+        guard case .playOnEngine(let session, let start, let countsFromFirstPTS) = action else { return await perform(action, session: id) }
         do {
             let playing = try await engines.play(
                 engineURL: session.engineURL, streamID: session.streamID, startMilliseconds: start, countsFromFirstPTS: countsFromFirstPTS)
-            sessions[id]?.isPlaying = true
+            machine.playSucceeded(session: id)
             let url = request.uri.split(separator: "?").first.map(String.init) ?? request.uri
             return RTSPResponse(status: 200, headers: RTSPHeaders([
-                ("Session", "\(id);timeout=\(Int(sessionTimeout.seconds))"),
-                ("Range", "npt=\(Self.seconds(playing.startMilliseconds))-\(Self.seconds(duration))"),
+                ("Session", "\(id);timeout=\(Int(machine.sessionTimeout.seconds))"),
+                ("Range", "npt=\(Self.seconds(playing.startMilliseconds))-\(Self.seconds(session.durationMilliseconds))"),
                 ("RTP-Info", "url=\(url);seq=\(playing.sequence);rtptime=\(playing.rtpTime)"),
             ]))
         } catch {
             logger.warning("engine could not play", metadata: ["session": "\(id)", "error": "\(error)"])
-            await drop(id, reason: .failed)
+            _ = await perform(machine.engineCallFailed(session: id), session: id)
             return RTSPResponse(status: 454)
         }
     }
 
-    private func pause(_ request: RTSPRequest) async -> RTSPResponse {
-        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
-        // Players pause at the end of the stream (after the BYE): nothing is left to pause. The
-        // engine may have reported the end before the sweep marked the session: ask the director
-        // (unless its engine failed: then the stream is being moved, as the sweep knows too).
-        let controller = await director.controller
-        let gone = controller.streams[session.streamID] == nil && controller.directory.engines[session.engine]?.isUp != false
-        if session.endedAt != nil || gone {
-            if sessions[id]?.endedAt == nil { sessions[id]?.endedAt = .now }
-            return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+    private func pause(session id: String) async -> RTSPResponse {
+        // The engine may have reported the end before the sweep marked the session: ask.
+        var state = Director.PlayState.ended
+        if let session = machine.sessions[id] {
+            state = await director.playStates([(session.streamID, session.engine)])[session.streamID] ?? .ended
         }
+        let action = machine.pauseReceived(session: id, stream: state, now: clock.now())
+        guard case .pauseOnEngine(let session) = action else { return await perform(action, session: id) }
         do {
             try await engines.pause(engineURL: session.engineURL, streamID: session.streamID)
+            machine.pauseSucceeded(session: id)
         } catch let failure as EngineControl.Failure where failure.status == 404 || failure.status == 410 {
             // The stream ended at the engine while the player asked: the same as above.
-            sessions[id]?.endedAt = .now
-            return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+            machine.streamFoundGone(session: id, now: clock.now())
         } catch {
-            await drop(id, reason: .failed)
+            _ = await perform(machine.engineCallFailed(session: id), session: id)
             return RTSPResponse(status: 454)
         }
-        sessions[id]?.isPlaying = false
         return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
     }
 
-    private func teardown(_ request: RTSPRequest) async -> RTSPResponse {
-        guard let id = sessionID(request), let session = sessions[id] else { return RTSPResponse(status: 454) }
-        if session.endedAt != nil {
-            sessions[id] = nil
-        } else {
-            await drop(id, reason: .playerStopped)
+    /// Carries out an action of the state machine; the reply to the request that caused it.
+    @discardableResult
+    private func perform(_ action: RTSPSessionStateMachine.Action, session id: String?) async -> RTSPResponse {
+        switch action {
+        case .reply(let status, let reason):
+            var response = RTSPResponse(status: status)
+            if status == 200, let id { response.headers.add("Session", id) }
+            if let reason { response.headers.add("X-Sluice-Reason", reason) }
+            return response
+        case .stopAndEnd(let session, let reason):
+            let stopped = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
+            await director.end(streamID: session.streamID, bytesSent: stopped?.bytesSent, reason: reason, quality: stopped?.quality)
+        case .stopOnEngine(let session):
+            _ = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
+        case .move(let session, let stream):
+            await move(session, stream)
+        case .playOnEngine, .pauseOnEngine:
+            break  // performed where the request is answered (`play`, `pause`)
         }
-        return RTSPResponse(status: 200, headers: RTSPHeaders([("Session", id)]))
+        return RTSPResponse(status: 200, headers: id.map { RTSPHeaders([("Session", $0)]) } ?? RTSPHeaders())
     }
 
     // MARK: Timeouts
 
-    /// Ends sessions whose player went quiet (no RTSP and no RTCP within the timeout), marks
-    /// those whose stream already ended (end of object, expiry, operator teardown), and
-    /// forgets ended ones after `endedSessionLinger`.
+    /// Once a second: the state machine's tick with the director's view of each session's stream.
     func sweep() async {
-        let now = ContinuousClock.now
-        let controller = await director.controller
-        let wall = await director.now()
-        for session in sessions.values {
-            if let endedAt = session.endedAt {
-                if now - endedAt > Self.endedSessionLinger { sessions[session.id] = nil }
-                continue
+        let states = await director.playStates(machine.liveStreams)
+        for action in machine.tick(now: clock.now(), streams: states) {
+            if case .stopAndEnd(let session, let reason) = action {
+                logger.info(reason == .unclaimed ? "rtsp session never played: released" : "rtsp session timed out", metadata: [
+                    "session": "\(session.id)", "stream_id": "\(session.streamID)",
+                ])
             }
-            // A failed engine's sessions are being moved (`engineFailed`).
-            if controller.directory.engines[session.engine]?.isUp == false { continue }
-            guard let stream = controller.streams[session.streamID] else {
-                sessions[session.id]?.endedAt = now
-                _ = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
-                continue
-            }
-            let rtcpAge = stream.lastReceiverReport.map { wall - $0 }
-            let quiet = now - session.lastSeen
-            if quiet > sessionTimeout && (rtcpAge.map { $0 > sessionTimeout } ?? true) {
-                logger.info("rtsp session timed out", metadata: ["session": "\(session.id)", "stream_id": "\(session.streamID)"])
-                await drop(session.id, reason: .clientGone)
-            }
+            await perform(action, session: nil)
         }
     }
 
@@ -282,74 +243,51 @@ actor RTSPService {
     /// on another replica from where the engine last reported, under the same session ID and
     /// SSRC, its RTP numbering carried on; a session that cannot be moved ends (logged why).
     func engineFailed(_ engine: String, _ streams: [LiveStream]) async {
-        let byID = Dictionary(streams.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        for session in sessions.values.sorted(by: { $0.id < $1.id }) where session.engine == engine && session.endedAt == nil {
-            guard let stream = byID[session.streamID] else {
-                sessions[session.id]?.endedAt = .now
-                continue
-            }
-            await move(session, stream)
+        for action in machine.engineFailed(engine, streams: streams, now: clock.now()) {
+            await perform(action, session: nil)
         }
     }
 
-    private func move(_ session: Session, _ stream: LiveStream) async {
-        let now = await director.now()
-        let duration = await director.controller.directory.objects[session.object]?.durationMilliseconds ?? 0
-        let reported = stream.rtpPosition ?? RTPPosition(milliseconds: 0, sequence: 0, rtpTime: 0, isPlaying: session.isPlaying, packetsPerSecond: 100)
+    private func move(_ session: RTSPSessionStateMachine.Session, _ stream: LiveStream) async {
+        let now = clock.now()
+        let reported = stream.rtpPosition ?? RTPPosition(
+            milliseconds: 0, sequence: 0, rtpTime: 0, isPlaying: session.phase == .playing, packetsPerSecond: 100)
         let resume = reported.continued(after: stream.positionReportedAt.map { now - $0 } ?? .zero)
         func fail(_ reason: String) {
             logger.error("rtsp stream could not be moved off the failed engine: session ended", metadata: [
                 "session": "\(session.id)", "object": "\(session.object)", "engine": "\(session.engine)", "reason": "\(reason)",
             ])
-            sessions[session.id]?.endedAt = .now
+            machine.moveFailed(session: session.id, now: clock.now())
         }
-        guard resume.milliseconds < duration else { return fail("the stream was at its end") }
-        let result = await director.admit(
-            .play(object: session.object), clientAddress: session.clientHost, maxWait: .seconds(2), preferredStreamID: session.streamID,
-            by: session.principal)
-        guard case .success(let moved) = result else {
-            if case .failure(let refusal) = result { fail(refusal.message) }
-            return
+        guard resume.milliseconds < session.durationMilliseconds else { return fail("the stream was at its end") }
+        let play = PlayRequest(
+            object: session.object, clientAddress: session.clientHost, principal: session.principal, maxWait: .seconds(2),
+            profile: .kept(session.profile), preferredStreamID: session.streamID)
+        let ticket: PlayTicket
+        switch await director.admitPlay(play) {
+        case .failure(let refusal): return fail(refusal.message)
+        case .success(let admitted): ticket = admitted
         }
-        guard let engine = await director.controller.directory.engines[moved.engine] else {
-            await director.end(streamID: moved.id, bytesSent: 0, reason: .failed)
-            return fail("engine '\(moved.engine)' vanished")
-        }
-        let grant = StreamGrant(playing: moved, profile: session.profile)
         do {
-            _ = try await engines.open(engineURL: engine.url, .init(
-                grant: signer.sign(grant), object: session.object, clientHost: session.clientHost, clientRTPPort: session.clientRTPPort,
+            _ = try await engines.open(engineURL: ticket.engine.url, .init(
+                grant: ticket.grant, object: session.object, clientHost: session.clientHost, clientRTPPort: session.clientRTPPort,
                 clientRTCPPort: session.clientRTCPPort, continueAt: resume))
             if resume.isPlaying {
-                _ = try await engines.play(engineURL: engine.url, streamID: moved.id, startMilliseconds: resume.milliseconds, countsFromFirstPTS: false)
+                _ = try await engines.play(engineURL: ticket.engine.url, streamID: ticket.stream.id, startMilliseconds: resume.milliseconds, countsFromFirstPTS: false)
             }
         } catch {
-            _ = try? await engines.stop(engineURL: engine.url, streamID: moved.id)
-            await director.end(streamID: moved.id, bytesSent: 0, reason: .failed)
-            return fail("engine '\(moved.engine)' could not open the stream: \(error)")
+            _ = try? await engines.stop(engineURL: ticket.engine.url, streamID: ticket.stream.id)
+            await director.end(streamID: ticket.stream.id, bytesSent: 0, reason: .failed)
+            return fail("engine '\(ticket.engine.name)' could not open the stream: \(error)")
         }
-        sessions[session.id]?.streamID = moved.id
-        sessions[session.id]?.engine = engine.name
-        sessions[session.id]?.engineURL = engine.url
+        machine.moveSucceeded(session: session.id, streamID: ticket.stream.id, engine: ticket.engine.name, engineURL: ticket.engine.url)
         logger.warning("rtsp stream moved to another replica", metadata: [
-            "session": "\(session.id)", "from": "\(session.engine)", "to": "\(engine.name)", "stream_id": "\(moved.id)",
-            "position_ms": "\(resume.milliseconds)", "seq": "\(resume.sequence)", "same_ssrc": "\(moved.id == session.streamID)",
+            "session": "\(session.id)", "from": "\(session.engine)", "to": "\(ticket.engine.name)", "stream_id": "\(ticket.stream.id)",
+            "position_ms": "\(resume.milliseconds)", "seq": "\(resume.sequence)", "same_ssrc": "\(ticket.stream.id == session.streamID)",
         ])
     }
 
-    private func drop(_ id: String, reason: UsageRecord.EndReason) async {
-        guard let session = sessions.removeValue(forKey: id) else { return }
-        let stopped = try? await engines.stop(engineURL: session.engineURL, streamID: session.streamID)
-        await director.end(streamID: session.streamID, bytesSent: stopped?.bytesSent, reason: reason, quality: stopped?.quality)
-    }
-
     // MARK: Helpers
-
-    private static func ended() -> RTSPResponse {
-        var response = RTSPResponse(status: 454)
-        response.headers.add("X-Sluice-Reason", "the stream of this session has ended; SETUP a new one")
-        return response
-    }
 
     private func sessionID(_ request: RTSPRequest) -> String? {
         guard let value = request.headers["Session"] else { return nil }

@@ -36,6 +36,9 @@ final class RTPSession: Sendable {
         var quality: ReceptionQuality?
         var lastReceiverReport: ContinuousClock.Instant?
         var finished = false
+        /// The send loop waiting for a command or its next due time, and which wait it is.
+        var sleeper: CheckedContinuation<Void, Never>?
+        var sleepNumber: UInt64 = 0
     }
 
     let streamID: UInt32
@@ -96,11 +99,14 @@ final class RTPSession: Sendable {
     }
 
     private func enqueue(_ command: Command) {
-        let rejected: Command? = shared.withLock { state in
-            guard !state.finished else { return command }
+        let (rejected, sleeper): (Command?, CheckedContinuation<Void, Never>?) = shared.withLock { state in
+            guard !state.finished else { return (command, nil) }
             state.commands.append(command)
-            return nil
+            defer { state.sleeper = nil }
+            return (nil, state.sleeper)
         }
+        // A command wakes the send loop at once, wherever it was in its wait.
+        sleeper?.resume()
         // The loop is gone: answer at once from what is known.
         switch rejected {
         case .play(let start, let continuation)?:
@@ -112,6 +118,28 @@ final class RTPSession: Sendable {
     }
 
     // MARK: Loop side
+
+    /// Waits until `deadline` or until a command arrives, whichever is first (at once when
+    /// one is already waiting). The timer is a NIO scheduled task on `eventLoop`: no task per wait.
+    func waitForCommand(until deadline: NIODeadline, on eventLoop: any EventLoop) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let number: UInt64? = shared.withLock { state in
+                guard state.commands.isEmpty, !state.finished else { return nil }
+                state.sleepNumber &+= 1
+                state.sleeper = continuation
+                return state.sleepNumber
+            }
+            guard let number else { return continuation.resume() }
+            eventLoop.scheduleTask(deadline: deadline) { [self] in
+                let sleeper: CheckedContinuation<Void, Never>? = shared.withLock { state in
+                    guard state.sleepNumber == number else { return nil }
+                    defer { state.sleeper = nil }
+                    return state.sleeper
+                }
+                sleeper?.resume()
+            }
+        }
+    }
 
     func takeCommands() -> [Command] {
         shared.withLock { state in
@@ -130,11 +158,15 @@ final class RTPSession: Sendable {
 
     /// Marks the loop finished and answers any command still waiting.
     func finish() {
-        let leftover = shared.withLock { state in
+        let (leftover, sleeper) = shared.withLock { state in
             state.finished = true
-            defer { state.commands.removeAll() }
-            return state.commands
+            defer {
+                state.commands.removeAll()
+                state.sleeper = nil
+            }
+            return (state.commands, state.sleeper)
         }
+        sleeper?.resume()
         for command in leftover {
             switch command {
             case .play(let start, let continuation):

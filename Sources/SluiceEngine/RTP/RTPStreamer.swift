@@ -32,11 +32,15 @@ struct RTPStreamer: Sendable {
     /// Pause between the last RTP packet and SR+BYE. GStreamer holds packets in a 2 s jitter
     /// buffer and drops what it still holds at BYE; ffmpeg needs about 0.5 s.
     static let goodbyeDelay: Duration = .milliseconds(2500)
+    /// Longest wait between two looks at the clock, paused and playing; commands cut it short.
+    static let pausedWake: TimeAmount = .milliseconds(100)
+    static let playingWake: TimeAmount = .milliseconds(200)
 
     func run() async {
         let clock = ContinuousClock()
         let id = session.streamID
         let pacer = sockets.pacer
+        let eventLoop = sockets.rtp.eventLoop
         let reader: ProfiledReader
         do {
             reader = try ProfiledReader(path: session.path, profile: session.profile ?? .traditional)
@@ -127,12 +131,13 @@ struct RTPStreamer: Sendable {
                 sendRTCP(rtpTime: lastRTPTime, packets: summary.packetsSent, octets: summary.bytesSent, goodbye: false)
             }
             guard playing else {
-                try? await Task.sleep(for: .milliseconds(20))
+                // Paused: wake for the next renewal, or at once for a command.
+                await session.waitForCommand(until: .now() + Self.pausedWake, on: eventLoop)
                 continue
             }
             if atEnd {
                 if await pacer.pending(id) == 0 { break loop }
-                try? await Task.sleep(for: .milliseconds(50))
+                await session.waitForCommand(until: .now() + .milliseconds(50), on: eventLoop)
                 continue
             }
             // Keep the pacer fed about half a second ahead; wake five times a second.
@@ -163,11 +168,8 @@ struct RTPStreamer: Sendable {
                         sendAt = burstStart
                     }
                     let offset = buffer.writerIndex
-                    buffer.writeInteger(UInt8(0x80))
-                    buffer.writeInteger(RTPPacket.mp2tPayloadType)
-                    buffer.writeInteger(sequence)
-                    buffer.writeInteger(rtpBase &+ Self.ticks(packet.due))
-                    buffer.writeInteger(id)
+                    let header = RTPPacket.headerWords(sequenceNumber: sequence, timestamp: rtpBase &+ Self.ticks(packet.due), ssrc: id)
+                    buffer.writeMultipleIntegers(header.0, header.1, header.2)
                     buffer.writeBytes(chunk[packet.range])
                     packets.append(.init(
                         chunk: placeholder, chunkNumber: chunkNumber, offset: offset, length: buffer.writerIndex - offset,
@@ -182,8 +184,9 @@ struct RTPStreamer: Sendable {
                 pacer.enqueue(packets, for: session)
                 continue
             }
-            // Fed half a second ahead: a fifth of a second of sleep leaves plenty in the queue.
-            try? await Task.sleep(for: .milliseconds(200))
+            // Fed half a second ahead: a fifth of a second leaves plenty in the queue; a command
+            // (PLAY, PAUSE, seek, stop) wakes the loop at once.
+            await session.waitForCommand(until: .now() + Self.playingWake, on: eventLoop)
         }
         // End of object or stop: give the last packets time to land, then SR+BYE (RFC 3550 §6.6).
         let completed = stopReply.isEmpty

@@ -22,13 +22,22 @@ public struct RTPPacket: Hashable, Sendable {
         self.payload = payload
     }
 
+    /// The fixed header (RFC 3550 §5.1: version 2, no padding, extension or CSRCs) as three
+    /// 32-bit words, written big-endian in this order. The one place its layout is spelled out:
+    /// the engine's send loop writes these words straight into its datagram buffers.
+    public static func headerWords(
+        payloadType: UInt8 = mp2tPayloadType, marker: Bool = false, sequenceNumber: UInt16, timestamp: UInt32, ssrc: UInt32
+    ) -> (UInt32, UInt32, UInt32) {
+        let first = UInt32(0x80) << 24 | UInt32((marker ? 0x80 : 0) | (payloadType & 0x7f)) << 16 | UInt32(sequenceNumber)
+        return (first, timestamp, ssrc)
+    }
+
     /// Writes the 12-byte header then the payload.
     public func serialize(into out: inout [UInt8]) {
-        out.append(0x80)
-        out.append((marker ? 0x80 : 0) | (payloadType & 0x7f))
-        out.appendBigEndian(sequenceNumber)
-        out.appendBigEndian(timestamp)
-        out.appendBigEndian(ssrc)
+        let words = Self.headerWords(payloadType: payloadType, marker: marker, sequenceNumber: sequenceNumber, timestamp: timestamp, ssrc: ssrc)
+        out.appendBigEndian(words.0)
+        out.appendBigEndian(words.1)
+        out.appendBigEndian(words.2)
         out.append(contentsOf: payload)
     }
 

@@ -1,0 +1,79 @@
+import SluiceCore
+
+/// What the director shows of its state: values made on its actor, so a front door never
+/// holds (and never decides on) a copy of the admission core.
+extension Director {
+    public struct EngineView: Encodable, Sendable {
+        public var engine: EngineRecord
+        public var usage: EngineUsage
+        public var load: Double
+    }
+
+    public struct LinkView: Encodable, Sendable {
+        public var name: String
+        public var from: String
+        public var to: String
+        public var capacity_bps: Int64
+        public var reserved_bps: Int64
+    }
+
+    /// Where a front door's stream stands, for sessions that outlive a request (RTSP).
+    public enum PlayState: Sendable, Equatable {
+        /// Live; the last RTCP receiver report the engine relayed, if any.
+        case live(lastReceiverReport: Timestamp?)
+        /// Ended (end of object, expiry, teardown by an operator or another director).
+        case ended
+        /// Its engine is down: the stream is being moved or ended by the failure handling.
+        case engineDown
+    }
+
+    public func engineViews() -> [EngineView] {
+        controller.directory.engines.values.sorted { $0.name < $1.name }.map {
+            EngineView(engine: $0, usage: controller.book.usage(ofEngine: $0.name), load: controller.load(ofEngine: $0.name))
+        }
+    }
+
+    public func linkViews() -> [LinkView] {
+        controller.topology.links.values.sorted { $0.name < $1.name }.map {
+            LinkView(name: $0.name, from: $0.from, to: $0.to, capacity_bps: $0.capacityBitsPerSecond, reserved_bps: controller.book.reserved(onLink: $0.name))
+        }
+    }
+
+    public func liveStreams() -> [LiveStream] {
+        controller.streams.values.sorted { $0.id < $1.id }
+    }
+
+    public func liveStream(_ id: UInt32) -> LiveStream? { controller.streams[id] }
+
+    public var queueLength: Int { controller.queue.count }
+
+    public func reservedBitsPerSecond(onLink link: String) -> Int64 { controller.book.reserved(onLink: link) }
+
+    public func object(named name: String) -> MediaObject? { controller.directory.objects[name] }
+
+    public func replicas(of object: String) -> Set<String>? { controller.directory.replicas[object] }
+
+    /// The object when `principal` may play it; nil when missing or not theirs to see.
+    public func playableObject(_ name: String, for principal: Principal) -> MediaObject? {
+        guard access(of: name, for: principal) != nil else { return nil }
+        return controller.directory.objects[name]
+    }
+
+    /// Whether `name` is an engine node of the topology (only those may register).
+    public func isEngineNode(_ name: String) -> Bool { controller.topology.nodes[name]?.kind == .engine }
+
+    /// The state of each stream a front door asks about, played on the engine named beside it.
+    public func playStates(_ streams: [(id: UInt32, engine: String)]) -> [UInt32: PlayState] {
+        var states: [UInt32: PlayState] = [:]
+        for (id, engine) in streams {
+            if controller.directory.engines[engine]?.isUp == false {
+                states[id] = .engineDown
+            } else if let stream = controller.streams[id] {
+                states[id] = .live(lastReceiverReport: stream.lastReceiverReport)
+            } else {
+                states[id] = .ended
+            }
+        }
+        return states
+    }
+}
