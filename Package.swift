@@ -108,7 +108,13 @@ let package = Package(
         .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore", "SluiceFuzzHarness"]),
         .testTarget(
             name: "SluiceDirectorTests",
-            dependencies: ["SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit", "SluiceGrant"]
+            dependencies: [
+                "SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit", "SluiceGrant", "SluiceConfig", "SluiceMedia",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "SluiceIntegrationTests",

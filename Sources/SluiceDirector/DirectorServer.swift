@@ -23,6 +23,16 @@ public struct DirectorServer: Sendable {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
         onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        try await buildApplication(onListening: onListening, onRTSPListening: onRTSPListening).run()
+    }
+
+    /// Everything a director is — store opened and restored, core, HTTP routes, RTSP server,
+    /// sweeper, webhook — built but not yet running, so tests can run it in-process
+    /// (HummingbirdTesting) and the CLI runs it as a service group.
+    public func buildApplication(
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> DirectorApplication {
         let settings = configuration.director
         let store: any SluiceStore
         let storeName: String
@@ -41,11 +51,15 @@ public struct DirectorServer: Sendable {
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
             configurationKeys: Set(settings.apiKeys), licensing: licensing)
-        try await director.restore()
+        do {
+            try await director.restore()
+        } catch {
+            await director.shutdown()
+            throw error
+        }
         if await director.isOpen {
             logger.warning("no apiKeys configured and no users: the director accepts every client as an admin")
         }
-
         if !configuration.licensing.trustedKeys.isEmpty {
             logger.info("licenses accepted", metadata: [
                 "license_servers": "\(configuration.licensing.trustedKeys.count)", "profiles": "\(licensing.profiles.keys.sorted())",
@@ -73,7 +87,7 @@ public struct DirectorServer: Sendable {
             services.append(UsageWebhook(url: url, store: store, grantSecret: configuration.grantSecret, logger: logger))
             logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
         }
-        let app = Application(
+        let application = Application(
             router: router,
             server: .http1(configuration: .init(additionalChannelHandlers: [HangUpHandler()])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
@@ -85,8 +99,19 @@ public struct DirectorServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
+        return DirectorApplication(application: application, director: director)
+    }
+}
+
+/// A built director: its Hummingbird application (HTTP API plus every service) and the
+/// `Director` actor behind it. `run()` serves until shutdown and then closes the store.
+public struct DirectorApplication: Sendable {
+    public let application: Application<RouterResponder<SluiceRequestContext>>
+    public let director: Director
+
+    public func run() async throws {
         do {
-            try await app.runService()
+            try await application.runService()
         } catch {
             await director.shutdown()
             throw error

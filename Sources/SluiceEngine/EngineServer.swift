@@ -102,9 +102,15 @@ final class Registration: Service, Sendable {
     }
 
     func run() async throws {
+        // Cancelled at shutdown: a call to a director that is gone (its connect attempts take
+        // seconds) must not hold the engine's exit up.
+        await cancelWhenGracefulShutdown { await self.registerAndHeartbeat() }
+    }
+
+    private func registerAndHeartbeat() async {
         var registered = false
         var warned = false
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while !Task.isCancelled {
             if let url = url.withLock({ $0 }) {
                 do {
                     if !registered {

@@ -4,9 +4,9 @@ import NIOPosix
 import ServiceLifecycle
 import SluiceMedia
 
-/// The RTSP listener: one task per connection feeding a bounded parser, answering requests in
-/// order. A connection that misbehaves gets its error status and is closed; it never holds up
-/// another. The media never passes through here.
+/// The RTSP listener: one task per connection, fed whole requests by `RTSPRequestDecoder`,
+/// answering them in order. A connection that misbehaves gets its error status and is
+/// closed; it never holds up another. The media never passes through here.
 struct RTSPServer: Service {
     let host: String
     let port: Int
@@ -16,7 +16,7 @@ struct RTSPServer: Service {
 
     /// A request must arrive whole within this time of its first byte (a one-byte-a-second
     /// client is cut off); an idle connection is closed after `idleTimeout`.
-    static let requestTimeout: Duration = .seconds(10)
+    static let requestTimeout: TimeAmount = .seconds(10)
     static let idleTimeout: TimeAmount = .seconds(120)
 
     func run() async throws {
@@ -27,7 +27,8 @@ struct RTSPServer: Service {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: Self.requestTimeout))
+                    return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         let boundPort = server.channel.localAddress?.port ?? port
@@ -60,40 +61,26 @@ struct RTSPServer: Service {
         }
     }
 
-    private func handle(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, serverPort: Int) async {
+    /// Answers a connection's requests in order; a rejected request gets its status and the
+    /// connection is closed.
+    private func handle(_ connection: NIOAsyncChannel<RTSPInbound, ByteBuffer>, serverPort: Int) async {
         let peer = RTSPService.Peer(
             clientHost: connection.channel.remoteAddress?.ipAddress ?? "",
             serverHost: connection.channel.localAddress?.ipAddress ?? host, serverPort: serverPort)
         do {
             try await connection.executeThenClose { inbound, outbound in
-                var parser = RTSPRequestParser()
-                var partialSince: ContinuousClock.Instant?
-                for try await buffer in inbound {
-                    parser.append(buffer.readableBytesView)
-                    do {
-                        while let request = try parser.nextRequest() {
-                            guard let response = await answer(request, peer: peer, on: connection.channel) else { return }
-                            try await outbound.write(ByteBuffer(bytes: response.serialized()))
-                        }
-                    } catch let error as RTSPParseError {
-                        logger.info("rtsp request rejected", metadata: ["client": "\(peer.clientHost)", "error": "\(error.message)"])
-                        var response = RTSPResponse(status: error.status)
-                        response.headers.add("X-Sluice-Reason", error.message)
+                for try await message in inbound {
+                    switch message {
+                    case .request(let request):
+                        guard let response = await answer(request, peer: peer, on: connection.channel) else { return }
+                        try await outbound.write(ByteBuffer(bytes: response.serialized()))
+                    case .rejected(let status, let reason):
+                        logger.info("rtsp request rejected", metadata: ["client": "\(peer.clientHost)", "status": "\(status)", "error": "\(reason)"])
+                        var response = RTSPResponse(status: status)
+                        response.headers.add("X-Sluice-Reason", reason)
                         response.headers.add("Connection", "close")
                         try await outbound.write(ByteBuffer(bytes: response.serialized()))
                         return
-                    }
-                    if parser.pendingByteCount == 0 {
-                        partialSince = nil
-                    } else if let since = partialSince {
-                        if ContinuousClock.now - since > Self.requestTimeout {
-                            var response = RTSPResponse(status: 408, reason: "Request Timeout")
-                            response.headers.add("Connection", "close")
-                            try await outbound.write(ByteBuffer(bytes: response.serialized()))
-                            return
-                        }
-                    } else {
-                        partialSince = .now
                     }
                 }
             }

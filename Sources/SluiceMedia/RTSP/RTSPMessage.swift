@@ -92,6 +92,7 @@ public struct RTSPResponse: Hashable, Sendable {
         case 403: "Forbidden"
         case 404: "Not Found"
         case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
         case 413: "Request Entity Too Large"
         case 414: "Request-URI Too Large"
         case 431: "Request Header Fields Too Large"

@@ -1,0 +1,108 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import SluiceConfig
+import SluiceCore
+import SluiceDirector
+import SluiceGrant
+import Testing
+
+/// The whole director — routes, middleware, RTSP server, sweeper — built from in-memory
+/// configuration and run in this process: no child process, no port to find.
+@Suite(.timeLimit(.minutes(1))) struct DirectorApplicationTests {
+    static let secret = "in-process-test-secret-0123456789"
+    static let key = "operator-key"
+    let directory = NSTemporaryDirectory() + "sluice-app-" + UUID().uuidString
+
+    func build(coreEdge: String = "3200000") async throws -> DirectorApplication {
+        let yaml = """
+            director:
+              listen: 127.0.0.1:0
+              rtspListen: 127.0.0.1:0
+              dataDirectory: \(directory)
+              apiKeys: [\(Self.key)]
+              maxWait: 2s
+            grantSecret: \(Self.secret)
+            topology:
+              nodes:
+                - { name: engine-a, kind: engine }
+                - { name: core, kind: switch }
+                - { name: edge, kind: edge }
+              links:
+                - { name: a-core, from: engine-a, to: core, capacity: 1Gbit }
+                - { name: core-edge, from: core, to: edge, capacity: \(coreEdge) }
+            clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
+            engines:
+              - { name: engine-a, listen: "127.0.0.1:0", dataDirectory: \(directory)/engine-a }
+            """
+        let configuration = try Configuration.parse(yaml: yaml)
+        return try await DirectorServer(configuration: configuration, logger: Logger(label: "test")).buildApplication()
+    }
+
+    static let clip = MediaObject(
+        name: "clip", sizeBytes: 250_000, durationMilliseconds: 2_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "b", count: 64))
+
+    /// Registers engine-a holding `clip`, as an engine would.
+    func registerEngine(_ client: some TestClientProtocol) async throws {
+        let register = ClusterMessages.RegisterEngine(
+            name: "engine-a", url: "http://127.0.0.1:9", capacity: EngineCapacity(maxStreams: 100, bufferBytes: 1 << 30, ingestBitsPerSecond: 1 << 30, diskBytes: 1 << 40),
+            objects: [Self.clip])
+        try await client.execute(
+            uri: "/v1/engines/register", method: .post, headers: [.authorization: "Bearer \(GrantSigner.engineToken(secret: Self.secret))"],
+            body: ByteBuffer(bytes: try JSONEncoder().encode(register))
+        ) { response in
+            #expect(response.status == .ok)
+        }
+    }
+
+    @Test func healthAndTheOpenAPIDocumentAnswerWithoutAKeyAndTheAPIAsksForOne() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build()
+        try await built.application.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(String(buffer: response.body).hasPrefix("openapi: 3.1"))
+            }
+            try await client.execute(uri: "/v1/streams", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate] != nil)
+            }
+        }
+        await built.director.shutdown()
+    }
+
+    @Test func playIsAdmittedWithASignedGrantThenRefusedWith503NamingTheFullLink() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build()
+        try await built.application.test(.live) { client in
+            try await registerEngine(client)
+            let auth: HTTPFields = [.authorization: "Bearer \(Self.key)"]
+            // 1 Mbit/s reserves 1.05 Mbit/s: 3.2 Mbit/s holds three.
+            for _ in 0..<3 {
+                try await client.execute(uri: "/play/clip", method: .get, headers: auth) { response in
+                    #expect(response.status == .found)
+                    let location = try #require(response.headers[.location])
+                    #expect(location.hasPrefix("http://127.0.0.1:9/stream/clip?grant="))
+                    let grant = String(location.split(separator: "grant=").last ?? "")
+                    let verified = try GrantSigner(secret: Self.secret).verify(
+                        grant, object: "clip", engine: "engine-a", clientAddress: "127.0.0.1", action: .play,
+                        now: SystemClock().now())
+                    #expect(response.headers[HTTPField.Name("X-Sluice-Stream-ID")!] == "\(verified.streamID)")
+                }
+            }
+            try await client.execute(uri: "/play/clip?maxWait=0.2", method: .get, headers: auth) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.retryAfter] != nil)
+                let problem = try JSONDecoder().decode(ClusterMessages.Problem.self, from: Data(buffer: response.body))
+                #expect(problem.error == "wait_expired" && problem.link == "core-edge")
+            }
+            try await client.execute(uri: "/play/missing", method: .get, headers: auth) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+        #expect(await built.director.liveStreams().count == 3)
+        await built.director.shutdown()
+    }
+}
