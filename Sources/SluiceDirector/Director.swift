@@ -145,14 +145,16 @@ public actor Director {
 
     static let sharedAttempts = 4
 
-    /// The task waiting on `ticket` was cancelled (its client went away): leave the queue now,
-    /// so whoever waits behind it is admitted first. Nothing when it was already settled.
+    /// The task waiting on `ticket` was cancelled (its client went away, or the director is
+    /// stopping): leave the queue now, so whoever waits behind it is admitted first. Nothing
+    /// when it was already settled.
     func waitCancelled(ticket: UInt64) {
         guard let continuation = waiting.removeValue(forKey: ticket) else { return }
         waitingRequests[ticket] = nil
         controller.requestCancelled(ticket: ticket)
-        logger.info("waiting request cancelled: the client went away", metadata: ["ticket": "\(ticket)"])
-        continuation.resume(returning: .failure(AdmissionRefusal(.waitExpired, "the client went away while waiting")))
+        logger.info("waiting request cancelled", metadata: ["ticket": "\(ticket)"])
+        continuation.resume(returning: .failure(AdmissionRefusal(
+            .engineUnavailable, "the request stopped waiting: the client went away or the director is shutting down")))
     }
 
     /// Books what the core admitted in the shared store; nil when booked (or when there is no

@@ -33,16 +33,17 @@ public struct EngineServer: Sendable {
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         let rtpSessions = RTPSessionTable()
+        let work = BackgroundWork()
         let sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, logger: logger)
         logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)", "gso_burst": "\(sockets.pacer.burst.map { "\($0.window)" } ?? "off")"])
         RTPControlRoutes(
             engineName: settings.name, objects: objects, sessions: rtpSessions, sockets: sockets, director: director,
             signer: GrantSigner(secret: grantSecret), engineToken: GrantSigner.engineToken(secret: grantSecret),
-            sourceHost: settings.host, renewInterval: renewInterval, clock: SystemClock(), logger: logger
+            sourceHost: settings.host, renewInterval: renewInterval, clock: SystemClock(), work: work, logger: logger
         ).register(on: router)
         ReplicaRoutes(
             engineName: settings.name, objects: objects, director: director,
-            engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
+            engineToken: GrantSigner.engineToken(secret: grantSecret), work: work, logger: logger
         ).register(on: router)
         StreamControlRoutes(
             streams: streams, rtpSessions: rtpSessions, engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
@@ -61,7 +62,7 @@ public struct EngineServer: Sendable {
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
-            services: [registration],
+            services: [registration, work],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
                 let url = advertisedURL ?? "http://\(settings.host):\(port)"

@@ -88,7 +88,7 @@ public actor StreamTable {
         guard var entry = entries[streamID], entry.generation == generation else { return }
         if revoked {
             entries[streamID] = nil
-            logger.info("stream stopped: lease revoked or expired", metadata: ["stream_id": "\(streamID)"])
+            logger.info("stream stopped", metadata: ["stream_id": "\(streamID)", "reason": "\(reason.rawValue)"])
             return
         }
         entry.connected = false

@@ -108,6 +108,26 @@ extension IntegrationTests {
         #expect(try await cluster.links()["core-edge"]?.reserved_bps == 3_150_000)
     }
 
+    /// SIGTERM while a viewer waits in the queue: the director refuses the wait and exits at
+    /// once instead of holding shutdown up for the viewer's `maxWait`.
+    @Test func aDirectorWithAViewerQueuedStopsAtOnceAndRefusesTheWait() async throws {
+        let cluster = try Cluster(coreEdge: Self.bottleneck, maxWait: "60s", engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 2, bitrate: 1_000_000), as: "clip")
+        for _ in 0..<3 { #expect(try await cluster.get("/play/clip").status == 302) }
+        let waiter = Task { try await cluster.get("/play/clip?maxWait=60") }
+        try await Task.sleep(for: .milliseconds(500))
+        let director = try #require(cluster.director)
+        let start = ContinuousClock.now
+        director.stop()
+        let took = ContinuousClock.now - start
+        #expect(took < .seconds(2), "the director took \(took) to stop")
+        #expect(director.process.terminationStatus == 0)
+        let reply = try await waiter.value
+        #expect(reply.status == 503)
+    }
+
     @Test func withAShortMaxWaitTheLateRequestsGet503NamingTheFullLink() async throws {
         let cluster = try Cluster(coreEdge: Self.bottleneck, maxWait: "10s", engineNames: ["engine-a"])
         defer { cluster.stop() }

@@ -74,6 +74,41 @@ extension IntegrationTests {
 }
 }
 
+extension IntegrationTests {
+/// An engine asked to stop (SIGTERM) while it sends an HTTP and an RTP stream exits at once:
+/// it cuts them as a killed process would, and its director moves or ends them.
+@Suite struct EngineShutdownTests {
+    @Test func anEngineSendingHTTPAndRTPStopsWithinASecondOfSIGTERM() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "film", seconds: 30, bitrate: 1_000_000), as: "film")
+        let admitted = try await cluster.get("/play/film")
+        let url = try #require(admitted.headers.first { $0.0.lowercased() == "location" }?.1)
+        let download = Task { try? await cluster.get("", headers: [], base: url) }
+        let receiver = try UDPArrivals()
+        defer { receiver.close() }
+        let rtsp = try RTSPConnection(url: cluster.rtspURL + "/film", key: cluster.apiKey)
+        defer { rtsp.close() }
+        let setup = try rtsp.send("SETUP", "Transport: RTP/AVP;unicast;client_port=\(receiver.port)-\(receiver.port + 1)\r\n")
+        let session = try #require(setup.reply.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?
+            .dropFirst(9).split(separator: ";").first.map(String.init))
+        #expect(try rtsp.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+        try await cluster.waitUntil("both streams to be sending") {
+            let streams = try await cluster.json([LiveStream].self, "/v1/streams")
+            return streams.count == 2 && streams.allSatisfy(\.isClaimed) && receiver.count > 0
+        }
+        let engine = try #require(cluster.engines["engine-a"])
+        let start = ContinuousClock.now
+        engine.stop()
+        let took = ContinuousClock.now - start
+        #expect(took < .seconds(1), "the engine took \(took) to stop")
+        #expect(engine.process.terminationStatus == 0, "\(engine.log.suffix(1000))")
+        _ = await download.value
+    }
+}
+}
+
 /// One RTSP connection kept open, answering one request at a time, with when each went and came.
 final class RTSPConnection {
     let fd: Int32
@@ -110,7 +145,8 @@ final class RTSPConnection {
 }
 
 /// A UDP socket on 127.0.0.1 whose datagrams a thread timestamps as they arrive.
-final class UDPArrivals {
+/// `@unchecked`: every stored property is a `let`; the arrival times are behind a `Mutex`.
+final class UDPArrivals: @unchecked Sendable {
     final class Log: Sendable {
         let times = Mutex<[ContinuousClock.Instant]>([])
     }

@@ -1,8 +1,10 @@
 import NIOCore
+import ServiceLifecycle
 
 /// Runs `operation` (an admission that may wait in the queue) and cancels it when the client's
-/// connection closes first; nil then. Every front door that can wait uses it, so a viewer who
-/// hangs up gives its place in the queue up at once.
+/// connection closes first (nil then), or when the server begins to shut down (the admission
+/// is then refused, so a waiting request does not hold the server's exit up). Every front
+/// door that can wait uses it: a viewer who hangs up gives its place in the queue up at once.
 func cancellingOnClose<Value: Sendable>(of channel: any Channel, _ operation: @escaping @Sendable () async -> Value) async -> Value? {
     let (closed, signal) = AsyncStream<Never>.makeStream()
     // The close callback outlives the request on a kept-alive connection: it holds the signal
@@ -10,7 +12,7 @@ func cancellingOnClose<Value: Sendable>(of channel: any Channel, _ operation: @e
     let box = SignalBox(signal)
     channel.closeFuture.whenComplete { [weak box] _ in box?.signal.finish() }
     return await withTaskGroup(of: Value?.self) { group in
-        group.addTask { await operation() }
+        group.addTask { await cancelWhenGracefulShutdown(operation) }
         group.addTask {
             for await _ in closed {}
             return nil

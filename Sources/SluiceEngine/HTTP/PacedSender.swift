@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SluiceCore
 import SluiceGrant
 
@@ -23,7 +24,7 @@ struct PacedSender: Sendable {
         return Int(min(1 << 20, max(16 << 10, fiveMilliseconds)))
     }
 
-    private enum Stop: Error { case revoked, superseded }
+    private enum Stop: Error { case revoked, superseded, shuttingDown }
 
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
@@ -49,6 +50,9 @@ struct PacedSender: Sendable {
                     let wait = bucket.delay(sending: chunk.readableBytes, at: clock.now - start)
                     if wait > .zero { try await Task.sleep(for: wait) }
                     guard await streams.isCurrent(id, generation: generation) else { throw Stop.superseded }
+                    // The engine stops: cut the connection as a killed process would; the player's
+                    // reconnect (with a Range) goes through the director to a live replica.
+                    if Task.isShuttingDownGracefully { throw Stop.shuttingDown }
                     try await writer.write(chunk)
                     total = await streams.add(chunk.readableBytes, to: id)
                     if clock.now - lastRenewal >= renewInterval {
@@ -63,6 +67,10 @@ struct PacedSender: Sendable {
                 throw Stop.revoked
             } catch Stop.superseded {
                 throw Stop.superseded
+            } catch Stop.shuttingDown {
+                logger.info("stream cut: the engine is shutting down", metadata: ["stream_id": "\(id)", "bytes": "\(total)"])
+                await streams.detach(id, generation: generation, reason: .engineFailed, revoked: true)
+                throw Stop.shuttingDown
             } catch {
                 logger.info("stream connection closed early", metadata: ["stream_id": "\(id)", "bytes": "\(total)", "error": "\(error)"])
                 await streams.detach(id, generation: generation, reason: .clientGone, revoked: false)

@@ -11,6 +11,8 @@ struct ReplicaRoutes {
     let objects: ObjectStore
     let director: DirectorLink
     let engineToken: String
+    /// Where copy jobs run.
+    let work: BackgroundWork
     let logger: Logger
 
     func register(on router: Router<EngineRequestContext>) {
@@ -38,7 +40,9 @@ struct ReplicaRoutes {
         let reportTo = orderedBy.map { DirectorLink(baseURL: $0, token: director.token) } ?? director
         let copier = Copier(engineName: engineName, objects: objects, director: reportTo, logger: logger)
         // The order is answered at once; the copy runs at the paced rate and reports when done.
-        Task { await copier.run(order) }
+        guard work.start({ await copier.run(order) }) else {
+            throw HTTPError(.serviceUnavailable, message: "engine '\(engineName)' is shutting down")
+        }
         let reply = try JSONEncoder().encode(["streamID": order.streamID])
         return Response(status: .accepted, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: reply)))
     }

@@ -18,6 +18,8 @@ struct RTPControlRoutes {
     let sourceHost: String
     let renewInterval: Duration
     let clock: any SluiceClock
+    /// Where each session's send loop runs.
+    let work: BackgroundWork
     let logger: Logger
 
     func register(on router: Router<EngineRequestContext>) {
@@ -72,9 +74,13 @@ struct RTPControlRoutes {
         let streamer = RTPStreamer(
             session: session, sockets: sockets, director: director, renewInterval: renewInterval, cname: "sluice-\(engineName)", logger: logger)
         let sessions = self.sessions
-        Task {
+        let started = work.start {
             await streamer.run()
             if sessions.session(session.streamID) === session { sessions.remove(session.streamID) }
+        }
+        guard started else {
+            sessions.remove(session.streamID)
+            throw HTTPError(.serviceUnavailable, message: "engine '\(engineName)' is shutting down")
         }
         logger.info("rtp session opened", metadata: ["stream_id": "\(grant.streamID)", "object": "\(object.name)", "client": "\(body.clientHost):\(body.clientRTPPort)"])
         return json(ClusterMessages.RTPSessionCreated(

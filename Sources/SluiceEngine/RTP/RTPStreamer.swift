@@ -188,6 +188,13 @@ struct RTPStreamer: Sendable {
             // (PLAY, PAUSE, seek, stop) wakes the loop at once.
             await session.waitForCommand(until: .now() + Self.playingWake, on: eventLoop)
         }
+        // The engine is shutting down: end as a killed process would, without BYE or report,
+        // so the director moves the player's session to another replica.
+        if Task.isCancelled && stopReply.isEmpty {
+            logger.info("rtp stream left behind: the engine is shutting down", metadata: ["stream_id": "\(id)"])
+            session.finish()
+            return
+        }
         // End of object or stop: give the last packets time to land, then SR+BYE (RFC 3550 §6.6).
         let completed = stopReply.isEmpty
         if completed { try? await Task.sleep(for: Self.goodbyeDelay) }
