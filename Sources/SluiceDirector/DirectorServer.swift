@@ -72,7 +72,7 @@ public struct DirectorServer: Sendable {
         let logger = self.logger
         let rtspService = RTSPService(
             director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
-            sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout, logger: logger)
+            clock: director.clock, sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout, logger: logger)
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
             service: rtspService,

@@ -57,3 +57,11 @@ public protocol PlayAdmission: Sendable {
     @discardableResult
     func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason, quality: ReceptionQuality?) async -> LiveStream?
 }
+
+extension PlayAdmission {
+    /// Ends a stream with no reception report.
+    @discardableResult
+    public func end(streamID: UInt32, bytesSent: Int64?, reason: UsageRecord.EndReason) async -> LiveStream? {
+        await end(streamID: streamID, bytesSent: bytesSent, reason: reason, quality: nil)
+    }
+}

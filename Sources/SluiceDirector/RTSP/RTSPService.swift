@@ -17,16 +17,19 @@ actor RTSPService {
 
     static let methods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
 
-    let director: Director
+    let director: any RTSPDirector
     let engines: EngineControl
     let clock: any SluiceClock
     let logger: Logger
     private var machine: RTSPSessionStateMachine
 
-    init(director: Director, engines: EngineControl, sessionTimeout: Duration, claimTimeout: Duration, logger: Logger) {
+    init(
+        director: any RTSPDirector, engines: EngineControl, clock: any SluiceClock, sessionTimeout: Duration, claimTimeout: Duration,
+        logger: Logger
+    ) {
         self.director = director
         self.engines = engines
-        self.clock = director.clock
+        self.clock = clock
         self.machine = RTSPSessionStateMachine(sessionTimeout: sessionTimeout, claimTimeout: claimTimeout)
         self.logger = logger
     }

@@ -1,0 +1,18 @@
+import SluiceCore
+import SluiceGrant
+
+/// All the RTSP front door asks of the director: authenticate, describe, hand off, play
+/// (`PlayAdmission`), and the state of the streams its sessions hold. `Director` is one; a
+/// test can be another.
+protocol RTSPDirector: PlayAdmission {
+    func authenticate(_ key: String?) async -> Result<Principal, Identities.Failure>
+    func authenticate(digest answer: DigestAnswer, method: String) async -> (principal: Principal?, stale: Bool)
+    func digestChallenge(stale: Bool) async -> String?
+    func playableObject(_ name: String, for principal: Principal) async -> MediaObject?
+    func handOff(for kind: AdmissionRequest.Kind, clientAddress: String) async -> AdmissionRefusal.HandOff?
+    func playStates(_ streams: [(id: UInt32, engine: String)]) async -> [UInt32: Director.PlayState]
+    /// Failed engines and the play streams they carried, for the sessions to move.
+    var engineFailures: AsyncStream<Director.EngineFailure> { get }
+}
+
+extension Director: RTSPDirector {}
