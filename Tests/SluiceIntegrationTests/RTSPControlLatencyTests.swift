@@ -21,8 +21,7 @@ extension IntegrationTests {
         defer { rtsp.close() }
         let setup = try rtsp.send("SETUP", "Transport: RTP/AVP;unicast;client_port=\(receiver.port)-\(receiver.port + 1)\r\n")
         #expect(setup.reply.hasPrefix("RTSP/1.0 200"), "\(setup.reply)")
-        let session = try #require(setup.reply.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?
-            .dropFirst(9).split(separator: ";").first.map(String.init))
+        let session = try #require(RTSPConnection.sessionID(in: setup.reply))
         #expect(try rtsp.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
         try await Task.sleep(for: .seconds(1))
         #expect(receiver.count > 100, "2 Mbit/s for a second is about 190 packets")
@@ -91,8 +90,7 @@ extension IntegrationTests {
         let rtsp = try RTSPConnection(url: cluster.rtspURL + "/film", key: cluster.apiKey)
         defer { rtsp.close() }
         let setup = try rtsp.send("SETUP", "Transport: RTP/AVP;unicast;client_port=\(receiver.port)-\(receiver.port + 1)\r\n")
-        let session = try #require(setup.reply.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?
-            .dropFirst(9).split(separator: ";").first.map(String.init))
+        let session = try #require(RTSPConnection.sessionID(in: setup.reply))
         #expect(try rtsp.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
         try await cluster.waitUntil("both streams to be sending") {
             let streams = try await cluster.json([LiveStream].self, "/v1/streams")
@@ -142,6 +140,11 @@ final class RTSPConnection {
     }
 
     func close() { Glibc.close(fd) }
+
+    /// The session ID of a SETUP reply (`Session: ID;timeout=60`).
+    static func sessionID(in reply: String) -> String? {
+        reply.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?.dropFirst(9).split(separator: ";").first.map(String.init)
+    }
 }
 
 /// A UDP socket on 127.0.0.1 whose datagrams a thread timestamps as they arrive.

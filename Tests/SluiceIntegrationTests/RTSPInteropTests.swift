@@ -236,8 +236,7 @@ extension IntegrationTests {
         }
         let setup = try request("SETUP", "Transport: RTP/AVP;unicast;client_port=40000-40001\r\n")
         #expect(setup.hasPrefix("RTSP/1.0 200"), "\(setup)")
-        let session = try #require(setup.split(separator: "\r\n").first { $0.hasPrefix("Session: ") }?
-            .dropFirst(9).split(separator: ";").first.map(String.init))
+        let session = try #require(RTSPConnection.sessionID(in: setup))
         #expect(try request("PLAY", "Session: \(session)\r\n").hasPrefix("RTSP/1.0 200"))
         try await cluster.waitUntil("the stream to end") {
             try await cluster.json([LiveStream].self, "/v1/streams").isEmpty
