@@ -117,6 +117,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SluiceEngineTests",
+            dependencies: [
+                "SluiceEngine", "SluiceMedia", "SluiceCore", "SluiceConfig", "SluiceGrant",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .testTarget(
             name: "SluiceIntegrationTests",
             dependencies: [
                 "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig",

@@ -26,7 +26,14 @@ public struct EngineServer: Sendable {
         self.logger = logger
     }
 
+    /// Runs until SIGINT/SIGTERM (or the task is cancelled). `onListening` gets the bound port.
     public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await buildApplication(onListening: onListening).run()
+    }
+
+    /// Everything an engine is — object store opened and verified, RTP sockets bound, routes,
+    /// registration, background work — built but not yet running, so tests can run it in-process.
+    public func buildApplication(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> EngineApplication {
         let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
         try await objects.open()
         let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
@@ -59,7 +66,7 @@ public struct EngineServer: Sendable {
         let settings = self.settings
         let advertisedURL = self.advertisedURL
         let logger = self.logger
-        let app = Application(
+        let application = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
             services: [registration, work],
@@ -71,9 +78,28 @@ public struct EngineServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
-        try await app.runService()
+        return EngineApplication(application: application, sockets: sockets)
+    }
+}
+
+/// A built engine: its Hummingbird application (HTTP delivery and control API plus every
+/// service). `run()` serves until shutdown and then closes the RTP sockets.
+public struct EngineApplication: Sendable {
+    public let application: Application<RouterResponder<EngineRequestContext>>
+    let sockets: RTPSockets
+
+    public func run() async throws {
+        do {
+            try await application.runService()
+        } catch {
+            await sockets.close()
+            throw error
+        }
         await sockets.close()
     }
+
+    /// Closes what the application holds when it is tested without `run()`.
+    public func close() async { await sockets.close() }
 }
 
 /// Registers with the director once the server listens, then heartbeats; registers again

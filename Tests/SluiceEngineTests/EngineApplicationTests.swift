@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import SluiceConfig
+import SluiceCore
+import SluiceEngine
+import SluiceGrant
+import Testing
+
+/// A whole engine — object store, RTP sockets, routes, background work — built from in-memory
+/// configuration and driven in this process. Its director is not running: registration keeps
+/// retrying, which must not disturb the routes or the engine's exit.
+@Suite(.timeLimit(.minutes(1))) struct EngineApplicationTests {
+    static let secret = "in-process-engine-secret-0123456789"
+    let directory = NSTemporaryDirectory() + "sluice-engine-" + UUID().uuidString
+
+    func build() async throws -> EngineApplication {
+        let yaml = """
+            grantSecret: \(Self.secret)
+            topology:
+              nodes:
+                - { name: engine-a, kind: engine }
+                - { name: edge, kind: edge }
+              links:
+                - { name: a-edge, from: engine-a, to: edge, capacity: 1Gbit }
+            engines:
+              - { name: engine-a, listen: "127.0.0.1:0", dataDirectory: \(directory) }
+            """
+        let configuration = try Configuration.parse(yaml: yaml)
+        let settings = try #require(configuration.engine(named: "engine-a"))
+        let server = EngineServer(settings: settings, directorURL: "http://127.0.0.1:9", grantSecret: Self.secret, logger: Logger(label: "test"))
+        return try await server.buildApplication()
+    }
+
+    @Test func streamsAndControlCallsAskForTheirCredentials() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try await build()
+        try await engine.application.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            // No grant, and a grant signed with another secret: refused before any byte.
+            try await client.execute(uri: "/stream/clip", method: .get) { #expect($0.status == .forbidden) }
+            let forged = GrantSigner(secret: "another-secret-0123456789abcdef").sign(StreamGrant(
+                streamID: 9, action: .play, object: "clip", engine: "engine-a", bitsPerSecond: 1_000_000, clientAddress: "127.0.0.1",
+                expiresAt: Timestamp(millisecondsSinceEpoch: Int64.max / 2)))
+            try await client.execute(uri: "/stream/clip?grant=\(forged)", method: .get) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.body.readableBytes < 1_000)
+            }
+            // The director's control API wants the cluster token.
+            try await client.execute(uri: "/v1/rtp/sessions", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .unauthorized) }
+            try await client.execute(
+                uri: "/v1/streams/stop", method: .post, headers: [.authorization: "Bearer not-the-token"], body: ByteBuffer(string: #"{"ids":[1]}"#)
+            ) { #expect($0.status == .unauthorized) }
+            try await client.execute(
+                uri: "/v1/profiles", method: .get, headers: [.authorization: "Bearer \(GrantSigner.engineToken(secret: Self.secret))"]
+            ) { #expect($0.status == .ok) }
+        }
+        await engine.close()
+    }
+}
