@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SluiceCore
 import SluiceGrant
 import SluiceStore
@@ -18,6 +19,8 @@ public actor Director {
     let logger: Logger
     private var waiting: [UInt64: CheckedContinuation<Result<LiveStream, AdmissionRefusal>, Never>] = [:]
     private var nextTicket: UInt64 = 1
+    /// Set when the director begins to stop (`stopAdmitting`).
+    private var isStopping = false
     /// Set when several directors share the store: it books every admission, and ends,
     /// renewals and heartbeats go through it.
     nonisolated let shared: (any SharedStore)?
@@ -90,10 +93,13 @@ public actor Director {
     // MARK: Admission
 
     /// Admits now, or waits in the queue until admitted or refused (at most `maxWait`).
+    /// `hangUp` completes when the client goes away (its connection's close): a request
+    /// waiting in the queue then leaves it at once.
     public func admit(
         _ kind: AdmissionRequest.Kind, clientAddress: String, maxWait: Duration?, preferredStreamID: UInt32? = nil,
-        by principal: Principal? = nil, visibility: ObjectAccess.Visibility? = nil
+        by principal: Principal? = nil, visibility: ObjectAccess.Visibility? = nil, hangUp: EventLoopFuture<Void>? = nil
     ) async -> Result<LiveStream, AdmissionRefusal> {
+        guard !isStopping else { return .failure(Self.stoppingRefusal) }
         let now = clock.now()
         if case .play(let name) = kind, let principal, !entitlements.mayPlay(name, by: principal) {
             // Said exactly as for a missing object: a refusal tells nothing of private objects.
@@ -131,10 +137,14 @@ public actor Director {
                 logger.info("request queued", metadata: ["object": "\(request.objectName)", "ticket": "\(ticket)", "reason": "\(refusal)"])
                 if shared != nil { waitingRequests[ticket] = request }
                 // A client that hangs up while waiting gives its place in the queue up at once.
+                // Watched only now, so a request admitted at once costs nothing for it.
                 return await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
                         waiting[ticket] = continuation
-                        if Task.isCancelled { waitCancelled(ticket: ticket) }
+                        if Task.isCancelled { return waitCancelled(ticket: ticket) }
+                        hangUp?.whenComplete { [weak self] _ in
+                            Task { await self?.waitCancelled(ticket: ticket) }
+                        }
                     }
                 } onCancel: {
                     Task { await self.waitCancelled(ticket: ticket) }
@@ -145,16 +155,23 @@ public actor Director {
 
     static let sharedAttempts = 4
 
-    /// The task waiting on `ticket` was cancelled (its client went away, or the director is
-    /// stopping): leave the queue now, so whoever waits behind it is admitted first. Nothing
-    /// when it was already settled.
-    func waitCancelled(ticket: UInt64) {
+    /// The request waiting on `ticket` was cancelled or its client went away: leave the queue
+    /// now, so whoever waits behind it is admitted first. Nothing when it was already settled.
+    func waitCancelled(ticket: UInt64, refusal: AdmissionRefusal = AdmissionRefusal(.waitExpired, "the client went away while waiting")) {
         guard let continuation = waiting.removeValue(forKey: ticket) else { return }
         waitingRequests[ticket] = nil
         controller.requestCancelled(ticket: ticket)
-        logger.info("waiting request cancelled", metadata: ["ticket": "\(ticket)"])
-        continuation.resume(returning: .failure(AdmissionRefusal(
-            .engineUnavailable, "the request stopped waiting: the client went away or the director is shutting down")))
+        logger.info("waiting request cancelled", metadata: ["ticket": "\(ticket)", "reason": "\(refusal.message)"])
+        continuation.resume(returning: .failure(refusal))
+    }
+
+    static let stoppingRefusal = AdmissionRefusal(.engineUnavailable, "the director is shutting down; try another director or again shortly")
+
+    /// The director begins to stop: every waiting request is refused now, and new ones at
+    /// once, so none holds the server's shutdown up for its `maxWait`.
+    public func stopAdmitting() {
+        isStopping = true
+        for ticket in waiting.keys.sorted() { waitCancelled(ticket: ticket, refusal: Self.stoppingRefusal) }
     }
 
     /// Books what the core admitted in the shared store; nil when booked (or when there is no

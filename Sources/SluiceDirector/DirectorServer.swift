@@ -99,24 +99,43 @@ public struct DirectorServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
-        return DirectorApplication(application: application, director: director)
+        return DirectorApplication(application: application, director: director, logger: logger)
     }
 }
 
 /// A built director: its Hummingbird application (HTTP API plus every service) and the
-/// `Director` actor behind it. `run()` serves until shutdown and then closes the store.
+/// `Director` actor behind it. `run()` serves until SIGTERM/SIGINT and then closes the store.
 public struct DirectorApplication: Sendable {
     public let application: Application<RouterResponder<SluiceRequestContext>>
     public let director: Director
+    let logger: Logger
 
     public func run() async throws {
+        // Shut down in reverse order: the director stops admitting (refusing whoever waits in
+        // the queue) before the servers wait for their requests in flight.
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: application),
+                .init(service: AdmissionStopper(director: director), successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await application.runService()
+            try await group.run()
         } catch {
             await director.shutdown()
             throw error
         }
         await director.shutdown()
+    }
+}
+
+/// Waits for the graceful shutdown, then has the director refuse every waiting request.
+struct AdmissionStopper: Service {
+    let director: Director
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await director.stopAdmitting()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOEmbedded
 import SluiceCore
 import SluiceDirector
 import SluiceGrant
@@ -116,6 +117,36 @@ import Testing
         let admitted = try await stayer.value.get()
         #expect(admitted.clientAddress == "10.0.0.4")
         #expect(await director.queueLength == 0)
+        await director.shutdown()
+    }
+
+    @Test func aWaiterLeavesTheQueueWhenItsConnectionClosesAndAStoppingDirectorRefusesEveryWait() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        for client in ["10.0.0.1", "10.0.0.2"] {
+            _ = try #require(try? await director.admit(.play(object: "movie"), clientAddress: client, maxWait: nil).get())
+        }
+        let loop = EmbeddedEventLoop()
+        let connection = loop.makePromise(of: Void.self)
+        let hungUp = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.3", maxWait: nil, hangUp: connection.futureResult) }
+        while await director.queueLength < 1 { await Task.yield() }
+        let waiting = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.4", maxWait: nil) }
+        while await director.queueLength < 2 { await Task.yield() }
+        connection.succeed(())  // the client closed its connection
+        guard case .failure(let refusal) = await hungUp.value else { Issue.record("a client gone was admitted"); return }
+        #expect(refusal.code == .waitExpired)
+        #expect(await director.queueLength == 1)
+        // Shutdown begins: whoever still waits is refused now, and newcomers at once.
+        await director.stopAdmitting()
+        guard case .failure(let stopping) = await waiting.value else { Issue.record("a waiter outlived the director"); return }
+        #expect(stopping.message.contains("shutting down"))
+        guard case .failure = await director.admit(.play(object: "movie"), clientAddress: "10.0.0.5", maxWait: nil) else {
+            Issue.record("a stopping director admitted")
+            return
+        }
+        #expect(await director.queueLength == 0)
+        try? await loop.shutdownGracefully()
         await director.shutdown()
     }
 

@@ -100,13 +100,9 @@ struct DirectorRoutes {
         let query = request.uri.queryParameters
         let play = PlayRequest(
             object: name, clientAddress: context.clientIP, principal: principal, maxWait: Duration.requestedWait(query.get("maxWait")),
-            profile: .licensed(license: request.headers[.xSluiceLicense] ?? query.get("license").map { String($0) }, requested: query.get("profile").map { String($0) }))
-        // A viewer who hangs up while queued gives its place up at once.
-        let director = self.director
-        guard let result = await cancellingOnClose(of: context.channel, { await director.admitPlay(play) }) else {
-            return Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))  // nobody reads it
-        }
-        switch result {
+            profile: .licensed(license: request.headers[.xSluiceLicense] ?? query.get("license").map { String($0) }, requested: query.get("profile").map { String($0) }),
+            hangUp: context.channel.closeFuture)  // a viewer who hangs up while queued gives its place up at once
+        switch await director.admitPlay(play) {
         case .failure(let refusal):
             if let handOff = refusal.handOff, query.get("handedOff") == nil {
                 // Another director shares the store and has room in its queue: same request there.

@@ -7,7 +7,7 @@ extension Director: PlayAdmission {
         let stream: LiveStream
         switch await admit(
             .play(object: request.object), clientAddress: request.clientAddress, maxWait: request.maxWait,
-            preferredStreamID: request.preferredStreamID, by: request.principal) {
+            preferredStreamID: request.preferredStreamID, by: request.principal, hangUp: request.hangUp) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let admitted): stream = admitted
         }

@@ -1,3 +1,4 @@
+import NIOCore
 import SluiceCore
 import SluiceGrant
 
@@ -21,11 +22,15 @@ public struct PlayRequest: Sendable {
     public var profile: Profile
     /// Continue under this stream ID (and so the same RTP SSRC) when it is free.
     public var preferredStreamID: UInt32?
+    /// Completes when the viewer goes away (its connection's `closeFuture`): if it is waiting
+    /// in the queue then, it leaves at once.
+    public var hangUp: EventLoopFuture<Void>?
 
     public init(
         object: String, clientAddress: String, principal: Principal, maxWait: Duration? = nil,
-        profile: Profile = .licensed(license: nil, requested: nil), preferredStreamID: UInt32? = nil
+        profile: Profile = .licensed(license: nil, requested: nil), preferredStreamID: UInt32? = nil, hangUp: EventLoopFuture<Void>? = nil
     ) {
+        self.hangUp = hangUp
         self.object = object
         self.clientAddress = clientAddress
         self.principal = principal

@@ -66,13 +66,14 @@ struct RTSPServer: Service {
     private func handle(_ connection: NIOAsyncChannel<RTSPInbound, ByteBuffer>, serverPort: Int) async {
         let peer = RTSPService.Peer(
             clientHost: connection.channel.remoteAddress?.ipAddress ?? "",
-            serverHost: connection.channel.localAddress?.ipAddress ?? host, serverPort: serverPort)
+            serverHost: connection.channel.localAddress?.ipAddress ?? host, serverPort: serverPort,
+            hangUp: connection.channel.closeFuture)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await message in inbound {
                     switch message {
                     case .request(let request):
-                        guard let response = await answer(request, peer: peer, on: connection.channel) else { return }
+                        let response = await service.handle(request, peer: peer)
                         try await outbound.write(ByteBuffer(bytes: response.serialized()))
                     case .rejected(let status, let reason):
                         logger.info("rtsp request rejected", metadata: ["client": "\(peer.clientHost)", "status": "\(status)", "error": "\(reason)"])
@@ -87,16 +88,6 @@ struct RTSPServer: Service {
         } catch {
             logger.debug("rtsp connection closed", metadata: ["client": "\(peer.clientHost)", "error": "\(error)"])
         }
-    }
-}
-
-extension RTSPServer {
-    /// The service's answer, or nil when the client closed the connection first: the request
-    /// is then cancelled (a SETUP waiting in the admission queue gives its place up).
-    func answer(_ request: RTSPRequest, peer: RTSPService.Peer, on channel: any Channel) async -> RTSPResponse? {
-        // Only SETUP waits (for admission); watching the others would pile up close callbacks.
-        guard request.method == "SETUP" else { return await service.handle(request, peer: peer) }
-        return await cancellingOnClose(of: channel) { await service.handle(request, peer: peer) }
     }
 }
 

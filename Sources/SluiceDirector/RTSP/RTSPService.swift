@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import SluiceCore
 import SluiceGrant
 import SluiceMedia
@@ -13,6 +14,8 @@ actor RTSPService {
         var clientHost: String
         var serverHost: String
         var serverPort: Int
+        /// The connection's close: a SETUP waiting in the queue leaves it when the player goes.
+        var hangUp: EventLoopFuture<Void>? = nil
     }
 
     static let methods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
@@ -120,7 +123,8 @@ actor RTSPService {
         let rtcpPort = transport.clientRTCPPort ?? rtpPort &+ 1
         let play = PlayRequest(
             object: name, clientAddress: peer.clientHost, principal: principal, maxWait: target.maxWait,
-            profile: .licensed(license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile))
+            profile: .licensed(license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile),
+            hangUp: peer.hangUp)
         let ticket: PlayTicket
         switch await director.admitPlay(play) {
         case .failure(let refusal):
