@@ -11,10 +11,8 @@ public actor Director {
     /// through `PlayAdmission` and the views (`DirectorViews`), never through a copy.
     var controller: AdmissionController
     let store: any SluiceStore
-    /// Users and keys (and the configuration's operator keys).
-    var identities: Identities
-    /// Who may play which object.
-    var entitlements = Entitlements()
+    /// Users, keys, tokens, Digest nonces and who may play which object.
+    var accessControl: AccessControl
     let clock: any SluiceClock
     let logger: Logger
     private var waiting: [UInt64: CheckedContinuation<Result<LiveStream, AdmissionRefusal>, Never>] = [:]
@@ -37,10 +35,6 @@ public actor Director {
     /// that run a director without engines.
     let engineControl: EngineControl?
     let signer: GrantSigner?
-    /// Signs and checks bearer tokens (nil without a cluster secret).
-    let tokens: BearerTokenSigner?
-    /// Issues and checks RTSP Digest nonces (nil without a cluster secret).
-    let digests: DigestAuthenticator?
     /// Which license servers count and the I/O profiles their licenses may name.
     let licensing: LicensePolicy
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
@@ -58,11 +52,9 @@ public actor Director {
     ) {
         self.licensing = licensing
         self.controller = controller
-        self.identities = Identities(configurationKeys: configurationKeys)
+        self.accessControl = AccessControl(configurationKeys: configurationKeys, grantSecret: grantSecret)
         self.store = store
         self.signer = grantSecret.map(GrantSigner.init(secret:))
-        self.tokens = grantSecret.map(BearerTokenSigner.init(secret:))
-        self.digests = grantSecret.map(DigestAuthenticator.init(secret:))
         self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
         self.shared = store as? any SharedStore
         (engineFailures, engineFailureSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
@@ -101,7 +93,7 @@ public actor Director {
     ) async -> Result<LiveStream, AdmissionRefusal> {
         guard !isStopping else { return .failure(Self.stoppingRefusal) }
         let now = clock.now()
-        if case .play(let name) = kind, let principal, !entitlements.mayPlay(name, by: principal) {
+        if case .play(let name) = kind, let principal, !accessControl.mayPlay(name, by: principal) {
             // Said exactly as for a missing object: a refusal tells nothing of private objects.
             logger.info("play refused: not entitled", metadata: ["object": "\(name)", "user": "\(principal.name)"])
             return .failure(AdmissionRefusal(.unknownObject, Entitlements.notFoundMessage(name)))

@@ -6,61 +6,43 @@ import SluiceGrant
 extension Director {
     /// Who presented `key` (any role), or why not.
     public func authenticate(_ key: String?) -> Result<Principal, Identities.Failure> {
-        if let key, let tokens, !identities.isOpen, BearerTokenSigner.looksLikeToken(key) {
-            guard let claims = try? tokens.verify(key, now: clock.now()) else { return .failure(.unknown) }
-            return identities.principal(user: claims.sub, keyID: claims.kid)
-        }
-        return identities.authenticate(key, digest: GrantSigner.sha256Hex)
+        accessControl.authenticate(key, now: clock.now())
     }
-
-    /// How long a bearer token from `POST /v1/tokens` lives.
-    static let tokenLifetime: Duration = .seconds(15 * 60)
 
     /// A bearer token for `principal` (who authenticated with a key), and its expiry.
     public func issueToken(for principal: Principal) -> (token: String, expiresAt: Timestamp)? {
-        guard let tokens else { return nil }
-        let now = clock.now()
-        let expiry = now + Self.tokenLifetime
-        let claims = BearerTokenClaims(
-            sub: principal.name, kid: principal.keyID, iat: now.millisecondsSinceEpoch / 1000, exp: expiry.millisecondsSinceEpoch / 1000)
-        return (tokens.issue(claims), Timestamp(millisecondsSinceEpoch: claims.exp * 1000))
+        accessControl.token(for: principal, now: clock.now())
     }
 
-    public var isOpen: Bool { identities.isOpen }
+    public var isOpen: Bool { accessControl.identities.isOpen }
 
     /// Who answered a Digest challenge (RTSP); nil otherwise, with `stale` when only the nonce
     /// had expired.
     public func authenticate(digest answer: DigestAnswer, method: String) -> (principal: Principal?, stale: Bool) {
-        guard let digests else { return (nil, false) }
-        let candidates = identities.digestCandidates(username: answer.username) { DigestAuthenticator.ha1(user: Principal.configurationAdmin.name, key: $0) }
-        switch digests.verify(answer, method: method, candidates: candidates.map(\.ha1), now: clock.now()) {
-        case .valid(let index): return (candidates[index].principal, false)
-        case .staleNonce: return (nil, true)
-        case .invalid: return (nil, false)
-        }
+        accessControl.authenticate(digest: answer, method: method, now: clock.now())
     }
 
     /// A Digest challenge with a fresh nonce (nil without a cluster secret).
     public func digestChallenge(stale: Bool = false) -> String? {
-        digests?.challenge(at: clock.now(), stale: stale)
+        accessControl.digestChallenge(now: clock.now(), stale: stale)
     }
 
     public func loadIdentities() async throws {
         let (users, keys) = try await store.identities()
-        identities = Identities(configurationKeys: identities.configurationKeys, users: users, keys: keys)
-        entitlements = Entitlements(try await store.accessRules())
+        accessControl.reload(users: users, keys: keys, rules: try await store.accessRules())
     }
 
     /// Users and keys changed in the shared store (another director added or revoked one):
     /// read them again, and end this director's streams of anyone revoked meanwhile.
     func reloadIdentities() async {
-        let before = identities
+        let before = accessControl.identities
         do {
             try await loadIdentities()
         } catch {
             logger.error("shared store unreachable: users and keys not reloaded", metadata: ["error": "\(error)"])
             return
         }
+        let identities = accessControl.identities
         let users = Set(identities.users.values.filter { $0.revokedAt != nil && before.users[$0.name]?.revokedAt == nil }.map(\.name))
         let keys = Set(identities.keys.values.filter { $0.revokedAt != nil && before.keys[$0.id]?.revokedAt == nil }.map(\.id))
         guard !users.isEmpty || !keys.isEmpty else { return }
@@ -70,12 +52,12 @@ extension Director {
         logger.warning("revoked by another director: streams ended", metadata: ["users": "\(users.sorted())", "keys": "\(keys.sorted())", "streams_ended": "\(ended)"])
     }
 
-    public var users: [User] { identities.users.values.sorted { $0.name < $1.name } }
+    public var users: [User] { accessControl.identities.users.values.sorted { $0.name < $1.name } }
 
     /// Adds a user; nil when the name is taken.
     public func addUser(name: String, role: Role, groups: [String]) async -> User? {
         let user = User(name: name, role: role, groups: groups, createdAt: clock.now())
-        guard identities.add(user) else { return nil }
+        guard accessControl.add(user) else { return nil }
         await persist { try await $0.save(user: user) }
         logger.info("user added", metadata: ["user": "\(name)", "role": "\(role.rawValue)"])
         return user
@@ -83,13 +65,13 @@ extension Director {
 
     /// A new key for `user`: the record, and the key itself (`sk_ID_SECRET`, shown only now).
     public func createKey(for user: String) async -> (record: KeyRecord, key: String)? {
-        guard let owner = identities.users[user], owner.revokedAt == nil else { return nil }
+        guard let owner = accessControl.identities.users[user], owner.revokedAt == nil else { return nil }
         let id = Self.randomHex(bytes: 6)
         let secret = Self.randomHex(bytes: 24)
         let key = "sk_\(id)_\(secret)"
         let record = KeyRecord(
             id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), digestHA1: DigestAuthenticator.ha1(user: user, key: key), createdAt: clock.now())
-        identities.add(record)
+        accessControl.add(record)
         await persist { try await $0.save(key: record) }
         logger.info("api key created", metadata: ["user": "\(user)", "key_id": "\(id)"])
         return (record, key)
@@ -98,10 +80,10 @@ extension Director {
     /// Revokes the user and their keys, and ends every stream they asked for (their engines are
     /// told to stop at once). Nil when unknown; else the streams ended.
     public func revokeUser(_ name: String) async -> Int? {
-        guard let user = identities.revokeUser(name, at: clock.now()) else { return nil }
+        guard let user = accessControl.revokeUser(name, at: clock.now()) else { return nil }
         await persist { store in
             try await store.save(user: user)
-            for key in self.identities.keys.values where key.user == name { try await store.save(key: key) }
+            for key in self.accessControl.identities.keys.values where key.user == name { try await store.save(key: key) }
         }
         let ended = await endStreams { $0.user == name }
         logger.warning("user revoked", metadata: ["user": "\(name)", "streams_ended": "\(ended)"])
@@ -109,7 +91,7 @@ extension Director {
     }
 
     public func revokeKey(_ id: String) async -> (key: KeyRecord, ended: Int)? {
-        guard let key = identities.revokeKey(id, at: clock.now()) else { return nil }
+        guard let key = accessControl.revokeKey(id, at: clock.now()) else { return nil }
         await persist { try await $0.save(key: key) }
         let ended = await endStreams { $0.keyID == id }
         logger.warning("api key revoked", metadata: ["user": "\(key.user)", "key_id": "\(id)", "streams_ended": "\(ended)"])
@@ -178,8 +160,8 @@ extension Director {
 
     /// The access rule of `object` as `principal` may see it; nil when missing or not visible.
     public func access(of object: String, for principal: Principal) -> ObjectAccess? {
-        guard controller.directory.objects[object] != nil, entitlements.mayPlay(object, by: principal) else { return nil }
-        return entitlements.access(of: object)
+        guard controller.directory.objects[object] != nil, accessControl.mayPlay(object, by: principal) else { return nil }
+        return accessControl.rule(of: object)
     }
 
     /// Sets who may play `object`: its owner or an admin.
@@ -200,7 +182,7 @@ extension Director {
         rule.visibility = visibility
         rule.users = visibility == .granted ? names.sorted() : []
         rule.groups = visibility == .granted ? teams.sorted() : []
-        entitlements.set(rule)
+        accessControl.setRule(rule)
         await persist { try await $0.save(access: rule) }
         logger.info("object access changed", metadata: [
             "object": "\(object)", "visibility": "\(visibility.rawValue)", "users": "\(rule.users)", "groups": "\(rule.groups)", "by": "\(principal.name)",
@@ -211,8 +193,8 @@ extension Director {
     /// The objects `principal` may play.
     public func visibleObjects(to principal: Principal) -> [(object: MediaObject, access: ObjectAccess, replicas: [String])] {
         let directory = controller.directory
-        return directory.objects.values.filter { entitlements.mayPlay($0.name, by: principal) }.sorted { $0.name < $1.name }.map {
-            ($0, entitlements.access(of: $0.name), directory.replicas[$0.name, default: []].sorted())
+        return directory.objects.values.filter { accessControl.mayPlay($0.name, by: principal) }.sorted { $0.name < $1.name }.map {
+            ($0, accessControl.rule(of: $0.name), directory.replicas[$0.name, default: []].sorted())
         }
     }
 }

@@ -183,7 +183,7 @@ extension Director {
         }
         // A user's upload is theirs, and private unless they asked otherwise; an operator's is public.
         let access = ObjectAccess(object: object.name, owner: stream.user, visibility: stream.visibility ?? (stream.user == nil ? .public : .private))
-        entitlements.set(access)
+        accessControl.setRule(access)
         await persist { store in
             try await store.save(access: access)
             try await store.save(object: object)

@@ -165,7 +165,7 @@ extension Director {
         replicas += controller.replication.copies.values.filter { $0.object == name }.map(\.target).sorted().map { replica("copying", $0) }
         return .init(
             object: object, replicas: replicas, demand: controller.replication.counts(name, at: clock.now()),
-            demandWindowSeconds: controller.replication.policy.window.seconds, access: entitlements.access(of: name))
+            demandWindowSeconds: controller.replication.policy.window.seconds, access: accessControl.rule(of: name))
     }
 }
 
