@@ -235,10 +235,7 @@ public actor Director {
 
     public func shutdown() async {
         engineFailureSink.finish()
-        for (_, continuation) in waiting {
-            continuation.resume(returning: .failure(AdmissionRefusal(.engineUnavailable, "the director is shutting down")))
-        }
-        waiting.removeAll()
+        stopAdmitting()
         // Close even when the caller was cancelled: a cancelled close would leave the file open.
         let store = self.store
         await Task { try? await store.close() }.value

@@ -107,7 +107,7 @@ extension Director {
 
     /// The I/O profile the license `principal` presented unlocks for `stream`; traditional (nil)
     /// without a license or when it is refused, which is logged with the reason.
-    public func license(_ text: String?, requested: String?, by principal: Principal, for stream: LiveStream) -> LicensePolicy.Decision {
+    func license(_ text: String?, requested: String?, by principal: Principal, for stream: LiveStream) -> LicensePolicy.Decision {
         let decision = licensing.decide(license: text, requested: requested, user: principal.name, bitsPerSecond: stream.bitsPerSecond, now: clock.now())
         if let problem = decision.problem {
             logger.warning("license refused: traditional I/O", metadata: ["stream_id": "\(stream.id)", "user": "\(principal.name)", "reason": "\(problem)"])

@@ -16,7 +16,7 @@ import Testing
 
     func feeder(burst: Int = 1) -> RTPFeeder {
         RTPFeeder(RTPFeeder.Configuration(
-            streamID: 7, bitsPerSecond: 1_050_000, pcrPID: Self.summary.pcrPID, seekIndex: Self.summary.seekIndex,
+            bitsPerSecond: 1_050_000, pcrPID: Self.summary.pcrPID, seekIndex: Self.summary.seekIndex,
             durationMilliseconds: 10_000, averageBitsPerSecond: 1_000_000, initialRTPTime: 1_000, initialSequence: 65_530,
             burstPackets: burst, renewInterval: .seconds(1)))
     }

@@ -101,7 +101,7 @@ struct DirectorRoutes {
         let play = PlayRequest(
             object: name, clientAddress: context.clientIP, principal: principal, maxWait: Duration.requestedWait(query.get("maxWait")),
             profile: .licensed(license: request.headers[.xSluiceLicense] ?? query.get("license").map { String($0) }, requested: query.get("profile").map { String($0) }),
-            hangUp: context.channel.closeFuture)  // a viewer who hangs up while queued gives its place up at once
+            hangUp: context.hangUp)  // a viewer who hangs up while queued gives its place up at once
         switch await director.admitPlay(play) {
         case .failure(let refusal):
             if let handOff = refusal.handOff, query.get("handedOff") == nil {

@@ -6,13 +6,14 @@ import NIOCore
 public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    /// The client's connection: a request that waits for admission is cancelled when it closes.
-    let channel: any Channel
+    /// Completes when the client's connection closes: a request waiting for admission then
+    /// leaves the queue (`PlayRequest.hangUp`).
+    let hangUp: EventLoopFuture<Void>
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
-        channel = source.channel
+        hangUp = source.channel.closeFuture
     }
 
     /// Control-plane bodies are small JSON documents.

@@ -37,8 +37,6 @@ actor RTSPService {
         self.logger = logger
     }
 
-    var sessionCount: Int { machine.sessions.count }
-
     func handle(_ request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         var response = await respond(to: request, peer: peer)
         response.headers.set("CSeq", request.cseq ?? "0")

@@ -8,7 +8,6 @@ import SluiceMedia
 /// stream's epoch, passed in; `RTPStreamer` performs the actions.
 struct RTPFeeder {
     struct Configuration: Sendable {
-        var streamID: UInt32
         var bitsPerSecond: Int64
         var pcrPID: UInt16?
         var seekIndex: SeekIndex
@@ -155,8 +154,10 @@ struct RTPFeeder {
             return []
         }
         let burst = configuration.burstPackets
+        let packets = packetizer.packets(in: chunk[..<usable])
         var planned: [PlannedPacket] = []
-        for packet in packetizer.packets(in: chunk[..<usable]) {
+        planned.reserveCapacity(packets.count)
+        for packet in packets {
             // A licensed profile sends up to `burstPackets` payloads back to back, each group
             // when its first is due: never late, at most `maxBurstAhead` early (a low-rate
             // stream's packets are far apart), and the RTP timestamps keep media time.

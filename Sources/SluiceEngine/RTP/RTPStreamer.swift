@@ -38,7 +38,7 @@ struct RTPStreamer: Sendable {
         }
         defer { reader.close() }
         var feeder = RTPFeeder(RTPFeeder.Configuration(
-            streamID: id, bitsPerSecond: session.bitsPerSecond, pcrPID: session.pcrPID, seekIndex: session.seekIndex,
+            bitsPerSecond: session.bitsPerSecond, pcrPID: session.pcrPID, seekIndex: session.seekIndex,
             durationMilliseconds: session.object.durationMilliseconds, averageBitsPerSecond: session.object.averageBitsPerSecond,
             initialRTPTime: session.initialRTPTime, initialSequence: session.nextSequence,
             burstPackets: session.profile?.burstPackets ?? 1, renewInterval: renewInterval))
