@@ -146,7 +146,8 @@ public struct AdmissionController: Sendable {
         if let receiverReportAt { stream.lastReceiverReport = receiverReportAt }
         stream.leaseExpiry = max(stream.leaseExpiry, now + policy.leaseSlack)
         stream.isClaimed = true
-        if let bytesSent { stream.bytesSent = bytesSent }
+        // Counts only grow: a late or reordered report never takes delivered bytes back.
+        if let bytesSent { stream.bytesSent = max(stream.bytesSent, bytesSent) }
         streams[id] = stream
         return stream
     }

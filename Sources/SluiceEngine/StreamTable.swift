@@ -4,8 +4,10 @@ import SluiceCore
 /// The streams this engine is sending, by stream ID.
 ///
 /// An HTTP player seeks by opening a new connection with a `Range`, so a stream outlives its
-/// connections: a new connection supersedes the old one, and the end is reported to the
-/// director only when no connection has come back within `reconnectGrace`.
+/// connections: a new connection supersedes the old one (never two at once), all of them draw
+/// on one token bucket at the granted rate, and the end is reported to the director only when
+/// no connection has come back within `reconnectGrace`. Once a stream has ended (or was
+/// revoked, or the director said its lease is gone) its grant opens nothing any more.
 public actor StreamTable {
     struct Entry {
         var generation: UInt64
@@ -15,13 +17,27 @@ public actor StreamTable {
         /// The licensed I/O profile the stream reads with (nil: traditional).
         var profile: IOProfile?
         var since: Timestamp
+        /// The stream's pace, shared by its connections, and the time it counts from.
+        var bucket: TokenBucket
+        var start: ContinuousClock.Instant
+    }
+
+    /// What a new connection with a grant may do.
+    enum Opening: Equatable {
+        /// The stream is live here: the new connection supersedes the older one.
+        case live
+        /// The engine has not seen this stream: the director must confirm its lease first.
+        case unknown
+        /// The stream ended, was revoked or its lease is gone: 410.
+        case gone
     }
 
     private var entries: [UInt32: Entry] = [:]
-    /// Streams the director revoked, and when: their grants open nothing any more.
-    private var revoked: [UInt32: ContinuousClock.Instant] = [:]
-    static let revokedMemory: Duration = .seconds(24 * 3600)
-    static let maxRevoked = 100_000
+    /// Streams that ended here or were revoked, and when: their grants open nothing any more.
+    private var closed: [UInt32: ContinuousClock.Instant] = [:]
+    /// Longer than any grant lives, so a grant never outlives its tombstone.
+    static let closedMemory: Duration = .seconds(24 * 3600)
+    static let maxClosed = 200_000
     private var nextGeneration: UInt64 = 1
     private let director: DirectorLink
     private let reconnectGrace: Duration
@@ -35,35 +51,63 @@ public actor StreamTable {
 
     public var liveCount: Int { entries.count }
 
-    /// A connection for `streamID` starts; any older connection of it must stop.
-    func attach(_ streamID: UInt32, object: String, profile: IOProfile?) -> UInt64 {
+    /// Whether a connection for `streamID` may start without asking the director.
+    func opening(_ streamID: UInt32) -> Opening {
+        if closed[streamID] != nil { return .gone }
+        return entries[streamID] == nil ? .unknown : .live
+    }
+
+    /// A connection for `streamID` starts (its lease confirmed live); any older connection of it
+    /// must stop. nil when the stream has ended meanwhile.
+    func attach(_ streamID: UInt32, object: String, profile: IOProfile?, bitsPerSecond: Int64, burstBytes: Int) -> UInt64? {
+        guard closed[streamID] == nil else { return nil }
         let generation = nextGeneration
         nextGeneration += 1
         var entry = entries[streamID] ?? Entry(
-            generation: generation, bytesSent: 0, connected: true, object: object, profile: profile, since: SystemClock().now())
+            generation: generation, bytesSent: 0, connected: true, object: object, profile: profile, since: SystemClock().now(),
+            bucket: TokenBucket(bitsPerSecond: bitsPerSecond, burstBytes: burstBytes), start: .now)
         entry.generation = generation
         entry.connected = true
         entries[streamID] = entry
         return generation
     }
 
+    /// Takes `bytes` from the stream's bucket: how long to wait before sending them, or nil when
+    /// this connection was superseded or the stream stopped.
+    func take(_ bytes: Int, for streamID: UInt32, generation: UInt64) -> Duration? {
+        guard var entry = entries[streamID], entry.generation == generation else { return nil }
+        let wait = entry.bucket.delay(sending: bytes, at: .now - entry.start)
+        entries[streamID] = entry
+        return wait
+    }
+
     /// The director revoked these streams: their connections stop before their next write, and
     /// their grants are refused from now on. Returns how many were sending.
     func revoke(_ ids: [UInt32]) -> Int {
-        let now = ContinuousClock.now
-        if revoked.count + ids.count > Self.maxRevoked {
-            revoked = revoked.filter { now - $0.value < Self.revokedMemory }
-            // Still full: forget the oldest (their grants have long expired).
-            if revoked.count + ids.count > Self.maxRevoked {
-                for (id, _) in revoked.sorted(by: { $0.value < $1.value }).prefix(revoked.count + ids.count - Self.maxRevoked) { revoked[id] = nil }
-            }
-        }
         var sending = 0
         for id in ids {
-            revoked[id] = now
+            close(id)
             if entries.removeValue(forKey: id) != nil { sending += 1 }
         }
         return sending
+    }
+
+    /// The director says the stream's lease is gone: its grant opens nothing any more.
+    func leaseGone(_ streamID: UInt32) {
+        close(streamID)
+        entries[streamID] = nil
+    }
+
+    private func close(_ streamID: UInt32) {
+        let now = ContinuousClock.now
+        if closed.count >= Self.maxClosed {
+            closed = closed.filter { now - $0.value < Self.closedMemory }
+            // Still full: forget the oldest half (their grants have long expired).
+            if closed.count >= Self.maxClosed {
+                for (id, _) in closed.sorted(by: { $0.value < $1.value }).prefix(closed.count / 2) { closed[id] = nil }
+            }
+        }
+        closed[streamID] = now
     }
 
     /// Each live stream and the I/O profile it reads with.
@@ -71,7 +115,7 @@ public actor StreamTable {
         entries.map { .init(streamID: $0.key, object: $0.value.object, transport: "http", profile: $0.value.profile, since: $0.value.since) }
     }
 
-    func isRevoked(_ streamID: UInt32) -> Bool { revoked[streamID] != nil }
+    func isClosed(_ streamID: UInt32) -> Bool { closed[streamID] != nil }
 
     func isCurrent(_ streamID: UInt32, generation: UInt64) -> Bool {
         entries[streamID]?.generation == generation
@@ -88,6 +132,7 @@ public actor StreamTable {
         guard var entry = entries[streamID], entry.generation == generation else { return }
         if revoked {
             entries[streamID] = nil
+            close(streamID)
             logger.info("stream stopped", metadata: ["stream_id": "\(streamID)", "reason": "\(reason.rawValue)"])
             return
         }
@@ -103,6 +148,7 @@ public actor StreamTable {
     private func endIfIdle(_ streamID: UInt32, generation: UInt64, reason: UsageRecord.EndReason) async {
         guard let entry = entries[streamID], entry.generation == generation, !entry.connected else { return }
         entries[streamID] = nil
+        close(streamID)
         logger.info("stream ended", metadata: ["stream_id": "\(streamID)", "bytes": "\(entry.bytesSent)", "reason": "\(reason.rawValue)"])
         do {
             try await director.end(streamID: streamID, bytesSent: entry.bytesSent, reason: reason)

@@ -35,10 +35,7 @@ struct EngineRoutes {
             logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
             throw HTTPError(.forbidden, message: error.message)
         }
-        guard await !streams.isRevoked(grant.streamID) else {
-            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "stream_id": "\(grant.streamID)", "reason": "revoked"])
-            throw HTTPError(.forbidden, message: "grant was revoked")
-        }
+        try await requireLiveStream(grant, object: name)
         guard let object = await objects.object(named: name) else {
             throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
         }
@@ -65,6 +62,34 @@ struct EngineRoutes {
             "stream_id": "\(grant.streamID)", "object": "\(name)", "first_byte": "\(selected.first)", "rate_bps": "\(grant.bitsPerSecond)",
         ])
         return Response(status: status, headers: headers, body: sender.body())
+    }
+
+    /// A grant opens media only while its stream lives: once it ended, was revoked or its lease
+    /// lapsed, 410 and nothing sent. The first connection of a stream the engine has not seen
+    /// asks the director (which also learns that the player came).
+    private func requireLiveStream(_ grant: StreamGrant, object name: String) async throws {
+        func gone(_ why: String) -> HTTPError {
+            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "stream_id": "\(grant.streamID)", "reason": "\(why)"])
+            return HTTPError(.gone, message: "the stream of this grant has ended (\(why)); ask the director to play again")
+        }
+        switch await streams.opening(grant.streamID) {
+        case .live:
+            return
+        case .gone:
+            throw gone("ended or revoked")
+        case .unknown:
+            let live: Bool
+            do {
+                live = try await director.renew(streamID: grant.streamID, bytesSent: 0)
+            } catch {
+                logger.warning("could not confirm a stream's lease with the director", metadata: ["stream_id": "\(grant.streamID)", "error": "\(error)"])
+                throw HTTPError(.serviceUnavailable, message: "the engine cannot reach its director to confirm the stream; try again")
+            }
+            guard live else {
+                await streams.leaseGone(grant.streamID)
+                throw gone("its lease is gone")
+            }
+        }
     }
 
     @Sendable func upload(_ request: Request, context: EngineRequestContext) async throws -> Response {

@@ -29,13 +29,15 @@ struct PacedSender: Sendable {
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             let id = grant.streamID
-            let generation = await streams.attach(id, object: grant.object, profile: grant.profile)
-            let clock = ContinuousClock()
-            let start = clock.now
             let chunkBytes = Self.chunkBytes(bitsPerSecond: grant.bitsPerSecond)
             // A licensed profile sets the burst; a chunk larger than the burst may go at once, or
-            // every chunk would wait.
-            var bucket = TokenBucket(bitsPerSecond: grant.bitsPerSecond, burstBytes: max(grant.profile?.burstBytes ?? burstBytes, chunkBytes))
+            // every chunk would wait. The bucket is the stream's, shared by all its connections.
+            guard let generation = await streams.attach(
+                id, object: grant.object, profile: grant.profile, bitsPerSecond: grant.bitsPerSecond,
+                burstBytes: max(grant.profile?.burstBytes ?? burstBytes, chunkBytes))
+            else { throw Stop.revoked }
+            let clock = ContinuousClock()
+            let start = clock.now
             // Renew after the first chunk: that tells the director the client came.
             var lastRenewal = start - renewInterval
             var total: Int64 = 0
@@ -47,9 +49,8 @@ struct PacedSender: Sendable {
                     let chunk = try await reader.readBuffer(at: offset, count: Int(min(Int64(chunkBytes), range.upperBound - offset)))
                     guard chunk.readableBytes > 0 else { throw ProfiledReader.ReaderError(message: "the object ended at byte \(offset), before its listed size") }
                     offset += Int64(chunk.readableBytes)
-                    let wait = bucket.delay(sending: chunk.readableBytes, at: clock.now - start)
+                    guard let wait = await streams.take(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
                     if wait > .zero { try await Task.sleep(for: wait) }
-                    guard await streams.isCurrent(id, generation: generation) else { throw Stop.superseded }
                     // The engine stops: cut the connection as a killed process would; the player's
                     // reconnect (with a Range) goes through the director to a live replica.
                     if Task.isShuttingDownGracefully { throw Stop.shuttingDown }
