@@ -16,6 +16,8 @@ public struct Configuration: Sendable {
         public var rtspPort: Int
         /// RTSP session timeout announced in `Session: id;timeout=N`.
         public var rtspSessionTimeout: Duration
+        /// How long a paused RTSP session may hold its reservation before it is released.
+        public var rtspPauseTimeout: Duration
         /// `postgres://user:password@host:port/database` when several directors share state;
         /// nil for the embedded SQLite file in `dataDirectory`.
         public var store: String?
@@ -133,6 +135,7 @@ public struct Configuration: Sendable {
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
             apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
             rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60),
+            rtspPauseTimeout: duration(rawDirector.rtspPauseTimeout, "rtspPauseTimeout") ?? .seconds(300),
             store: rawDirector.store, id: rawDirector.id, advertiseURL: rawDirector.advertiseURL,
             advertiseRTSPURL: rawDirector.advertiseRTSPURL,
             replication: replication, usageWebhook: rawDirector.usageWebhook)
@@ -351,6 +354,7 @@ struct RawConfiguration: Decodable {
         var listen: String?
         var rtspListen: String?
         var rtspSessionTimeout: String?
+        var rtspPauseTimeout: String?
         var dataDirectory: String?
         var store: String?
         var id: String?

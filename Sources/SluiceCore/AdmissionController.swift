@@ -26,7 +26,7 @@ public struct AdmissionController: Sendable {
 
     public init(
         topology: Topology, clientNetworks: ClientNetworks, policy: AdmissionPolicy, replication: ReplicationPolicy = ReplicationPolicy(),
-        streamIDSeed: UInt32 = 1, labelSeed: UInt32 = 0
+        streamIDSeed: UInt32 = 1, labelSeed: UInt32 = 0, unpredictableStreamIDs: Bool = false
     ) {
         self.replication = ReplicationState(policy: replication)
         self.labels = LabelAllocator(seed: labelSeed)
@@ -35,7 +35,7 @@ public struct AdmissionController: Sendable {
         self.clientNetworks = clientNetworks
         self.book = ReservationBook(topology: topology)
         self.queue = AdmissionQueue(capacity: policy.maxQueueLength)
-        self.streamIDs = StreamIDAllocator(seed: streamIDSeed)
+        self.streamIDs = StreamIDAllocator(seed: streamIDSeed, unpredictable: unpredictableStreamIDs)
         self.pathFinder = PathFinder(topology: topology)
     }
 

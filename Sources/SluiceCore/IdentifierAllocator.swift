@@ -1,13 +1,24 @@
-/// Allocates 32-bit stream IDs (the RTP SSRC): never 0, unique among live streams.
+/// Allocates 32-bit stream IDs (the RTP SSRC): never 0, unique among live streams. A director
+/// draws them at random (RFC 3550 §8.1: an SSRC is random, and a stream ID must not let one
+/// client guess another's); tests may count from a seed.
 public struct StreamIDAllocator: Sendable {
     public private(set) var live: Set<UInt32> = []
     private var next: UInt32
+    private let unpredictable: Bool
 
-    public init(seed: UInt32 = 1) {
+    public init(seed: UInt32 = 1, unpredictable: Bool = false) {
         next = seed == 0 ? 1 : seed
+        self.unpredictable = unpredictable
     }
 
     public mutating func allocate() -> UInt32 {
+        if unpredictable {
+            // A live set far smaller than 2^32 means this loop ends after a draw or two.
+            var id = UInt32.random(in: 1...UInt32.max)
+            while live.contains(id) { id = UInt32.random(in: 1...UInt32.max) }
+            live.insert(id)
+            return id
+        }
         // A live set far smaller than 2^32 means this loop ends after a step or two.
         while next == 0 || live.contains(next) { next &+= 1 }
         let id = next

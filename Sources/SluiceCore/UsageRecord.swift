@@ -32,6 +32,10 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         case engineFailed = "engine_failed"
         /// The user or the key that asked for it was revoked.
         case revoked
+        /// An RTSP session stayed paused longer than the director's `rtspPauseTimeout`.
+        case pausedTooLong = "paused_too_long"
+        /// The director restarted while it was live; the bytes are those last reported.
+        case directorRestart = "director_restart"
     }
 
     public var streamID: UInt32

@@ -32,20 +32,20 @@ struct AccessControl: Sendable {
     }
 
     /// Who answered a Digest challenge; nil otherwise, with `stale` when only the nonce expired.
-    func authenticate(digest answer: DigestAnswer, method: String, now: Timestamp) -> (principal: Principal?, stale: Bool) {
+    func authenticate(digest answer: DigestAnswer, method: String, binding: String, now: Timestamp) -> (principal: Principal?, stale: Bool) {
         guard let digests else { return (nil, false) }
         let candidates = identities.digestCandidates(username: answer.username) {
             DigestAuthenticator.ha1(user: Principal.configurationAdmin.name, key: $0)
         }
-        switch digests.verify(answer, method: method, candidates: candidates.map(\.ha1), now: now) {
+        switch digests.verify(answer, method: method, candidates: candidates.map(\.ha1), binding: binding, now: now) {
         case .valid(let index): return (candidates[index].principal, false)
         case .staleNonce: return (nil, true)
         case .invalid: return (nil, false)
         }
     }
 
-    func digestChallenge(now: Timestamp, stale: Bool) -> String? {
-        digests?.challenge(at: now, stale: stale)
+    func digestChallenge(now: Timestamp, binding: String, stale: Bool) -> String? {
+        digests?.challenge(at: now, binding: binding, stale: stale)
     }
 
     /// A bearer token for `principal` (who authenticated with a key), and its expiry.

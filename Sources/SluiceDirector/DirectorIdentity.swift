@@ -18,13 +18,13 @@ extension Director {
 
     /// Who answered a Digest challenge (RTSP); nil otherwise, with `stale` when only the nonce
     /// had expired.
-    public func authenticate(digest answer: DigestAnswer, method: String) -> (principal: Principal?, stale: Bool) {
-        accessControl.authenticate(digest: answer, method: method, now: clock.now())
+    public func authenticate(digest answer: DigestAnswer, method: String, connection: UInt64) -> (principal: Principal?, stale: Bool) {
+        accessControl.authenticate(digest: answer, method: method, binding: String(connection, radix: 16), now: clock.now())
     }
 
-    /// A Digest challenge with a fresh nonce (nil without a cluster secret).
-    public func digestChallenge(stale: Bool = false) -> String? {
-        accessControl.digestChallenge(now: clock.now(), stale: stale)
+    /// A Digest challenge with a fresh nonce bound to `connection` (nil without a cluster secret).
+    public func digestChallenge(stale: Bool = false, connection: UInt64) -> String? {
+        accessControl.digestChallenge(now: clock.now(), binding: String(connection, radix: 16), stale: stale)
     }
 
     public func loadIdentities() async throws {

@@ -46,7 +46,8 @@ public struct DirectorServer: Sendable {
         }
         let controller = AdmissionController(
             topology: configuration.topology, clientNetworks: configuration.clientNetworks, policy: settings.policy,
-            replication: settings.replication, streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
+            replication: settings.replication, streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max),
+            unpredictableStreamIDs: true)
         let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
@@ -72,7 +73,8 @@ public struct DirectorServer: Sendable {
         let logger = self.logger
         let rtspService = RTSPService(
             director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
-            clock: director.clock, sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout, logger: logger)
+            clock: director.clock, sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout,
+            pauseTimeout: settings.rtspPauseTimeout, logger: logger)
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
             service: rtspService,

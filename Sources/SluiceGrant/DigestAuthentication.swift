@@ -5,7 +5,9 @@ import SluiceCore
 /// RTSP Digest authentication (RFC 2617 / RFC 7616 with MD5, which players implement): the
 /// player proves it knows a key without sending it. The user name is the Sluice user (or
 /// `operator` for a configuration key), the password is the key. Nonces are stateless: a
-/// timestamp and its HMAC, good for `nonceLifetime`.
+/// timestamp and its HMAC over the timestamp and a binding (the RTSP connection it was issued
+/// on), good for `nonceLifetime` and only where the binding matches: an answer captured on
+/// one connection is refused on any other.
 public struct DigestAuthenticator: Sendable {
     public static let realm = "sluice"
     public static let nonceLifetime: Duration = .seconds(300)
@@ -24,15 +26,15 @@ public struct DigestAuthenticator: Sendable {
         Array(Insecure.MD5.hash(data: Data(text.utf8))).hexEncoded
     }
 
-    public func nonce(at now: Timestamp) -> String {
+    public func nonce(at now: Timestamp, binding: String = "") -> String {
         let stamp = String(now.millisecondsSinceEpoch, radix: 16)
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(stamp.utf8), using: SymmetricKey(data: nonceKey))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data((stamp + ":" + binding).utf8), using: SymmetricKey(data: nonceKey))
         return stamp + "-" + Array(mac).prefix(16).hexEncoded
     }
 
     /// The `WWW-Authenticate` challenge (`stale=true` when the old nonce merely expired).
-    public func challenge(at now: Timestamp, stale: Bool = false) -> String {
-        "Digest realm=\"\(Self.realm)\", nonce=\"\(nonce(at: now))\", algorithm=MD5" + (stale ? ", stale=true" : "")
+    public func challenge(at now: Timestamp, binding: String = "", stale: Bool = false) -> String {
+        "Digest realm=\"\(Self.realm)\", nonce=\"\(nonce(at: now, binding: binding))\", algorithm=MD5" + (stale ? ", stale=true" : "")
     }
 
     public enum Outcome: Equatable, Sendable {
@@ -44,10 +46,11 @@ public struct DigestAuthenticator: Sendable {
 
     /// Checks `answer` (the parsed `Authorization: Digest`) for `method`, against the HA1 of
     /// each key the named user holds.
-    public func verify(_ answer: DigestAnswer, method: String, candidates: [String], now: Timestamp) -> Outcome {
+    public func verify(_ answer: DigestAnswer, method: String, candidates: [String], binding: String = "", now: Timestamp) -> Outcome {
         guard answer.realm == Self.realm else { return .invalid }
         let parts = answer.nonce.split(separator: "-")
-        guard parts.count == 2, let stamp = Int64(parts[0], radix: 16), answer.nonce == nonce(at: Timestamp(millisecondsSinceEpoch: stamp)) else {
+        guard parts.count == 2, let stamp = Int64(parts[0], radix: 16),
+              Identities.constantTimeEqual(answer.nonce, nonce(at: Timestamp(millisecondsSinceEpoch: stamp), binding: binding)) else {
             return .invalid
         }
         let issued = Timestamp(millisecondsSinceEpoch: stamp)

@@ -83,6 +83,10 @@ import Testing
         labels.jump(atNode: "n", seed: 1000)
         #expect(labels.allocate(atNode: "n") == 1016)
         #expect(labels.allocate(atNode: "other") == 16)
+        var random = StreamIDAllocator(unpredictable: true)
+        let drawn = (0..<1000).map { _ in random.allocate() }
+        #expect(Set(drawn).count == 1000 && !drawn.contains(0) && random.live.count == 1000)
+        #expect(zip(drawn, drawn.dropFirst()).filter { $1 == $0 &+ 1 }.count < 5, "random IDs ran in sequence")
         var ids = StreamIDAllocator(seed: 5)
         #expect(ids.allocate() == 5)
         ids.jump(to: 900)

@@ -39,7 +39,7 @@ import Testing
         #expect(control.mayPlay("anything-else", by: vera))
         control.setRule(ObjectAccess(object: "diary", owner: "olga", visibility: .granted, users: ["vera"]))
         #expect(control.mayPlay("diary", by: vera))
-        #expect(control.digestChallenge(now: now, stale: false)?.hasPrefix("Digest") == true)
-        #expect(AccessControl(configurationKeys: [], grantSecret: nil).digestChallenge(now: now, stale: false) == nil)
+        #expect(control.digestChallenge(now: now, binding: "c1", stale: false)?.hasPrefix("Digest") == true)
+        #expect(AccessControl(configurationKeys: [], grantSecret: nil).digestChallenge(now: now, binding: "c1", stale: false) == nil)
     }
 }

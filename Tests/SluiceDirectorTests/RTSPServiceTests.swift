@@ -28,8 +28,8 @@ import Testing
             key == "good-key" ? .success(.configurationAdmin) : .failure(key == nil ? .missing : .unknown)
         }
 
-        func authenticate(digest answer: DigestAnswer, method: String) async -> (principal: Principal?, stale: Bool) { (nil, false) }
-        func digestChallenge(stale: Bool) async -> String? { "Digest realm=\"sluice\", nonce=\"n\"" }
+        func authenticate(digest answer: DigestAnswer, method: String, connection: UInt64) async -> (principal: Principal?, stale: Bool) { (nil, false) }
+        func digestChallenge(stale: Bool, connection: UInt64) async -> String? { "Digest realm=\"sluice\", nonce=\"n\"" }
 
         func playableObject(_ name: String, for principal: Principal) async -> MediaObject? {
             name == "clip" ? MediaObject(name: "clip", sizeBytes: 1, durationMilliseconds: 4_000, averageBitsPerSecond: 1, sha256: "") : nil

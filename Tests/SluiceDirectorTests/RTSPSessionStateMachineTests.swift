@@ -8,7 +8,7 @@ import Testing
     let start = Timestamp(millisecondsSinceEpoch: 1_700_000_000_000)
 
     func machine(with ids: [String] = ["s1"]) -> Machine {
-        var machine = Machine(sessionTimeout: .seconds(60), claimTimeout: .seconds(15))
+        var machine = Machine(sessionTimeout: .seconds(60), claimTimeout: .seconds(15), pauseTimeout: .seconds(120))
         for (index, id) in ids.enumerated() { machine.setupAdmitted(session(id, stream: UInt32(index + 1))) }
         return machine
     }
@@ -16,8 +16,8 @@ import Testing
     func session(_ id: String, stream: UInt32, engine: String = "engine-a") -> Machine.Session {
         Machine.Session(
             id: id, streamID: stream, object: "movie", durationMilliseconds: 30_000, engine: engine, engineURL: "http://\(engine)",
-            clientHost: "10.0.0.1", clientRTPPort: 5000, clientRTCPPort: 5001, principal: .configurationAdmin, profile: nil,
-            lastSeen: start, setUpAt: start)
+            clientHost: "10.0.0.1", clientRTPPort: 5000, clientRTCPPort: 5001, principal: .configurationAdmin, connection: 7,
+            profile: nil, lastSeen: start, setUpAt: start)
     }
 
     func played(_ machine: inout Machine, _ id: String = "s1") {
@@ -37,8 +37,50 @@ import Testing
             return
         }
         #expect(session.streamID == 1)
-        machine.pauseSucceeded(session: "s1")
+        machine.pauseSucceeded(session: "s1", now: start)
         #expect(machine.sessions["s1"]?.phase == .ready)
+    }
+
+    @Test func aPausedSessionHoldsItsReservationOnlyForThePauseTimeout() {
+        var machine = machine()
+        played(&machine)
+        machine.pauseSucceeded(session: "s1", now: start)
+        let paused = try! #require(machine.sessions["s1"])
+        // Keep-alives keep the session, not the pause: at the pause timeout it is released.
+        for second in stride(from: 10, through: 120, by: 10) {
+            _ = machine.requestReceived(session: "s1", now: start + .seconds(Int64(second)))
+            #expect(machine.tick(now: start + .seconds(Int64(second)), streams: [1: .live(lastReceiverReport: nil)]).isEmpty)
+        }
+        _ = machine.requestReceived(session: "s1", now: start + .seconds(121))
+        let late = machine.tick(now: start + .seconds(121), streams: [1: .live(lastReceiverReport: nil)])
+        guard case .stopAndEnd(let ended, .pausedTooLong)? = late.first, late.count == 1 else {
+            Issue.record("not released at the pause timeout: \(late)")
+            return
+        }
+        #expect(ended.id == paused.id && ended.streamID == paused.streamID)
+        #expect(machine.sessions["s1"] == nil)
+    }
+
+    @Test func playAfterPauseRestartsThePauseClock() {
+        var machine = machine()
+        played(&machine)
+        machine.pauseSucceeded(session: "s1", now: start)
+        played(&machine)
+        machine.pauseSucceeded(session: "s1", now: start + .seconds(100))
+        _ = machine.requestReceived(session: "s1", now: start + .seconds(140))
+        #expect(machine.tick(now: start + .seconds(150), streams: [1: .live(lastReceiverReport: nil)]).isEmpty)
+    }
+
+    @Test func onlyTheSettingUpConnectionOrTheSamePrincipalControlsASession() {
+        let machine = machine()
+        #expect(machine.control(session: "s1", connection: 7) == .owner)
+        #expect(machine.control(session: "s1", connection: 8) == .needs(.configurationAdmin))
+        #expect(machine.control(session: "nope", connection: 7) == .unknownSession)
+        let alice = Principal(name: "alice", role: .viewer, keyID: "k1")
+        #expect(Machine.mayControl(owner: alice, caller: alice))
+        #expect(!Machine.mayControl(owner: alice, caller: Principal(name: "alice", role: .viewer, keyID: "k2")), "another key of the same user")
+        #expect(!Machine.mayControl(owner: alice, caller: Principal(name: "mallory", role: .viewer, keyID: "k3")))
+        #expect(Machine.mayControl(owner: alice, caller: .configurationAdmin))
     }
 
     @Test func pauseAfterTheByeSucceedsAndTheSessionLingersThenGoes() {

@@ -132,10 +132,11 @@ extension IntegrationTests {
         try cluster.put(try cluster.makeSample(name: "clip", seconds: 1, bitrate: 500_000), as: "clip")
         let dora = try Self.user(cluster, "dora", role: "viewer")
         let uri = cluster.rtspURL + "/clip"
+        // One connection, as a player keeps: Digest nonces are bound to the connection they were issued on.
+        let connection = try RTSPConnection(url: uri, key: nil)
+        defer { connection.close() }
         func describe(_ authorization: String?) throws -> String {
-            var request = "DESCRIBE \(uri) RTSP/1.0\r\nCSeq: 2\r\n"
-            if let authorization { request += "Authorization: \(authorization)\r\n" }
-            return try RawTCP.exchange(url: cluster.rtspURL, bytes: Array((request + "\r\n").utf8), timeout: 1)
+            try connection.send("DESCRIBE", authorization.map { "Authorization: \($0)\r\n" } ?? "").reply
         }
         let challenged = try describe(nil)
         #expect(challenged.hasPrefix("RTSP/1.0 401"))
@@ -153,6 +154,12 @@ extension IntegrationTests {
         #expect(try describe(answer(user: "dora", key: dora.key, nonce: "18b3c5e3c00-00112233445566778899aabbccddeeff")).hasPrefix("RTSP/1.0 401"))
         #expect(try describe(answer(user: "dora", key: dora.key, nonce: nonce, uri: cluster.rtspURL + "/other")).hasPrefix("RTSP/1.0 401"), "signed for another URI")
         #expect(try describe(answer(user: "operator", key: cluster.apiKey, nonce: nonce)).hasPrefix("RTSP/1.0 200"), "configuration keys as 'operator'")
+        // A captured answer replayed on another connection (another host) is refused: its nonce
+        // belongs to the connection it was issued on.
+        let replay = try RTSPConnection(url: uri, key: nil, from: "127.0.0.2")
+        defer { replay.close() }
+        let replayed = try replay.send("DESCRIBE", "Authorization: \(answer(user: "dora", key: dora.key, nonce: nonce))\r\n").reply
+        #expect(replayed.hasPrefix("RTSP/1.0 401"), "\(replayed.prefix(200))")
         // A real player: ffmpeg takes user and key from the URL and answers the Digest challenge.
         _ = try RTSPInteropTests.video(cluster, name: "movie", seconds: 2)
         let authority = cluster.rtspURL.replacingOccurrences(of: "rtsp://", with: "rtsp://dora:\(dora.key)@")

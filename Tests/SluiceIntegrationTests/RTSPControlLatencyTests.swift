@@ -111,27 +111,37 @@ extension IntegrationTests {
 final class RTSPConnection {
     let fd: Int32
     let url: String
-    let key: String
+    /// Sent as a bearer token with every request (nil: no credentials).
+    let key: String?
     private var cseq = 0
 
-    init(url: String, key: String) throws {
+    init(url: String, key: String?, from source: String? = nil) throws {
         self.url = url
         self.key = key
-        fd = try RawTCP.connect(url.replacingOccurrences(of: "rtsp://", with: "http://"))
+        fd = try RawTCP.connect(url.replacingOccurrences(of: "rtsp://", with: "http://"), from: source)
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     func send(_ method: String, _ headers: String) throws -> (reply: String, sentAt: ContinuousClock.Instant, repliedAt: ContinuousClock.Instant) {
         cseq += 1
-        let text = "\(method) \(url) RTSP/1.0\r\nCSeq: \(cseq)\r\nAuthorization: Bearer \(key)\r\n\(headers)\r\n"
+        let authorization = key.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        let text = "\(method) \(url) RTSP/1.0\r\nCSeq: \(cseq)\r\n\(authorization)\(headers)\r\n"
         let sentAt = ContinuousClock.now
         guard Array(text.utf8).withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == text.utf8.count else {
             throw ClusterError("\(method) could not be sent")
         }
         var reply: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !String(decoding: reply, as: UTF8.self).contains("\r\n\r\n") {
+        // The head, then as much body as Content-Length says.
+        func complete() -> Bool {
+            let text = String(decoding: reply, as: UTF8.self)
+            guard let end = text.range(of: "\r\n\r\n") else { return false }
+            let length = text[..<end.lowerBound].split(separator: "\r\n")
+                .first { $0.lowercased().hasPrefix("content-length:") }.flatMap { Int($0.dropFirst(15).trimmingCharacters(in: .whitespaces)) } ?? 0
+            return text.utf8.count - text[..<end.upperBound].utf8.count >= length
+        }
+        while !complete() {
             let count = recv(fd, &buffer, buffer.count, 0)
             guard count > 0 else { throw ClusterError("\(method): the director closed or timed out") }
             reply += buffer[0..<count]
@@ -152,6 +162,8 @@ final class RTSPConnection {
 final class UDPArrivals: @unchecked Sendable {
     final class Log: Sendable {
         let times = Mutex<[ContinuousClock.Instant]>([])
+        /// The first bytes of each datagram (enough for RTCP packet types).
+        let heads = Mutex<[[UInt8]]>([])
     }
 
     let fd: Int32
@@ -159,27 +171,35 @@ final class UDPArrivals: @unchecked Sendable {
     private let log = Log()
     private let reader: Thread
 
-    init() throws {
+    /// Binds `port` on 127.0.0.1 (0: any free port).
+    init(port: Int = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw ClusterError("cannot bind a UDP socket") }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        guard bound else {
+            Glibc.close(fd)
+            throw ClusterError("cannot bind a UDP socket")
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let log = log
         reader = Thread {
             var buffer = [UInt8](repeating: 0, count: 65536)
             while !Thread.current.isCancelled {
-                if recv(fd, &buffer, buffer.count, 0) > 0 {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count > 0 {
                     let now = ContinuousClock.now
                     log.times.withLock { $0.append(now) }
+                    let head = Array(buffer[0..<min(count, 512)])
+                    log.heads.withLock { $0.append(head) }
                 }
             }
         }
@@ -188,6 +208,34 @@ final class UDPArrivals: @unchecked Sendable {
 
     var arrivals: [ContinuousClock.Instant] { log.times.withLock { $0 } }
     var count: Int { log.times.withLock { $0.count } }
+    var datagrams: [[UInt8]] { log.heads.withLock { $0 } }
+
+    /// The RTCP packet types (200 SR, 201 RR, 203 BYE, ...) in every compound datagram received.
+    var rtcpPacketTypes: [UInt8] {
+        datagrams.flatMap { bytes in
+            var types: [UInt8] = []
+            var offset = 0
+            while offset + 4 <= bytes.count {
+                types.append(bytes[offset + 1])
+                offset += ((Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])) + 1) * 4
+            }
+            return types
+        }
+    }
+
+    /// Two sockets on consecutive ports N (even) and N+1: a player's RTP/RTCP pair.
+    static func pair() throws -> (rtp: UDPArrivals, rtcp: UDPArrivals) {
+        for _ in 0..<50 {
+            let port = Int.random(in: 20_000...60_000) & ~1
+            guard let rtp = try? UDPArrivals(port: port) else { continue }
+            guard let rtcp = try? UDPArrivals(port: port + 1) else {
+                rtp.close()
+                continue
+            }
+            return (rtp, rtcp)
+        }
+        throw ClusterError("no free UDP port pair")
+    }
 
     func close() {
         reader.cancel()

@@ -53,11 +53,24 @@ enum RawTCP {
         return String(decoding: reply, as: UTF8.self)
     }
 
-    /// A connected TCP socket to `url`'s port on 127.0.0.1.
-    static func connect(_ url: String) throws -> Int32 {
+    /// A connected TCP socket to `url`'s port on 127.0.0.1, from `source` (another loopback
+    /// address plays another host).
+    static func connect(_ url: String, from source: String? = nil) throws -> Int32 {
         guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw ClusterError("cannot bind to \(source)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

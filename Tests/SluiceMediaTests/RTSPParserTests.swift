@@ -194,3 +194,25 @@ import Testing
         #expect(lastDue.seconds >= (bits - 1316 * 8) / 1_000_000 * 0.99)
     }
 }
+
+@Suite(.timeLimit(.minutes(1))) struct ClientPortTests {
+    @Test func acceptsOnlyAnRTPAndRTCPPairAboveTheSystemPorts() {
+        #expect(RTSPTransport.parse("RTP/AVP;unicast;client_port=5000-5001").first?.clientRTPPort == 5000)
+        #expect(RTSPTransport.parse("RTP/AVP;unicast;client_port=5000").first?.clientRTCPPort == 5001)
+        for bad in ["65535-65536", "5000-0", "-1--2", "5000-4000", "0-1", "1-2", "53-54", "65535", "5000-5002", "5000-", "+5000-5001",
+                    "5000-5001-5002", "0x1388-5001", "99999-100000", "05000-05001x"] {
+            let offer = RTSPTransport.parse("RTP/AVP;unicast;client_port=\(bad)").first
+            #expect(offer?.clientRTPPort == nil && offer?.clientPortProblem != nil, "client_port=\(bad) was accepted")
+        }
+    }
+
+    @Test func anyValidPairRoundTrips() {
+        for rtp in stride(from: 1024, through: 65534, by: 997) {
+            guard case .success(let ports) = ClientPorts.parse("\(rtp)-\(rtp + 1)") else {
+                Issue.record("\(rtp) refused")
+                continue
+            }
+            #expect(Int(ports.rtp) == rtp && Int(ports.rtcp) == rtp + 1)
+        }
+    }
+}

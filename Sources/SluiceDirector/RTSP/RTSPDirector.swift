@@ -6,8 +6,9 @@ import SluiceGrant
 /// test can be another.
 protocol RTSPDirector: PlayAdmission {
     func authenticate(_ key: String?) async -> Result<Principal, Identities.Failure>
-    func authenticate(digest answer: DigestAnswer, method: String) async -> (principal: Principal?, stale: Bool)
-    func digestChallenge(stale: Bool) async -> String?
+    /// Digest answers count only on the connection their nonce was issued to.
+    func authenticate(digest answer: DigestAnswer, method: String, connection: UInt64) async -> (principal: Principal?, stale: Bool)
+    func digestChallenge(stale: Bool, connection: UInt64) async -> String?
     func playableObject(_ name: String, for principal: Principal) async -> MediaObject?
     func handOff(for kind: AdmissionRequest.Kind, clientAddress: String) async -> AdmissionRefusal.HandOff?
     func playStates(_ streams: [(id: UInt32, engine: String)]) async -> [UInt32: Director.PlayState]

@@ -16,6 +16,10 @@ actor RTSPService {
         var serverPort: Int
         /// The connection's close: a SETUP waiting in the queue leaves it when the player goes.
         var hangUp: EventLoopFuture<Void>? = nil
+        /// Random per connection: sessions remember the connection that set them up, and Digest
+        /// nonces are bound to the connection they were issued on (a captured answer does not
+        /// work on another one).
+        var connection: UInt64 = UInt64.random(in: 1...UInt64.max)
     }
 
     static let methods = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
@@ -28,12 +32,12 @@ actor RTSPService {
 
     init(
         director: any RTSPDirector, engines: EngineControl, clock: any SluiceClock, sessionTimeout: Duration, claimTimeout: Duration,
-        logger: Logger
+        pauseTimeout: Duration = .seconds(300), logger: Logger
     ) {
         self.director = director
         self.engines = engines
         self.clock = clock
-        self.machine = RTSPSessionStateMachine(sessionTimeout: sessionTimeout, claimTimeout: claimTimeout)
+        self.machine = RTSPSessionStateMachine(sessionTimeout: sessionTimeout, claimTimeout: claimTimeout, pauseTimeout: pauseTimeout)
         self.logger = logger
     }
 
@@ -47,6 +51,10 @@ actor RTSPService {
     private func respond(to request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         let target = RTSPTarget(request.uri)
         let sessionID = sessionID(request)
+        if let sessionID, ["GET_PARAMETER", "SET_PARAMETER", "PLAY", "PAUSE", "TEARDOWN"].contains(request.method),
+           let refusal = await authorizeControl(request, target: target, session: sessionID, peer: peer) {
+            return refusal
+        }
         let known = sessionID.map { machine.requestReceived(session: $0, now: clock.now()) }
         switch request.method {
         case "OPTIONS":
@@ -54,7 +62,6 @@ actor RTSPService {
         case "GET_PARAMETER", "SET_PARAMETER":
             return RTSPResponse(status: known == false ? 454 : 200)
         case "PLAY", "PAUSE", "TEARDOWN":
-            // Holding the (unguessable) session ID is the authorisation.
             guard let sessionID else { return RTSPResponse(status: 454) }
             switch request.method {
             case "PLAY": return await play(request, session: sessionID)
@@ -62,13 +69,8 @@ actor RTSPService {
             default: return await perform(machine.teardownReceived(session: sessionID), session: sessionID)
             }
         case "DESCRIBE", "SETUP":
-            let (found, stale) = await principal(request, target: target)
-            guard let principal = found else {
-                // Both schemes: players pick Digest (the key never crosses the network) when they can.
-                var challenges = RTSPHeaders([("WWW-Authenticate", "Basic realm=\"\(DigestAuthenticator.realm)\"")])
-                if let digest = await director.digestChallenge(stale: stale) { challenges.add("WWW-Authenticate", digest) }
-                return RTSPResponse(status: 401, headers: challenges)
-            }
+            let (found, stale) = await principal(request, target: target, peer: peer)
+            guard let principal = found else { return await challenge(stale: stale, peer: peer) }
             if request.method == "SETUP" { return await setup(request, target: target, peer: peer, by: principal) }
             return await describe(request, target: target, peer: peer, by: principal)
         case "ANNOUNCE", "RECORD", "REDIRECT":
@@ -100,6 +102,36 @@ actor RTSPService {
         ]), body: Array(sdp.utf8))
     }
 
+    /// 401 with both schemes: players pick Digest (the key never crosses the network) when they can.
+    private func challenge(stale: Bool, peer: Peer) async -> RTSPResponse {
+        var challenges = RTSPHeaders([("WWW-Authenticate", "Basic realm=\"\(DigestAuthenticator.realm)\"")])
+        if let digest = await director.digestChallenge(stale: stale, connection: peer.connection) { challenges.add("WWW-Authenticate", digest) }
+        return RTSPResponse(status: 401, headers: challenges)
+    }
+
+    /// A session is controlled from the connection that set it up, or with the credentials of
+    /// whoever did; anything else is refused (401 without credentials, 454 with someone else's).
+    /// nil: go on.
+    private func authorizeControl(_ request: RTSPRequest, target: RTSPTarget, session id: String, peer: Peer) async -> RTSPResponse? {
+        switch machine.control(session: id, connection: peer.connection) {
+        case .unknownSession, .owner:
+            return nil
+        case .needs(let owner):
+            let (found, stale) = await principal(request, target: target, peer: peer)
+            guard let caller = found else {
+                logger.info("rtsp control refused: no credentials on another connection", metadata: ["session": "\(id)", "client": "\(peer.clientHost)"])
+                return await challenge(stale: stale, peer: peer)
+            }
+            guard RTSPSessionStateMachine.mayControl(owner: owner, caller: caller) else {
+                logger.warning("rtsp control refused: the session belongs to someone else", metadata: [
+                    "session": "\(id)", "client": "\(peer.clientHost)", "user": "\(caller.name)",
+                ])
+                return RTSPResponse(status: 454)
+            }
+            return nil
+        }
+    }
+
     /// `302 Moved Temporarily` to the same path on another director, marked so that it does not
     /// send the player on again.
     private func redirect(_ request: RTSPRequest, to handOff: AdmissionRefusal.HandOff, target: RTSPTarget) -> RTSPResponse {
@@ -113,12 +145,14 @@ actor RTSPService {
         guard let name = target.object, MediaObject.isValidName(name) else { return RTSPResponse(status: 400) }
         if let refusal = machine.setupReceived(session: sessionID(request)) { return await perform(refusal, session: nil) }
         let offers = RTSPTransport.parse(request.headers["Transport"] ?? "")
-        guard let transport = offers.first(where: { $0.isUDP && $0.isUnicast && $0.clientRTPPort != nil }),
-              let rtpPort = transport.clientRTPPort else {
+        let udp = offers.filter { $0.isUDP && $0.isUnicast }
+        guard let transport = udp.first(where: { $0.clientRTPPort != nil }),
+              let rtpPort = transport.clientRTPPort, let rtcpPort = transport.clientRTCPPort else {
             // Interleaved TCP would put the director in the media path.
-            return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", "only unicast RTP over UDP with client_port is served")]))
+            let reason = udp.compactMap(\.clientPortProblem).first ?? "only unicast RTP over UDP with client_port is served"
+            logger.info("rtsp setup refused: unusable transport", metadata: ["client": "\(peer.clientHost)", "reason": "\(reason)"])
+            return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", reason)]))
         }
-        let rtcpPort = transport.clientRTCPPort ?? rtpPort &+ 1
         let play = PlayRequest(
             object: name, clientAddress: peer.clientHost, principal: principal, maxWait: target.maxWait,
             profile: .licensed(license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile),
@@ -147,7 +181,7 @@ actor RTSPService {
         machine.setupAdmitted(.init(
             id: id, streamID: ticket.stream.id, object: name, durationMilliseconds: ticket.object.durationMilliseconds,
             engine: ticket.engine.name, engineURL: ticket.engine.url, clientHost: peer.clientHost, clientRTPPort: rtpPort,
-            clientRTCPPort: rtcpPort, principal: principal, profile: ticket.profile, lastSeen: now, setUpAt: now))
+            clientRTCPPort: rtcpPort, principal: principal, connection: peer.connection, profile: ticket.profile, lastSeen: now, setUpAt: now))
         let ssrc = String(created.ssrc, radix: 16, uppercase: true)
         let transportReply = "RTP/AVP;unicast;client_port=\(rtpPort)-\(rtcpPort);source=\(created.sourceHost);"
             + "server_port=\(created.serverRTPPort)-\(created.serverRTCPPort);ssrc=\(String(repeating: "0", count: 8 - ssrc.count) + ssrc)"
@@ -194,7 +228,7 @@ actor RTSPService {
         guard case .pauseOnEngine(let session) = action else { return await perform(action, session: id) }
         do {
             try await engines.pause(engineURL: session.engineURL, streamID: session.streamID)
-            machine.pauseSucceeded(session: id)
+            machine.pauseSucceeded(session: id, now: clock.now())
         } catch let failure as EngineControl.Failure where failure.status == 404 || failure.status == 410 {
             // The stream ended at the engine while the player asked: the same as above.
             machine.streamFoundGone(session: id, now: clock.now())
@@ -301,10 +335,10 @@ actor RTSPService {
 
     /// Who made the request: a key in the URL, a bearer token, Basic (either half a key), or a
     /// Digest answer for the request's own URI. `stale`: a Digest nonce merely expired.
-    private func principal(_ request: RTSPRequest, target: RTSPTarget) async -> (Principal?, stale: Bool) {
+    private func principal(_ request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> (Principal?, stale: Bool) {
         if let authorization = request.headers["Authorization"], authorization.lowercased().hasPrefix("digest ") {
             guard let answer = DigestAnswer(header: authorization), answer.uri == request.uri else { return (nil, false) }
-            return await director.authenticate(digest: answer, method: request.method)
+            return await director.authenticate(digest: answer, method: request.method, connection: peer.connection)
         }
         var candidates: [String?] = [target.key]
         if let authorization = request.headers["Authorization"] {

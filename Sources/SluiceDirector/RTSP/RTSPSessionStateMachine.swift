@@ -26,8 +26,10 @@ struct RTSPSessionStateMachine {
         var clientHost: String
         var clientRTPPort: UInt16
         var clientRTCPPort: UInt16
-        /// Who asked, and the I/O profile their license gave: a moved stream keeps both.
+        /// Who asked, and the I/O profile their license gave: a moved stream keeps both. Only
+        /// this principal, or the connection that set the session up, may control it.
         var principal: Principal
+        var connection: UInt64
         var profile: IOProfile?
         var phase: Phase = .ready
         /// The last RTSP request naming it.
@@ -35,6 +37,8 @@ struct RTSPSessionStateMachine {
         /// When it was set up; a session never played within the claim timeout is released.
         var setUpAt: Timestamp
         var hasPlayed = false
+        /// Since when a played session is paused: it holds its reservation for `pauseTimeout`.
+        var pausedAt: Timestamp?
 
         var isEnded: Bool { if case .ended = phase { true } else { false } }
         var isMoving: Bool { if case .moving = phase { true } else { false } }
@@ -62,14 +66,36 @@ struct RTSPSessionStateMachine {
 
     let sessionTimeout: Duration
     let claimTimeout: Duration
+    let pauseTimeout: Duration
     private(set) var sessions: [String: Session] = [:]
 
-    init(sessionTimeout: Duration, claimTimeout: Duration) {
+    init(sessionTimeout: Duration, claimTimeout: Duration, pauseTimeout: Duration = .seconds(300)) {
         self.sessionTimeout = sessionTimeout
         self.claimTimeout = claimTimeout
+        self.pauseTimeout = pauseTimeout
     }
 
     // MARK: Requests
+
+    /// Who may control a session from `connection`.
+    enum Control: Equatable {
+        case unknownSession
+        /// The connection that set it up.
+        case owner
+        /// Another connection: only with the credentials of this principal.
+        case needs(Principal)
+    }
+
+    func control(session id: String, connection: UInt64) -> Control {
+        guard let session = sessions[id] else { return .unknownSession }
+        return session.connection == connection ? .owner : .needs(session.principal)
+    }
+
+    /// Whether `caller` may control a session `owner` set up from another connection: the same
+    /// user (and the same key, when a key was presented), or an admin.
+    static func mayControl(owner: Principal, caller: Principal) -> Bool {
+        caller.role == .admin || (caller.name == owner.name && (owner.keyID == nil || caller.keyID == owner.keyID))
+    }
 
     /// Any request that names a session keeps it alive (GET_PARAMETER is the usual keep-alive);
     /// false when the session is unknown.
@@ -105,6 +131,7 @@ struct RTSPSessionStateMachine {
         guard let session = sessions[id], !session.isEnded else { return }
         sessions[id]?.phase = .playing
         sessions[id]?.hasPlayed = true
+        sessions[id]?.pausedAt = nil
     }
 
     /// PAUSE, with what the director knows of the session's stream.
@@ -119,9 +146,10 @@ struct RTSPSessionStateMachine {
         return .pauseOnEngine(session)
     }
 
-    mutating func pauseSucceeded(session id: String) {
+    mutating func pauseSucceeded(session id: String, now: Timestamp) {
         guard let session = sessions[id], !session.isEnded else { return }
         sessions[id]?.phase = .ready
+        if session.pausedAt == nil { sessions[id]?.pausedAt = now }
     }
 
     /// The engine no longer had the stream (it ended while the player asked).
@@ -151,7 +179,8 @@ struct RTSPSessionStateMachine {
     /// Once a second, with the state of each live session's stream: forget sessions ended
     /// long enough ago; mark those whose stream ended; end those whose player went quiet (no
     /// RTSP request and no RTCP receiver report within the session timeout) and those set up
-    /// but never played within the claim timeout.
+    /// but never played within the claim timeout (keep-alives do not count: only PLAY claims),
+    /// and those paused for longer than the pause timeout.
     mutating func tick(now: Timestamp, streams states: [UInt32: Director.PlayState]) -> [Action] {
         var actions: [Action] = []
         for session in sessions.values.sorted(by: { $0.id < $1.id }) {
@@ -174,6 +203,9 @@ struct RTSPSessionStateMachine {
                 } else if !session.hasPlayed, now - session.setUpAt > claimTimeout {
                     sessions[session.id] = nil
                     actions.append(.stopAndEnd(session, reason: .unclaimed))
+                } else if session.phase == .ready, let pausedAt = session.pausedAt, now - pausedAt > pauseTimeout {
+                    sessions[session.id] = nil
+                    actions.append(.stopAndEnd(session, reason: .pausedTooLong))
                 }
             }
         }

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import SluiceCore
 import SluiceGrant
+import SluiceMedia
 
 /// The director's control API for RTP delivery: open a session for an admitted stream, play
 /// from a time, pause, stop. The director speaks RTSP to the player; the engine sends RTP.
@@ -61,10 +62,17 @@ struct RTPControlRoutes {
         guard let object = await objects.object(named: body.object) else {
             throw HTTPError(.notFound, message: "engine '\(engineName)' does not hold '\(body.object)'")
         }
-        guard body.clientRTPPort > 0,
-              let client = try? SocketAddress(ipAddress: body.clientHost, port: Int(body.clientRTPPort)),
+        // The director checked the ports; the engine checks again, as no session may send
+        // where the shared sockets cannot (port 0 fails every later send on them) or to itself.
+        if case .failure(let problem) = ClientPorts.validate(rtp: Int(body.clientRTPPort), rtcp: Int(body.clientRTCPPort)) {
+            throw HTTPError(.badRequest, message: problem.message)
+        }
+        guard let client = try? SocketAddress(ipAddress: body.clientHost, port: Int(body.clientRTPPort)),
               let clientRTCP = try? SocketAddress(ipAddress: body.clientHost, port: Int(body.clientRTCPPort)) else {
             throw HTTPError(.badRequest, message: "client address \(body.clientHost):\(body.clientRTPPort) is not usable")
+        }
+        if sockets.isOwnAddress(client) || sockets.isOwnAddress(clientRTCP) {
+            throw HTTPError(.badRequest, message: "client_port names the engine's own RTP or RTCP socket")
         }
         let timing = try await objects.timing(of: object.name)
         let session = RTPSession(

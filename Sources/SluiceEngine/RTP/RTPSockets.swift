@@ -14,12 +14,22 @@ final class RTPSockets: Sendable {
     /// Paces every stream's packets onto `rtp` from one timer.
     let pacer: RTPPacer
 
-    var rtpPort: Int { rtp.localAddress?.port ?? 0 }
-    var rtcpPort: Int { rtcp.localAddress?.port ?? 0 }
+    /// Bound once; kept so a closed channel never makes the engine advertise port 0.
+    let rtpPort: Int
+    let rtcpPort: Int
+
+    /// Whether `address` is one of these two sockets (a session must not send to itself).
+    func isOwnAddress(_ address: SocketAddress) -> Bool {
+        guard address.port == rtpPort || address.port == rtcpPort, let ip = address.ipAddress else { return false }
+        let bound = rtp.localAddress?.ipAddress
+        return bound == ip || bound == "0.0.0.0" || bound == "::" || ip.hasPrefix("127.") || ip == "::1"
+    }
 
     private init(rtp: any Channel, rtcp: any Channel, burst: RTPBurst?) {
         self.rtp = rtp
         self.rtcp = rtcp
+        rtpPort = rtp.localAddress?.port ?? 0
+        rtcpPort = rtcp.localAddress?.port ?? 0
         pacer = RTPPacer(channel: rtp, burst: burst)
     }
 

@@ -5,6 +5,8 @@ public struct RTSPTransport: Hashable, Sendable {
     public var isInterleaved: Bool
     public var clientRTPPort: UInt16?
     public var clientRTCPPort: UInt16?
+    /// Why the offered `client_port` cannot be used (nil when it can, or none was offered).
+    public var clientPortProblem: String?
 
     /// Parses the first transport spec the client offers that Sluice can serve, else the first.
     public static func parse(_ header: String) -> [RTSPTransport] {
@@ -18,9 +20,13 @@ public struct RTSPTransport: Hashable, Sendable {
                 case "multicast": transport.isUnicast = false
                 case "interleaved": transport.isInterleaved = true
                 case "client_port" where pair.count == 2:
-                    let ports = pair[1].split(separator: "-").compactMap { UInt16($0) }
-                    transport.clientRTPPort = ports.first
-                    transport.clientRTCPPort = ports.count > 1 ? ports[1] : ports.first.map { $0 &+ 1 }
+                    switch ClientPorts.parse(pair[1]) {
+                    case .success(let ports):
+                        transport.clientRTPPort = ports.rtp
+                        transport.clientRTCPPort = ports.rtcp
+                    case .failure(let problem):
+                        transport.clientPortProblem = problem.message
+                    }
                 default: break
                 }
             }
@@ -33,6 +39,41 @@ public struct RTSPTransport: Hashable, Sendable {
         let upper = profile.uppercased()
         return (upper == "RTP/AVP" || upper == "RTP/AVP/UDP") && !isInterleaved
     }
+}
+
+/// A player's RTP/RTCP port pair (RFC 2326 §12.39 `client_port=a-b`), strictly: decimal ports,
+/// RTCP right after RTP (RFC 3550 §11), nothing below 1024 (no reflection at system services).
+public enum ClientPorts {
+    public static let lowest: UInt16 = 1024
+
+    public struct Problem: Error, Equatable, Sendable {
+        public var message: String
+    }
+
+    public static func parse(_ text: some StringProtocol) -> Result<(rtp: UInt16, rtcp: UInt16), Problem> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        let numbers = parts.compactMap { part in part.allSatisfy(\.isASCIIDigit) && (1...5).contains(part.count) ? Int(part) : nil }
+        guard (1...2).contains(parts.count), numbers.count == parts.count else {
+            return .failure(Problem(message: "client_port must be PORT or PORT-PORT in decimal, not '\(text.prefix(32))'"))
+        }
+        let rtp = numbers[0]
+        let rtcp = numbers.count == 2 ? numbers[1] : rtp + 1
+        return validate(rtp: rtp, rtcp: rtcp)
+    }
+
+    public static func validate(rtp: Int, rtcp: Int) -> Result<(rtp: UInt16, rtcp: UInt16), Problem> {
+        guard rtp >= Int(lowest), rtp <= 65534 else {
+            return .failure(Problem(message: "client_port \(rtp) is outside \(lowest)-65534"))
+        }
+        guard rtcp == rtp + 1 else {
+            return .failure(Problem(message: "client_port must be an RTP/RTCP pair N-(N+1), not \(rtp)-\(rtcp)"))
+        }
+        return .success((UInt16(rtp), UInt16(rtcp)))
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
 /// `Range: npt=...` (RFC 2326 §3.6), the start time in seconds, or nil for "now".
