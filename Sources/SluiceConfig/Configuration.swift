@@ -31,6 +31,8 @@ public struct Configuration: Sendable {
         public var replication: ReplicationPolicy
         /// Where every usage record is POSTed (at least once); nil: nowhere.
         public var usageWebhook: String?
+        /// What each user, key and group may hold at once.
+        public var quotas = QuotaPolicy()
     }
 
     public struct Engine: Sendable {
@@ -131,7 +133,7 @@ public struct Configuration: Sendable {
         var replicationProblems: [String] = []
         let replication = replicationPolicy(raw.replication, duration: duration, problems: &replicationProblems)
         problems += replicationProblems
-        let director = Director(
+        var director = Director(
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
             apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
             rtspSessionTimeout: duration(rawDirector.rtspSessionTimeout, "rtspSessionTimeout") ?? .seconds(60),
@@ -139,6 +141,7 @@ public struct Configuration: Sendable {
             store: rawDirector.store, id: rawDirector.id, advertiseURL: rawDirector.advertiseURL,
             advertiseRTSPURL: rawDirector.advertiseRTSPURL,
             replication: replication, usageWebhook: rawDirector.usageWebhook)
+        director.quotas = quotaPolicy(rawDirector.quotas, problems: &problems)
         if let hook = rawDirector.usageWebhook, !(hook.hasPrefix("http://") || hook.hasPrefix("https://")) || URL(string: hook)?.host == nil {
             problems.append("director.usageWebhook: '\(hook.prefix(64))' is not an http:// or https:// URL")
         }
@@ -232,6 +235,34 @@ public struct Configuration: Sendable {
     }
 
     static let maxProfiles = 64
+
+    /// `director.quotas`: a section given replaces that default whole (a field left out does
+    /// not limit); `unlimited` lifts a limit.
+    private static func quotaPolicy(_ raw: RawConfiguration.RawQuotas?, problems: inout [String]) -> QuotaPolicy {
+        var policy = QuotaPolicy()
+        guard let raw else { return policy }
+        func quota(_ raw: RawConfiguration.RawQuota, _ field: String) -> Quota {
+            var quota = Quota()
+            if let text = raw.maxStreams, text != "unlimited" {
+                if let value = Int(text), value >= 0 { quota.maxStreams = value } else {
+                    problems.append("director.quotas.\(field).maxStreams: '\(text.prefix(32))' is not a count or 'unlimited'")
+                }
+            }
+            if let text = raw.maxRate, text != "unlimited" {
+                if let value = Quantity.bitsPerSecond(text), value >= 0 { quota.maxBitsPerSecond = value } else {
+                    problems.append("director.quotas.\(field).maxRate: '\(text.prefix(32))' is not a rate (try '50Mbit') or 'unlimited'")
+                }
+            }
+            return quota
+        }
+        if let user = raw.user { policy.user = quota(user, "user") }
+        if let key = raw.key { policy.key = quota(key, "key") }
+        for (name, group) in raw.groups ?? [:] {
+            if !User.isValidName(name) { problems.append("director.quotas.groups: '\(name.prefix(64))' is not a group name") }
+            policy.groups[name] = quota(group, "groups.\(name)")
+        }
+        return policy
+    }
 
     private static func licensing(_ raw: RawConfiguration.RawLicensing?, problems: inout [String]) -> Licensing {
         var licensing = Licensing()
@@ -370,7 +401,11 @@ struct RawConfiguration: Decodable {
         var maxQueueLength: Int?
         var bufferSeconds: Double?
         var ingestRate: String?
+        var quotas: RawQuotas?
     }
+
+    struct RawQuota: Decodable { var maxStreams: String?; var maxRate: String? }
+    struct RawQuotas: Decodable { var user: RawQuota?; var key: RawQuota?; var groups: [String: RawQuota]? }
 
     struct RawNode: Decodable { var name: String; var kind: String }
     struct RawLink: Decodable { var name: String; var from: String; var to: String; var capacity: String }

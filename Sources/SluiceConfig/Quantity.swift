@@ -1,7 +1,7 @@
 /// Parses the human quantities config files use: rates ("100Mbit", "4M", "1.5G" bit/s),
 /// sizes ("256MiB", "10GB", "4096") and durations ("10s", "500ms", "2m", "30").
-enum Quantity {
-    static func bitsPerSecond(_ text: String) -> Int64? {
+public enum Quantity {
+    public static func bitsPerSecond(_ text: String) -> Int64? {
         var body = text.trimmed.lowercased()
         for suffix in ["bit/s", "bps", "bit", "b/s"] where body.hasSuffix(suffix) {
             body = String(body.dropLast(suffix.count))
@@ -10,7 +10,7 @@ enum Quantity {
         return scaled(body, units: ["k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12])
     }
 
-    static func bytes(_ text: String) -> Int64? {
+    public static func bytes(_ text: String) -> Int64? {
         var body = text.trimmed.lowercased()
         if body.hasSuffix("ib") {
             body = String(body.dropLast(2))
@@ -20,7 +20,7 @@ enum Quantity {
         return scaled(body, units: ["k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12])
     }
 
-    static func duration(_ text: String) -> Duration? {
+    public static func duration(_ text: String) -> Duration? {
         let body = text.trimmed.lowercased()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         var number = Substring(body)

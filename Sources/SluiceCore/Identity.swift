@@ -18,8 +18,11 @@ public struct User: Hashable, Sendable, Codable {
     public var groups: [String]
     public var createdAt: Timestamp
     public var revokedAt: Timestamp?
+    /// Replaces the configuration's per-user default quota (nil: the default applies).
+    public var quota: Quota?
 
-    public init(name: String, role: Role, groups: [String] = [], createdAt: Timestamp, revokedAt: Timestamp? = nil) {
+    public init(name: String, role: Role, groups: [String] = [], createdAt: Timestamp, revokedAt: Timestamp? = nil, quota: Quota? = nil) {
+        self.quota = quota
         self.name = name
         self.role = role
         self.groups = groups
@@ -40,8 +43,13 @@ public struct KeyRecord: Hashable, Sendable, Codable {
     public var digestHA1: String?
     public var createdAt: Timestamp
     public var revokedAt: Timestamp?
+    /// Replaces the configuration's per-key default quota (nil: the default applies).
+    public var quota: Quota?
 
-    public init(id: String, user: String, secretSHA256: String, digestHA1: String? = nil, createdAt: Timestamp, revokedAt: Timestamp? = nil) {
+    public init(
+        id: String, user: String, secretSHA256: String, digestHA1: String? = nil, createdAt: Timestamp, revokedAt: Timestamp? = nil, quota: Quota? = nil
+    ) {
+        self.quota = quota
         self.digestHA1 = digestHA1
         self.id = id
         self.user = user
@@ -155,6 +163,19 @@ public struct Identities: Sendable {
         users[name] = user
         for (id, key) in keys where key.user == name && key.revokedAt == nil { keys[id]?.revokedAt = now }
         return user
+    }
+
+    /// Sets (or with nil clears) a user's own quota; nil when the user is unknown.
+    public mutating func setQuota(_ quota: Quota?, ofUser name: String) -> User? {
+        guard users[name] != nil else { return nil }
+        users[name]?.quota = quota
+        return users[name]
+    }
+
+    public mutating func setQuota(_ quota: Quota?, ofKey id: String) -> KeyRecord? {
+        guard keys[id] != nil else { return nil }
+        keys[id]?.quota = quota
+        return keys[id]
     }
 
     public mutating func revokeKey(_ id: String, at now: Timestamp) -> KeyRecord? {

@@ -204,6 +204,8 @@ public struct AdmissionRefusal: Error, Hashable, Sendable, Codable, CustomString
         case waitExpired = "wait_expired"
         case objectExists = "object_exists"
         case storeUnavailable = "store_unavailable"
+        /// The caller's user, key or group holds as much as its quota allows.
+        case quotaExceeded = "quota_exceeded"
     }
 
     /// Another director sharing the store, with room in its queue: where to send the client.

@@ -75,4 +75,14 @@ struct AccessControl: Sendable {
     mutating func add(_ key: KeyRecord) { identities.add(key) }
     mutating func revokeUser(_ name: String, at now: Timestamp) -> User? { identities.revokeUser(name, at: now) }
     mutating func revokeKey(_ id: String, at now: Timestamp) -> KeyRecord? { identities.revokeKey(id, at: now) }
+    mutating func setQuota(_ quota: Quota?, ofUser name: String) -> User? { identities.setQuota(quota, ofUser: name) }
+    mutating func setQuota(_ quota: Quota?, ofKey id: String) -> KeyRecord? { identities.setQuota(quota, ofKey: id) }
+
+    /// Why `principal` may not hold one more stream of `bitsPerSecond` beside `streams`, or nil.
+    func quotaRefusal(for principal: Principal, adding bitsPerSecond: Int64, streams: some Sequence<LiveStream>, policy: QuotaPolicy) -> AdmissionRefusal? {
+        let users = identities.users
+        return policy.refusal(
+            for: principal, userQuota: users[principal.name]?.quota, keyQuota: principal.keyID.flatMap { identities.keys[$0]?.quota },
+            adding: bitsPerSecond, streams: streams, groupsOf: { users[$0]?.groups ?? [] })
+    }
 }

@@ -37,6 +37,8 @@ public actor Director {
     let signer: GrantSigner?
     /// Which license servers count and the I/O profiles their licenses may name.
     let licensing: LicensePolicy
+    /// How much each user, key and group may hold at once.
+    let quotas: QuotaPolicy
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// The play streams of each failed engine, once ended: the RTSP front door reads them and
     /// moves its sessions. A stream rather than a callback, so neither side calls the other.
@@ -48,9 +50,10 @@ public actor Director {
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
         grantSecret: String? = nil, configurationKeys: Set<String> = [],
-        licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn)
+        licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn), quotas: QuotaPolicy = QuotaPolicy()
     ) {
         self.licensing = licensing
+        self.quotas = quotas
         self.controller = controller
         self.accessControl = AccessControl(configurationKeys: configurationKeys, grantSecret: grantSecret)
         self.store = store
@@ -97,6 +100,10 @@ public actor Director {
             // Said exactly as for a missing object: a refusal tells nothing of private objects.
             logger.info("play refused: not entitled", metadata: ["object": "\(name)", "user": "\(principal.name)"])
             return .failure(AdmissionRefusal(.unknownObject, Entitlements.notFoundMessage(name)))
+        }
+        if let principal, let refusal = quotaRefusal(kind, for: principal) {
+            logger.info("request refused: quota", metadata: ["user": "\(principal.name)", "reason": "\(refusal.message)"])
+            return .failure(refusal)
         }
         let wait = min(maxWait ?? controller.policy.maxWait, controller.policy.maxWait)
         let ticket = nextTicket
@@ -146,6 +153,17 @@ public actor Director {
     }
 
     static let sharedAttempts = 4
+
+    /// Whether one more stream would take `principal` past a quota. Plays count their path's
+    /// reserved rate; an upload counts as a stream (its write rate is the engine's, not a path's).
+    private func quotaRefusal(_ kind: AdmissionRequest.Kind, for principal: Principal) -> AdmissionRefusal? {
+        let rate: Int64
+        switch kind {
+        case .play(let name): rate = controller.directory.objects[name].map(controller.policy.reservedRate(for:)) ?? 0
+        case .ingest: rate = 0
+        }
+        return accessControl.quotaRefusal(for: principal, adding: rate, streams: controller.streams.values, policy: quotas)
+    }
 
     /// The request waiting on `ticket` was cancelled or its client went away: leave the queue
     /// now, so whoever waits behind it is admitted first. Nothing when it was already settled.

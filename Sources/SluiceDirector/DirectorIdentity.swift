@@ -55,8 +55,8 @@ extension Director {
     public var users: [User] { accessControl.identities.users.values.sorted { $0.name < $1.name } }
 
     /// Adds a user; nil when the name is taken.
-    public func addUser(name: String, role: Role, groups: [String]) async -> User? {
-        let user = User(name: name, role: role, groups: groups, createdAt: clock.now())
+    public func addUser(name: String, role: Role, groups: [String], quota: Quota? = nil) async -> User? {
+        let user = User(name: name, role: role, groups: groups, createdAt: clock.now(), quota: quota)
         guard accessControl.add(user) else { return nil }
         await persist { try await $0.save(user: user) }
         logger.info("user added", metadata: ["user": "\(name)", "role": "\(role.rawValue)"])
@@ -64,13 +64,14 @@ extension Director {
     }
 
     /// A new key for `user`: the record, and the key itself (`sk_ID_SECRET`, shown only now).
-    public func createKey(for user: String) async -> (record: KeyRecord, key: String)? {
+    public func createKey(for user: String, quota: Quota? = nil) async -> (record: KeyRecord, key: String)? {
         guard let owner = accessControl.identities.users[user], owner.revokedAt == nil else { return nil }
         let id = Self.randomHex(bytes: 6)
         let secret = Self.randomHex(bytes: 24)
         let key = "sk_\(id)_\(secret)"
         let record = KeyRecord(
-            id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), digestHA1: DigestAuthenticator.ha1(user: user, key: key), createdAt: clock.now())
+            id: id, user: user, secretSHA256: GrantSigner.sha256Hex(secret), digestHA1: DigestAuthenticator.ha1(user: user, key: key), createdAt: clock.now(),
+            quota: quota)
         accessControl.add(record)
         await persist { try await $0.save(key: record) }
         logger.info("api key created", metadata: ["user": "\(user)", "key_id": "\(id)"])
@@ -88,6 +89,34 @@ extension Director {
         let ended = await endStreams { $0.user == name }
         logger.warning("user revoked", metadata: ["user": "\(name)", "streams_ended": "\(ended)"])
         return ended
+    }
+
+    /// Sets a user's own quota (nil: the configuration's default applies again).
+    public func setQuota(_ quota: Quota?, ofUser name: String) async -> User? {
+        guard let user = accessControl.setQuota(quota, ofUser: name) else { return nil }
+        await persist { try await $0.save(user: user) }
+        logger.info("user quota set", metadata: ["user": "\(name)", "quota": "\(quota?.description ?? "default")"])
+        return user
+    }
+
+    public func setQuota(_ quota: Quota?, ofKey id: String) async -> KeyRecord? {
+        guard let key = accessControl.setQuota(quota, ofKey: id) else { return nil }
+        await persist { try await $0.save(key: key) }
+        logger.info("key quota set", metadata: ["key_id": "\(id)", "quota": "\(quota?.description ?? "default")"])
+        return key
+    }
+
+    /// Each user with what they hold now and the quota that applies to them.
+    public var userHoldings: [UserHolding] {
+        var held: [String: Holding] = [:]
+        for stream in controller.streams.values where stream.kind != .copy {
+            guard let user = stream.user else { continue }
+            held[user, default: Holding()].streams += 1
+            if stream.kind == .play { held[user, default: Holding()].bitsPerSecond += stream.reservation.bitsPerSecond }
+        }
+        return users.map { user in
+            UserHolding(user: user, holding: held[user.name] ?? Holding(), quota: user.quota ?? (user.role == .admin ? .unlimited : quotas.user))
+        }
     }
 
     public func revokeKey(_ id: String) async -> (key: KeyRecord, ended: Int)? {
@@ -196,5 +225,21 @@ extension Director {
         return directory.objects.values.filter { accessControl.mayPlay($0.name, by: principal) }.sorted { $0.name < $1.name }.map {
             ($0, accessControl.rule(of: $0.name), directory.replicas[$0.name, default: []].sorted())
         }
+    }
+}
+
+/// A user as `GET /v1/users` lists them: what they hold now, and the quota that applies.
+public struct UserHolding: Encodable, Sendable {
+    public var user: User
+    public var holding: Holding
+    public var quota: Quota
+
+    enum CodingKeys: String, CodingKey { case holding, quota }
+
+    public func encode(to encoder: any Encoder) throws {
+        try user.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(holding, forKey: .holding)
+        try container.encode(quota, forKey: .quota)
     }
 }

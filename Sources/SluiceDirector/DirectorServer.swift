@@ -51,7 +51,7 @@ public struct DirectorServer: Sendable {
         let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
-            configurationKeys: Set(settings.apiKeys), licensing: licensing)
+            configurationKeys: Set(settings.apiKeys), licensing: licensing, quotas: settings.quotas)
         do {
             try await director.restore()
         } catch {

@@ -27,6 +27,27 @@ import Testing
         #expect(configuration.directorURL == "http://127.0.0.1:0")
     }
 
+    @Test func quotasDecodeWithDefaultsAndTheirProblems() throws {
+        let defaults = try Configuration.parse(yaml: Self.valid)
+        #expect(defaults.director.quotas.user == Quota(maxStreams: 10, maxBitsPerSecond: 100_000_000))
+        #expect(defaults.director.rtspPauseTimeout == .seconds(300))
+        let yaml = Self.valid.replacingOccurrences(of: "leaseSlack: 500ms }", with: """
+            leaseSlack: 500ms, rtspPauseTimeout: 45s, quotas: { user: { maxStreams: 4, maxRate: unlimited }, key: { maxRate: 20Mbit }, groups: { staff: { maxStreams: unlimited, maxRate: 1Gbit } } } }
+            """)
+        let configured = try Configuration.parse(yaml: yaml)
+        #expect(configured.director.quotas.user == Quota(maxStreams: 4))
+        #expect(configured.director.quotas.key == Quota(maxBitsPerSecond: 20_000_000))
+        #expect(configured.director.quotas.groups["staff"] == Quota(maxBitsPerSecond: 1_000_000_000))
+        #expect(configured.director.rtspPauseTimeout == .seconds(45))
+        let bad = Self.valid.replacingOccurrences(of: "leaseSlack: 500ms }", with: "leaseSlack: 500ms, quotas: { user: { maxStreams: many, maxRate: fast } } }")
+        #expect(throws: ConfigurationError.self) { try Configuration.parse(yaml: bad) }
+        do {
+            _ = try Configuration.parse(yaml: bad)
+        } catch let error as ConfigurationError {
+            #expect(error.problems.contains { $0.contains("quotas.user.maxStreams") } && error.problems.contains { $0.contains("quotas.user.maxRate") })
+        }
+    }
+
     @Test func listsEveryProblemAtOnce() {
         let yaml = """
             grantSecret: short

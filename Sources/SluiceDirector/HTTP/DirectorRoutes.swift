@@ -49,6 +49,10 @@ struct DirectorRoutes {
             Route(method: .post, path: "/v1/users", handler: addUser),
             Route(method: .delete, path: "/v1/users/{user}", handler: revokeUser),
             Route(method: .post, path: "/v1/users/{user}/keys", handler: createKey),
+            Route(method: .put, path: "/v1/users/{user}/quota", handler: setUserQuota),
+            Route(method: .delete, path: "/v1/users/{user}/quota", handler: setUserQuota),
+            Route(method: .put, path: "/v1/keys/{key}/quota", handler: setKeyQuota),
+            Route(method: .delete, path: "/v1/keys/{key}/quota", handler: setKeyQuota),
             Route(method: .delete, path: "/v1/keys/{key}", handler: revokeKey),
         ]
     }
@@ -335,6 +339,21 @@ struct DirectorRoutes {
         var name: String
         var role: Role
         var groups: [String]?
+        /// The user's own quota (absent: the configuration's default applies).
+        var maxStreams: Int?
+        var maxBitsPerSecond: Int64?
+    }
+
+    /// A quota in a request body; both absent means "no limit of its own" only with `PUT`.
+    struct QuotaBody: Codable, Sendable {
+        var maxStreams: Int?
+        var maxBitsPerSecond: Int64?
+
+        func quota() throws -> Quota {
+            if let maxStreams, maxStreams < 0 { throw HTTPError(.badRequest, message: "maxStreams must not be negative") }
+            if let maxBitsPerSecond, maxBitsPerSecond < 0 { throw HTTPError(.badRequest, message: "maxBitsPerSecond must not be negative") }
+            return Quota(maxStreams: maxStreams, maxBitsPerSecond: maxBitsPerSecond)
+        }
     }
 
     /// A short-lived bearer token for the caller's key (any role).
@@ -349,7 +368,7 @@ struct DirectorRoutes {
 
     @Sendable func listUsers(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
-        return JSONResponse.make(await director.users)
+        return JSONResponse.make(await director.userHoldings)
     }
 
     @Sendable func addUser(_ request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -359,7 +378,9 @@ struct DirectorRoutes {
         guard User.isValidName(body.name), groups.count <= 32, groups.allSatisfy(User.isValidName) else {
             throw HTTPError(.badRequest, message: "user and group names are 1-64 characters of A-Z a-z 0-9 . _ - (at most 32 groups)")
         }
-        guard let user = await director.addUser(name: body.name, role: body.role, groups: groups) else {
+        let quota = body.maxStreams == nil && body.maxBitsPerSecond == nil
+            ? nil : try QuotaBody(maxStreams: body.maxStreams, maxBitsPerSecond: body.maxBitsPerSecond).quota()
+        guard let user = await director.addUser(name: body.name, role: body.role, groups: groups, quota: quota) else {
             return JSONResponse.problem(.conflict, "user_exists", "a user named '\(body.name)' exists already")
         }
         return JSONResponse.make(user, status: .created)
@@ -378,7 +399,11 @@ struct DirectorRoutes {
     @Sendable func createKey(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
         let name = try context.parameters.require("user")
-        guard let (record, key) = await director.createKey(for: name) else {
+        // No body, `{}`, or a quota of the key's own.
+        let hasBody = request.headers[.contentLength].flatMap(Int.init).map { $0 > 0 } ?? (request.headers[.transferEncoding] != nil)
+        let body = hasBody ? try await JSONResponse.decode(QuotaBody.self, from: request, context: context) : QuotaBody()
+        let quota = body.maxStreams == nil && body.maxBitsPerSecond == nil ? nil : try body.quota()
+        guard let (record, key) = await director.createKey(for: name, quota: quota) else {
             return JSONResponse.problem(.notFound, "unknown_user", "no active user named '\(name.prefix(64))'")
         }
         struct Created: Encodable { var id: String; var user: String; var key: String }
@@ -393,6 +418,28 @@ struct DirectorRoutes {
         }
         struct Revoked: Encodable { var id: String; var user: String; var streamsEnded: Int }
         return JSONResponse.make(Revoked(id: key.id, user: key.user, streamsEnded: ended))
+    }
+
+    /// `PUT` sets a user's or key's own quota; `DELETE` returns it to the configuration's default.
+    @Sendable func setUserQuota(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let name = try context.parameters.require("user")
+        let quota = request.method == .delete ? nil : try await JSONResponse.decode(QuotaBody.self, from: request, context: context).quota()
+        guard let user = await director.setQuota(quota, ofUser: name) else {
+            return JSONResponse.problem(.notFound, "unknown_user", "no user named '\(name.prefix(64))'")
+        }
+        return JSONResponse.make(user)
+    }
+
+    @Sendable func setKeyQuota(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        let id = try context.parameters.require("key")
+        let quota = request.method == .delete ? nil : try await JSONResponse.decode(QuotaBody.self, from: request, context: context).quota()
+        guard let key = await director.setQuota(quota, ofKey: id) else {
+            return JSONResponse.problem(.notFound, "unknown_key", "no key with ID '\(id.prefix(64))'")
+        }
+        struct Limited: Encodable { var id: String; var user: String; var quota: Quota? }
+        return JSONResponse.make(Limited(id: key.id, user: key.user, quota: key.quota))
     }
 
     private func streamID(_ context: SluiceRequestContext) throws -> UInt32 {

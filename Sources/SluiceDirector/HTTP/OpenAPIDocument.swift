@@ -64,6 +64,7 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
+        "429": { $ref: "#/components/responses/QuotaExceeded" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/uploads:
     post:
@@ -78,6 +79,7 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "409": { $ref: "#/components/responses/Conflict" }
+        "429": { $ref: "#/components/responses/QuotaExceeded" }
         "503": { $ref: "#/components/responses/Unavailable" }
   /v1/objects:
     get:
@@ -251,7 +253,7 @@ paths:
       summary: Add a user (sluice user add)
       requestBody:
         required: true
-        content: { application/json: { schema: { type: object, required: [name, role], properties: { name: { type: string }, role: { type: string, enum: [viewer, uploader, admin] }, groups: { type: array, items: { type: string } } } } } }
+        content: { application/json: { schema: { type: object, required: [name, role], properties: { name: { type: string }, role: { type: string, enum: [viewer, uploader, admin] }, groups: { type: array, items: { type: string } }, maxStreams: { type: integer, minimum: 0 }, maxBitsPerSecond: { type: integer, minimum: 0 } } } } }
       responses:
         "201": { description: Added, content: { application/json: { schema: { $ref: "#/components/schemas/User" } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
@@ -273,8 +275,54 @@ paths:
       tags: [operator]
       summary: Create an API key for a user; the key is in this answer only (sluice key create)
       parameters: [{ $ref: "#/components/parameters/user" }]
+      requestBody:
+        required: false
+        content: { application/json: { schema: { $ref: "#/components/schemas/Quota" } } }
       responses:
+        "400": { $ref: "#/components/responses/BadRequest" }
         "201": { description: Created, content: { application/json: { schema: { type: object, properties: { id: { type: string }, user: { type: string }, key: { type: string, description: "sk_ID_SECRET" } } } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+  /v1/users/{user}/quota:
+    put:
+      tags: [operator]
+      summary: Set the user's own quota, replacing the configuration's default (sluice user limit)
+      parameters: [{ $ref: "#/components/parameters/user" }]
+      requestBody: { required: true, content: { application/json: { schema: { $ref: "#/components/schemas/Quota" } } } }
+      responses:
+        "200": { description: Set, content: { application/json: { schema: { $ref: "#/components/schemas/User" } } } }
+        "400": { $ref: "#/components/responses/BadRequest" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+    delete:
+      tags: [operator]
+      summary: Return the user to the configuration's default quota (sluice user limit --default)
+      parameters: [{ $ref: "#/components/parameters/user" }]
+      responses:
+        "200": { description: Cleared, content: { application/json: { schema: { $ref: "#/components/schemas/User" } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+  /v1/keys/{key}/quota:
+    put:
+      tags: [operator]
+      summary: Set the key's own quota (sluice key limit)
+      parameters: [{ name: key, in: path, required: true, schema: { type: string } }]
+      requestBody: { required: true, content: { application/json: { schema: { $ref: "#/components/schemas/Quota" } } } }
+      responses:
+        "200": { description: Set, content: { application/json: { schema: { type: object, properties: { id: { type: string }, user: { type: string }, quota: { $ref: "#/components/schemas/Quota" } } } } } }
+        "400": { $ref: "#/components/responses/BadRequest" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+    delete:
+      tags: [operator]
+      summary: Return the key to the configuration's default quota
+      parameters: [{ name: key, in: path, required: true, schema: { type: string } }]
+      responses:
+        "200": { description: Cleared, content: { application/json: { schema: { type: object, properties: { id: { type: string }, user: { type: string } } } } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
@@ -396,6 +444,10 @@ components:
     NotFound: { description: Unknown object, engine or stream, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     Conflict: { description: Exists already, or in use, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
     Gone: { description: The stream, upload or copy is no longer live, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
+    QuotaExceeded:
+      description: "The caller's user, key or group holds as many streams or as much reserved bandwidth as its quota allows (error quota_exceeded; the message names the quota)"
+      headers: { Retry-After: { schema: { type: integer } } }
+      content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } }
     Unavailable:
       description: Nothing freed within the wait (names the full link or engine)
       headers: { Retry-After: { schema: { type: integer } } }
@@ -419,6 +471,14 @@ components:
         groups: { type: array, items: { type: string } }
         createdAt: { type: object }
         revokedAt: { type: object }
+        quota: { $ref: "#/components/schemas/Quota" }
+        holding: { description: "What the user holds now (in GET /v1/users)", type: object, properties: { streams: { type: integer }, bitsPerSecond: { type: integer } } }
+    Quota:
+      type: object
+      description: A limit on live streams and reserved bandwidth; an absent field does not limit
+      properties:
+        maxStreams: { type: integer, minimum: 0 }
+        maxBitsPerSecond: { type: integer, minimum: 0 }
     MediaObject:
       type: object
       properties:

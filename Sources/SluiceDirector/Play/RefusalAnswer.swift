@@ -18,6 +18,10 @@ struct RefusalAnswer: Sendable, Equatable {
             self.init(http: .conflict, rtsp: 503, isRetryable: false)
         case .pathFull, .engineFull, .queueFull, .waitExpired, .noRoute:
             self.init(http: .serviceUnavailable, rtsp: 453, isRetryable: true)
+        case .quotaExceeded:
+            // 429 Too Many Requests; RTSP has no such status: 453 Not Enough Bandwidth, with the
+            // quota named in X-Sluice-Reason.
+            self.init(http: .tooManyRequests, rtsp: 453, isRetryable: true)
         case .noReplica, .engineUnavailable, .storeUnavailable:
             self.init(http: .serviceUnavailable, rtsp: 503, isRetryable: true)
         }
