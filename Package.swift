@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
@@ -53,10 +54,21 @@ let package = Package(
             ]
         ),
         .target(name: "SluiceFuzzHarness", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceCore", "SluiceGrant"]),
+        // What every listener shares: per-address connection caps and request deadlines.
+        .target(
+            name: "SluiceListeners",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "SluiceDirector",
             dependencies: [
-                "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig", "SluiceGrant",
+                "SluiceCore", "SluiceMedia", "SluiceStore", "SluiceConfig", "SluiceGrant", "SluiceListeners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -69,7 +81,7 @@ let package = Package(
         .target(
             name: "SluiceEngine",
             dependencies: [
-                "SluiceCore", "SluiceMedia", "SluiceConfig", "SluiceGrant",
+                "SluiceCore", "SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceListeners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "_NIOFileSystem", package: "swift-nio"),

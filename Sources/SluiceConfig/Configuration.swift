@@ -66,6 +66,8 @@ public struct Configuration: Sendable {
 
     public var director: Director
     public var licensing = Licensing()
+    /// Deadlines and per-address connection caps of every listener (director, RTSP, engines).
+    public var limits = ListenerLimits()
     /// Base URL engines use to reach the director.
     public var directorURL: String
     /// Shared secret the director signs grants with and engines verify them with.
@@ -225,12 +227,30 @@ public struct Configuration: Sendable {
             if let port = engine.rtpPort, !(0...65534).contains(port) { problems.append("engine '\(engine.name)': rtpPort must be 0...65534") }
         }
         let licensing = licensing(raw.licensing, problems: &problems)
+        var limits = ListenerLimits()
+        if let raw = raw.limits {
+            func positive(_ text: String?, _ field: String) -> Duration? {
+                guard let value = duration(text, "limits.\(field)") else { return nil }
+                guard value > .zero else {
+                    problems.append("limits.\(field) must be longer than zero")
+                    return nil
+                }
+                return value
+            }
+            if let value = positive(raw.requestHeadTimeout, "requestHeadTimeout") { limits.requestHeadTimeout = value }
+            if let value = positive(raw.requestBodyTimeout, "requestBodyTimeout") { limits.requestBodyTimeout = value }
+            if let value = positive(raw.idleTimeout, "idleTimeout") { limits.idleTimeout = value }
+            if let value = positive(raw.sendTimeout, "sendTimeout") { limits.sendTimeout = value }
+            if let value = raw.maxConnectionsPerClient {
+                if value < 1 { problems.append("limits.maxConnectionsPerClient must be at least 1") } else { limits.maxConnectionsPerClient = value }
+            }
+        }
         let secret = raw.grantSecret ?? ""
         if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
 
         guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
         return Configuration(
-            director: director, licensing: licensing, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
+            director: director, licensing: licensing, limits: limits, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
     }
 
@@ -453,8 +473,17 @@ struct RawConfiguration: Decodable {
         var profiles: [RawProfile]?
     }
 
+    struct RawLimits: Decodable {
+        var requestHeadTimeout: String?
+        var requestBodyTimeout: String?
+        var idleTimeout: String?
+        var sendTimeout: String?
+        var maxConnectionsPerClient: Int?
+    }
+
     var director: RawDirector?
     var licensing: RawLicensing?
+    var limits: RawLimits?
     var replication: RawReplication?
     var directorURL: String?
     var grantSecret: String?

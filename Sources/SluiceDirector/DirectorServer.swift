@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SluiceConfig
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 import SluiceStore
 
 /// Builds a director from configuration: store, core, HTTP API and the lease sweeper.
@@ -75,9 +76,11 @@ public struct DirectorServer: Sendable {
             director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
             clock: director.clock, sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout,
             pauseTimeout: settings.rtspPauseTimeout, logger: logger)
+        let limits = configuration.limits
         let rtsp = RTSPServer(
             host: settings.rtspHost, port: settings.rtspPort,
-            service: rtspService,
+            service: rtspService, limits: limits,
+            idleTimeout: max(limits.idleTimeout, settings.rtspSessionTimeout * 2),
             logger: logger,
             onListening: { port in
                 await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")
@@ -89,9 +92,12 @@ public struct DirectorServer: Sendable {
             services.append(UsageWebhook(url: url, store: store, grantSecret: configuration.grantSecret, logger: logger))
             logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
         }
+        let httpConnections = ConnectionCounter(limit: limits.maxConnectionsPerClient)
         let application = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [HangUpHandler()])),
+            server: .http1(configuration: .init(additionalChannelHandlers: [
+                HangUpHandler(), HTTPConnectionGuard(limits: limits, counter: httpConnections, logger: logger),
+            ])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
             services: services,
             onServerRunning: { channel in

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SluiceConfig
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 import Synchronization
 
 /// Builds an engine from configuration: object store, HTTP server, registration and heartbeats.
@@ -17,6 +18,8 @@ public struct EngineServer: Sendable {
     public var renewInterval: Duration = .seconds(1)
     /// URL the director hands to clients; by default http://host:port of the bound socket.
     public var advertisedURL: String?
+    /// Deadlines and the per-address connection cap of the engine's HTTP listener.
+    public var limits = ListenerLimits()
     public let logger: Logger
 
     public init(settings: Configuration.Engine, directorURL: String, grantSecret: String, logger: Logger) {
@@ -66,8 +69,11 @@ public struct EngineServer: Sendable {
         let settings = self.settings
         let advertisedURL = self.advertisedURL
         let logger = self.logger
+        let limits = self.limits
+        let counter = ConnectionCounter(limit: limits.maxConnectionsPerClient)
         let application = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, counter: counter, logger: logger)])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
             services: [registration, work],
             onServerRunning: { channel in

@@ -33,6 +33,8 @@ public actor StreamTable {
     }
 
     private var entries: [UInt32: Entry] = [:]
+    /// Uploads being written, by stream ID: one writer per upload grant.
+    private var uploading: Set<UInt32> = []
     /// Streams that ended here or were revoked, and when: their grants open nothing any more.
     private var closed: [UInt32: ContinuousClock.Instant] = [:]
     /// Longer than any grant lives, so a grant never outlives its tombstone.
@@ -79,6 +81,21 @@ public actor StreamTable {
         let wait = entry.bucket.delay(sending: bytes, at: .now - entry.start)
         entries[streamID] = entry
         return wait
+    }
+
+    enum UploadStart: Equatable { case write, busy, gone }
+
+    /// A PUT with an upload grant begins: the only writer, unless another connection is writing
+    /// with that grant (busy) or the grant was used up (gone).
+    func beginUpload(_ streamID: UInt32) -> UploadStart {
+        if closed[streamID] != nil { return .gone }
+        return uploading.insert(streamID).inserted ? .write : .busy
+    }
+
+    /// The upload ended, stored or not: its grant opens nothing more.
+    func finishUpload(_ streamID: UInt32) {
+        uploading.remove(streamID)
+        close(streamID)
     }
 
     /// The director revoked these streams: their connections stop before their next write, and

@@ -56,10 +56,11 @@ struct DemoCommand: AsyncParsableCommand {
             let rtspURL = "rtsp://\(configuration.director.rtspHost):\(rtspPort)"
             for engine in configuration.engines {
                 group.addTask {
-                    try await EngineServer(
+                    var server = EngineServer(
                         settings: engine, directorURL: directorURL, grantSecret: configurationCopy.grantSecret,
-                        logger: Logger(label: "sluice.engine.\(engine.name)")
-                    ).run()
+                        logger: Logger(label: "sluice.engine.\(engine.name)"))
+                    server.limits = configurationCopy.limits
+                    try await server.run()
                 }
             }
             let key = configuration.director.apiKeys.first

@@ -90,6 +90,7 @@ struct EngineCommand: AsyncParsableCommand {
         var server = EngineServer(
             settings: settings, directorURL: director ?? configuration.directorURL, grantSecret: configuration.grantSecret, logger: logger)
         server.advertisedURL = advertise
+        server.limits = configuration.limits
         let host = settings.host
         let name = self.name
         try await server.run { port in

@@ -59,6 +59,24 @@ import Testing
         _ = try channel.finish()
     }
 
+    /// The async reader (NIOAsyncChannel) hands on what was read at a read-complete: a 408 from
+    /// the timer, outside any read, must bring its own, or it waits for bytes that never come.
+    @Test func aRequestThatStopsHalfWayGets408WithoutAnotherByte() throws {
+        let channel = EmbeddedChannel()
+        let completes = ReadCompleteCounter()
+        try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: .seconds(10)))
+        try channel.pipeline.syncOperations.addHandler(completes)
+        try channel.writeInbound(ByteBuffer(string: "SET_PARAMETER rtsp://h/clip RTSP/1.0\r\nCSeq: 2\r\nContent-Length: 50\r\n\r\nabc"))
+        let before = completes.count
+        channel.embeddedEventLoop.advanceTime(by: .seconds(11))
+        guard case .rejected(408, _)? = try channel.readInbound(as: RTSPInbound.self) else {
+            Issue.record("a half-sent request was not cut off")
+            return
+        }
+        #expect(completes.count == before + 1, "no read-complete followed the 408")
+        _ = try channel.finish()
+    }
+
     @Test func aCompleteRequestStopsTheClockAndTheNextStartsItAgain() throws {
         let channel = try channel()
         try channel.writeInbound(ByteBuffer(string: String(Self.options.dropLast(4))))
@@ -80,5 +98,16 @@ import Testing
         } catch {
             return error
         }
+    }
+}
+
+/// Counts read-completes and passes everything on.
+final class ReadCompleteCounter: ChannelInboundHandler {
+    typealias InboundIn = RTSPInbound
+    typealias InboundOut = RTSPInbound
+    private(set) var count = 0
+    func channelReadComplete(context: ChannelHandlerContext) {
+        count += 1
+        context.fireChannelReadComplete()
     }
 }

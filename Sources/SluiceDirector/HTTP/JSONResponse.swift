@@ -31,7 +31,15 @@ enum JSONResponse {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: SluiceRequestContext) async throws -> T {
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            // A bad chunk size, a body cut short: the client's framing, not the director's fault.
+            throw HTTPError(.badRequest, message: "the request body could not be read (malformed framing or cut off): \(error)")
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

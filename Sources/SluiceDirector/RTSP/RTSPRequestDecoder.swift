@@ -46,6 +46,8 @@ final class RTSPRequestDecoder: ChannelInboundHandler {
                 let (decoder, context) = bound.value
                 decoder.timeout = nil
                 decoder.reject(context: context, status: 408, reason: "the request was not complete within \(decoder.requestTimeout.nanoseconds / 1_000_000_000) s")
+                // Outside a read cycle: the async reader sees what was read only at a read-complete.
+                context.fireChannelReadComplete()
             }
         }
     }

@@ -2,6 +2,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SluiceCore
+import SluiceListeners
 import SluiceMedia
 
 /// The RTSP listener: one task per connection, fed whole requests by `RTSPRequestDecoder`,
@@ -11,23 +13,30 @@ struct RTSPServer: Service {
     let host: String
     let port: Int
     let service: RTSPService
+    /// A request must arrive whole within `requestHeadTimeout` of its first byte (a
+    /// one-byte-a-second client is cut off with 408); one address holds at most
+    /// `maxConnectionsPerClient` connections.
+    let limits: ListenerLimits
+    /// An RTSP connection with no request for this long is closed (longer than HTTP's: players
+    /// keep one connection for the whole session and send a keep-alive every session timeout).
+    let idleTimeout: Duration
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
 
-    /// A request must arrive whole within this time of its first byte (a one-byte-a-second
-    /// client is cut off); an idle connection is closed after `idleTimeout`.
-    static let requestTimeout: TimeAmount = .seconds(10)
-    static let idleTimeout: TimeAmount = .seconds(120)
-
     func run() async throws {
+        let counter = ConnectionCounter(limit: limits.maxConnectionsPerClient)
+        let requestTimeout = TimeAmount(limits.requestHeadTimeout)
+        let idleTimeout = TimeAmount(self.idleTimeout)
+        let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: Self.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionCap(counter: counter, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: Self.requestTimeout))
+                    try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: requestTimeout))
                     return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }

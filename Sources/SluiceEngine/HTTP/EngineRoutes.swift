@@ -103,6 +103,24 @@ struct EngineRoutes {
             throw HTTPError(.forbidden, message: error.message)
         }
         guard let size = grant.sizeBytes, let sha = grant.sha256 else { throw HTTPError(.forbidden, message: "grant lacks size or checksum") }
+        // One writer per grant: a second connection is refused without touching the first's lease.
+        switch await streams.beginUpload(grant.streamID) {
+        case .write: break
+        case .busy: throw HTTPError(.conflict, message: "another connection is uploading with this grant")
+        case .gone: throw HTTPError(.gone, message: "this upload grant was used already; ask the director again")
+        }
+        do {
+            let response = try await store(request, name: name, grant: grant, size: size, sha256: sha)
+            await streams.finishUpload(grant.streamID)
+            return response
+        } catch {
+            await streams.finishUpload(grant.streamID)
+            throw error
+        }
+    }
+
+    /// The one writer of an upload grant: checks, stores and lists the object, or ends the lease.
+    private func store(_ request: Request, name: String, grant: StreamGrant, size: Int64, sha256 sha: String) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int64.init), declared != size {
             try? await director.end(streamID: grant.streamID, bytesSent: 0, reason: .failed)
             throw HTTPError(.badRequest, message: "Content-Length \(declared) differs from the \(size) bytes admitted")

@@ -1,0 +1,148 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+import SluiceCore
+
+/// Puts `ListenerLimits` on one HTTP connection: at most `maxConnectionsPerClient` per address,
+/// a deadline for each request head and for silence within a body (408 and close), an idle
+/// keep-alive timeout, and a cut for a client that takes none of a response. Sits after the
+/// HTTP codec (Hummingbird's `additionalChannelHandlers`) and puts a byte watcher at the front
+/// of the pipeline, so a request's clock starts at its first byte, not at its parsed head.
+public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = HTTPRequestPart
+    public typealias InboundOut = HTTPRequestPart
+    public typealias OutboundIn = HTTPResponsePart
+    public typealias OutboundOut = HTTPResponsePart
+
+    static let tickInterval: TimeAmount = .milliseconds(500)
+
+    private let limits: ListenerLimits
+    private let counter: ConnectionCounter
+    private let logger: Logger
+    private var deadlines: ConnectionDeadlines
+    private var ticker: RepeatedTask?
+    private var countedAddress: String?
+    private var closing = false
+
+    public init(limits: ListenerLimits, counter: ConnectionCounter, logger: Logger) {
+        self.limits = limits
+        self.counter = counter
+        self.logger = logger
+        deadlines = ConnectionDeadlines(limits: limits, now: .now)
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        let watcher = ByteArrivalWatcher(guard: NIOLoopBound(self, eventLoop: context.eventLoop))
+        try? context.pipeline.syncOperations.addHandler(watcher, position: .first)
+        if context.channel.isActive { start(context: context) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard ticker == nil, !closing else { return }
+        let address = context.channel.remoteAddress?.ipAddress ?? "?"
+        guard counter.open(address) else {
+            logger.info("connection refused: too many from one address", metadata: ["client": "\(address)", "limit": "\(counter.limit)"])
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        countedAddress = address
+        deadlines = ConnectionDeadlines(limits: limits, now: .now)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.tickInterval, delay: Self.tickInterval) { _ in
+            let (handler, context) = bound.value
+            handler.tick(context: context)
+        }
+    }
+
+    func bytesArrived() {
+        deadlines.bytesArrived(now: .now)
+    }
+
+    private func tick(context: ChannelHandlerContext) {
+        switch deadlines.tick(now: .now) {
+        case .none:
+            return
+        case .close(let reason):
+            logger.debug("connection closed", metadata: ["client": "\(countedAddress ?? "?")", "reason": "\(reason)"])
+            shutDown(context: context)
+        case .requestTimeout(let reason):
+            logger.info("request timed out: 408", metadata: ["client": "\(countedAddress ?? "?")", "reason": "\(reason)"])
+            let head = HTTPResponse(status: .requestTimeout, headerFields: [.connection: "close", .contentLength: "0"])
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            shutDown(context: context)
+        }
+    }
+
+    private func shutDown(context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
+        ticker?.cancel()
+        ticker = nil
+        context.close(promise: nil)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: deadlines.headReceived(now: .now)
+        case .body: deadlines.bytesArrived(now: .now)
+        case .end: deadlines.requestEnded(now: .now)
+        }
+        context.fireChannelRead(data)
+    }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.kind != .informational: deadlines.responseHeadSent()
+        case .end: deadlines.responseEnded(now: .now)
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        deadlines.writabilityChanged(isWritable: context.channel.isWritable, now: .now)
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        release()
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+    }
+
+    private func release() {
+        ticker?.cancel()
+        ticker = nil
+        if let address = countedAddress {
+            counter.close(address)
+            countedAddress = nil
+        }
+    }
+}
+
+/// At the front of the pipeline: tells the guard that bytes came, before any parsing.
+final class ByteArrivalWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let guardian: NIOLoopBound<HTTPConnectionGuard>
+
+    init(guard guardian: NIOLoopBound<HTTPConnectionGuard>) {
+        self.guardian = guardian
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guardian.value.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}
