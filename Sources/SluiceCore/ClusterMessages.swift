@@ -183,6 +183,17 @@ public enum ClusterMessages {
         public init(ids: [UInt32]) { self.ids = ids }
     }
 
+    /// The engine's answer to `StopStreams`: how many were sending, and the bytes each had sent
+    /// (by stream ID in decimal), so the usage record counts what the viewer got.
+    public struct StreamsStopped: Codable, Sendable {
+        public var stopped: Int
+        public var bytesSent: [String: Int64]?
+        public init(stopped: Int, bytesSent: [String: Int64]) {
+            self.stopped = stopped
+            self.bytesSent = bytesSent
+        }
+    }
+
     /// `PUT /v1/objects/{object}/access`: who may play an object.
     public struct AccessChange: Codable, Sendable {
         public var visibility: ObjectAccess.Visibility

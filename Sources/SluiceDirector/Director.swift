@@ -46,6 +46,11 @@ public actor Director {
     let engineFailureSink: AsyncStream<EngineFailure>.Continuation
     /// Each engine's process instance: a new one means it restarted and lost its streams.
     var engineInstances: [String: String] = [:]
+    /// Streams restored from the store that no engine has renewed since: if they end by the
+    /// sweep, their usage record says `director_restart`, with the bytes last saved.
+    var restoredUnrenewed: Set<UInt32> = []
+    /// When each stream's progress (bytes, claimed) was last saved between lease extensions.
+    var progressSavedAt: [UInt32: Timestamp] = [:]
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
@@ -78,6 +83,7 @@ public actor Director {
             if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
         }
         for stream in snapshot.streams { controller.streamRestored(stream) }
+        restoredUnrenewed = Set(snapshot.streams.map(\.id))
         try await loadIdentities()
         logger.info("director state restored", metadata: [
             "objects": "\(snapshot.objects.count)", "engines": "\(snapshot.engines.count)", "live_streams": "\(snapshot.streams.count)",

@@ -129,9 +129,9 @@ extension Director {
 
     /// An operator withdrew the stream's grant: end it and have its engine stop now.
     public func withdraw(streamID: UInt32) async -> LiveStream? {
-        guard let stream = await end(streamID: streamID, bytesSent: nil, reason: .tornDown) else { return nil }
-        await stopOnEngines([stream])
-        return stream
+        guard let live = controller.streams[streamID] else { return await end(streamID: streamID, bytesSent: nil, reason: .tornDown) }
+        let sent = await stopOnEngines([live])
+        return await end(streamID: streamID, bytesSent: sent[streamID], reason: .tornDown)
     }
 
     /// The I/O profile the license `principal` presented unlocks for `stream`; traditional (nil)
@@ -146,29 +146,37 @@ extension Director {
 
     func endStreams(where matches: (LiveStream) -> Bool) async -> Int {
         let doomed = controller.streams.values.filter(matches).sorted { $0.id < $1.id }
-        var ended: [LiveStream] = []
-        for stream in doomed where await end(streamID: stream.id, bytesSent: nil, reason: .revoked) != nil { ended.append(stream) }
-        await stopOnEngines(ended)
-        return ended.count
+        // Stopped first: nothing is sent past the revocation, and the usage record has the
+        // bytes the engine had sent when it stopped (not those of the last renewal).
+        let sent = await stopOnEngines(doomed)
+        var ended = 0
+        for stream in doomed where await end(streamID: stream.id, bytesSent: sent[stream.id], reason: .revoked) != nil { ended += 1 }
+        return ended
     }
 
     /// Tells each engine to stop these streams now, rather than at their next renewal (which
-    /// it would otherwise learn of within a second). Best effort: the renewal still stops them.
-    func stopOnEngines(_ streams: [LiveStream]) async {
-        guard let engineControl else { return }
+    /// it would otherwise learn of within a second); the bytes each had sent. Best effort: the
+    /// renewal still stops them.
+    @discardableResult
+    func stopOnEngines(_ streams: [LiveStream]) async -> [UInt32: Int64] {
+        guard let engineControl else { return [:] }
         let byEngine = Dictionary(grouping: streams.filter { $0.kind == .play }, by: \.engine)
-        await withTaskGroup(of: Void.self) { group in
+        return await withTaskGroup(of: [UInt32: Int64].self) { group in
             for (engine, streams) in byEngine {
                 guard let url = controller.directory.engines[engine]?.url else { continue }
                 let logger = self.logger
                 group.addTask {
                     do {
-                        try await engineControl.stopStreams(engineURL: url, ids: streams.map(\.id))
+                        return try await engineControl.stopStreams(engineURL: url, ids: streams.map(\.id))
                     } catch {
                         logger.warning("engine not told to stop revoked streams; they stop at its next renewal", metadata: ["engine": "\(engine)", "error": "\(error)"])
+                        return [:]
                     }
                 }
             }
+            var sent: [UInt32: Int64] = [:]
+            for await answer in group { sent.merge(answer) { first, _ in first } }
+            return sent
         }
     }
 

@@ -38,13 +38,20 @@ extension Director {
         var leases: [UInt32: Timestamp] = [:]
         var extended: [LiveStream] = []
         for report in reports {
-            let before = controller.streams[report.streamID]?.leaseExpiry
+            let before = controller.streams[report.streamID]
             let reportAt = report.receiverReportAge.map { Timestamp(millisecondsSinceEpoch: now.millisecondsSinceEpoch - $0.wholeMilliseconds) }
             if let stream = controller.leaseRenewed(
                 id: report.streamID, bytesSent: report.bytesSent, quality: report.quality, receiverReportAt: reportAt,
                 rtpPosition: report.position, now: now) {
                 leases[report.streamID] = stream.leaseExpiry
-                if stream.leaseExpiry != before { extended.append(stream) }
+                restoredUnrenewed.remove(report.streamID)
+                // Saved when the lease moves, when the client first came, and every few seconds
+                // of progress: after a crash the usage record has the bytes of the last save.
+                let progressDue = now - (progressSavedAt[stream.id] ?? stream.admittedAt) >= Self.progressSaveInterval
+                if stream.leaseExpiry != before?.leaseExpiry || before?.isClaimed == false || progressDue {
+                    extended.append(stream)
+                    progressSavedAt[stream.id] = now
+                }
             } else if shared != nil {
                 leases[report.streamID] = now + controller.policy.leaseSlack  // another director's, if the store has it
             }
@@ -68,6 +75,8 @@ extension Director {
         }
         return leases
     }
+
+    static let progressSaveInterval: Duration = .seconds(5)
 
     /// The stream is over: release its path, write its usage record, admit waiters.
     @discardableResult
@@ -111,15 +120,21 @@ extension Director {
         let now = clock.now()
         let outcome = controller.clockAdvanced(now: now)
         for stream in outcome.expired {
-            guard await confirmSharedExpiry(of: stream, StreamEnding(at: now, reason: .leaseExpired, expiredBy: now)) else { continue }
-            logger.warning("lease expired", metadata: ["stream_id": "\(stream.id)", "engine": "\(stream.engine)"])
-            if shared == nil { await finished(stream, at: now, reason: .leaseExpired) }
+            // Restored after a restart and never renewed since: the restart is why it ended.
+            let reason: UsageRecord.EndReason = restoredUnrenewed.remove(stream.id) != nil ? .directorRestart : .leaseExpired
+            guard await confirmSharedExpiry(of: stream, StreamEnding(at: now, reason: reason, expiredBy: now)) else { continue }
+            logger.warning("lease expired", metadata: ["stream_id": "\(stream.id)", "engine": "\(stream.engine)", "reason": "\(reason.rawValue)"])
+            if shared == nil { await finished(stream, at: now, reason: reason) }
         }
         for stream in outcome.unclaimed {
-            let ending = StreamEnding(at: now, reason: .unclaimed, unclaimedSince: now - controller.policy.claimTimeout)
+            let reason: UsageRecord.EndReason = restoredUnrenewed.remove(stream.id) != nil ? .directorRestart : .unclaimed
+            let ending = StreamEnding(at: now, reason: reason, unclaimedSince: now - controller.policy.claimTimeout)
             guard await confirmSharedExpiry(of: stream, ending) else { continue }
-            logger.info("stream released: the client never started it", metadata: ["stream_id": "\(stream.id)", "object": "\(stream.object)"])
-            if shared == nil { await finished(stream, at: now, reason: .unclaimed) }
+            logger.info("stream released: the client never started it", metadata: ["stream_id": "\(stream.id)", "object": "\(stream.object)", "reason": "\(reason.rawValue)"])
+            if shared == nil { await finished(stream, at: now, reason: reason) }
+        }
+        if progressSavedAt.count > controller.streams.count + 1024 {
+            progressSavedAt = progressSavedAt.filter { controller.streams[$0.key] != nil }
         }
         for engine in outcome.enginesDown {
             logger.warning("engine missed its heartbeats and is down", metadata: ["engine": "\(engine)"])

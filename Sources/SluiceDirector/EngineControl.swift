@@ -54,8 +54,12 @@ struct EngineControl: Sendable {
     }
 
     /// Stops streams now (revoked): HTTP connections and RTP sessions alike.
-    func stopStreams(engineURL: String, ids: [UInt32]) async throws {
-        _ = try await call(.POST, engineURL + "/v1/streams/stop", body: ClusterMessages.StopStreams(ids: ids), as: [String: Int].self)
+    /// Stops the streams at once; the bytes each had sent, by stream ID.
+    func stopStreams(engineURL: String, ids: [UInt32]) async throws -> [UInt32: Int64] {
+        let answer = try await call(.POST, engineURL + "/v1/streams/stop", body: ClusterMessages.StopStreams(ids: ids), as: ClusterMessages.StreamsStopped.self)
+        var bytes: [UInt32: Int64] = [:]
+        for (id, sent) in answer.bytesSent ?? [:] { if let id = UInt32(id) { bytes[id] = sent } }
+        return bytes
     }
 
     func stop(engineURL: String, streamID: UInt32) async throws -> ClusterMessages.RTPStopped {

@@ -40,6 +40,7 @@ public actor StreamTable {
     /// Longer than any grant lives, so a grant never outlives its tombstone.
     static let closedMemory: Duration = .seconds(24 * 3600)
     static let maxClosed = 200_000
+    static let endReportAttempts = 30
     private var nextGeneration: UInt64 = 1
     private let director: DirectorLink
     private let reconnectGrace: Duration
@@ -99,14 +100,14 @@ public actor StreamTable {
     }
 
     /// The director revoked these streams: their connections stop before their next write, and
-    /// their grants are refused from now on. Returns how many were sending.
-    func revoke(_ ids: [UInt32]) -> Int {
-        var sending = 0
+    /// their grants are refused from now on. Returns the bytes each one sending had sent.
+    func revoke(_ ids: [UInt32]) -> [UInt32: Int64] {
+        var sent: [UInt32: Int64] = [:]
         for id in ids {
             close(id)
-            if entries.removeValue(forKey: id) != nil { sending += 1 }
+            if let entry = entries.removeValue(forKey: id) { sent[id] = entry.bytesSent }
         }
-        return sending
+        return sent
     }
 
     /// The director says the stream's lease is gone: its grant opens nothing any more.
@@ -167,10 +168,19 @@ public actor StreamTable {
         entries[streamID] = nil
         close(streamID)
         logger.info("stream ended", metadata: ["stream_id": "\(streamID)", "bytes": "\(entry.bytesSent)", "reason": "\(reason.rawValue)"])
-        do {
-            try await director.end(streamID: streamID, bytesSent: entry.bytesSent, reason: reason)
-        } catch {
-            logger.warning("could not report stream end; the lease will expire by itself", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
+        // A director that is restarting hears of the end when it is back, so its usage record
+        // has the bytes sent and why it ended; after a minute the lease expires by itself.
+        for attempt in 1...Self.endReportAttempts {
+            do {
+                try await director.end(streamID: streamID, bytesSent: entry.bytesSent, reason: reason)
+                return
+            } catch {
+                if attempt == 1 {
+                    logger.warning("could not report stream end; retrying", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
+                }
+                try? await Task.sleep(for: .seconds(2))
+            }
         }
+        logger.warning("stream end never reached the director; its lease will expire by itself", metadata: ["stream_id": "\(streamID)"])
     }
 }

@@ -75,6 +75,33 @@ import Testing
         await restarted.shutdown()
     }
 
+    @Test func aStreamLeftBehindByACrashIsRecordedWithItsLastSavedBytesAndTheRestartAsReason() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector()
+        await register(director)
+        let playing = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.1", maxWait: nil).get())
+        let unclaimed = try #require(try? await director.admit(.play(object: "movie"), clientAddress: "10.0.0.2", maxWait: nil).get())
+        // Renewals within the first lease do not move its expiry; progress is saved anyway.
+        _ = await director.renew(streamID: playing.id, bytesSent: 400)
+        clock.advance(by: .seconds(6))
+        _ = await director.renew(streamID: playing.id, bytesSent: 700)
+        // The process dies here (its store closed as a crash leaves it: no stream ended).
+        await director.shutdown()
+
+        let restarted = try await makeDirector()
+        await register(restarted)
+        #expect(await restarted.liveStream(playing.id)?.bytesSent == 700)
+        #expect(await restarted.liveStream(playing.id)?.isClaimed == true)
+        // No engine renews them any more: the sweep ends both, saying why.
+        clock.advance(by: .seconds(30))
+        await heartbeatAndTick(restarted)
+        let usage = try await restarted.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
+        let byID = Dictionary(uniqueKeysWithValues: usage.map { ($0.streamID, $0) })
+        #expect(byID[playing.id]?.bytes == 700 && byID[playing.id]?.endReason == .directorRestart, "\(usage)")
+        #expect(byID[unclaimed.id]?.endReason == .directorRestart, "\(usage)")
+        await restarted.shutdown()
+    }
+
     @Test func aBatchOfRenewalsExtendsTheLiveAndNamesTheGone() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let director = try await makeDirector()

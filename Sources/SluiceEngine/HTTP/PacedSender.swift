@@ -26,6 +26,9 @@ struct PacedSender: Sendable {
 
     private enum Stop: Error { case revoked, superseded, shuttingDown }
 
+    /// How long a stream goes on while its director cannot be reached to renew the lease.
+    static let directorSilenceLimit: Duration = .seconds(30)
+
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             let id = grant.streamID
@@ -41,6 +44,7 @@ struct PacedSender: Sendable {
             // Renew after the first chunk: that tells the director the client came.
             var lastRenewal = start - renewInterval
             var total: Int64 = 0
+            var unreachableSince: ContinuousClock.Instant?
             do {
                 let reader = try ProfiledReader(path: path, profile: grant.profile ?? .traditional)
                 defer { reader.close() }
@@ -58,7 +62,18 @@ struct PacedSender: Sendable {
                     total = await streams.add(chunk.readableBytes, to: id)
                     if clock.now - lastRenewal >= renewInterval {
                         lastRenewal = clock.now
-                        if try await !director.renew(streamID: id, bytesSent: total) { throw Stop.revoked }
+                        do {
+                            if try await !director.renew(streamID: id, bytesSent: total) { throw Stop.revoked }
+                            unreachableSince = nil
+                        } catch Stop.revoked {
+                            throw Stop.revoked
+                        } catch {
+                            // A director restarting keeps the lease in its store: go on for a while,
+                            // as a stream cut here would be lost to the viewer for nothing.
+                            let since = unreachableSince ?? clock.now
+                            unreachableSince = since
+                            if clock.now - since > Self.directorSilenceLimit { throw error }
+                        }
                     }
                 }
                 try await writer.finish(nil)

@@ -37,14 +37,14 @@ struct StreamControlRoutes {
         guard order.ids.count <= ClusterMessages.StopStreams.maxItems else {
             throw HTTPError(.badRequest, message: "at most \(ClusterMessages.StopStreams.maxItems) stream IDs per order")
         }
-        var stopped = await streams.revoke(order.ids)
+        var sent = await streams.revoke(order.ids)
         for id in order.ids {
             guard let session = rtpSessions.session(id) else { continue }
             rtpSessions.remove(id)
-            _ = await session.stop()  // SR + BYE: the player knows it is over
-            stopped += 1
+            sent[id] = await session.stop().bytesSent  // SR + BYE: the player knows it is over
         }
-        logger.warning("streams stopped by the director", metadata: ["ids": "\(order.ids.prefix(20))", "were_sending": "\(stopped)"])
-        return Response.json(["stopped": stopped])
+        logger.warning("streams stopped by the director", metadata: ["ids": "\(order.ids.prefix(20))", "were_sending": "\(sent.count)"])
+        return Response.json(ClusterMessages.StreamsStopped(
+            stopped: sent.count, bytesSent: Dictionary(uniqueKeysWithValues: sent.map { (String($0.key), $0.value) })))
     }
 }
