@@ -16,8 +16,16 @@ public struct Quota: Hashable, Sendable, Codable {
         return parts.isEmpty ? "unlimited" : parts.joined(separator: ", ")
     }
 
+    /// `20 Mbit/s`, `3.2 Mbit/s`, `640 kbit/s`: a rate as an operator reads it.
     public static func rate(_ bits: Int64) -> String {
-        bits >= 1_000_000 && bits % 1_000_000 == 0 ? "\(bits / 1_000_000) Mbit/s" : "\(bits) bit/s"
+        func scaled(_ unit: Int64, _ name: String) -> String {
+            let tenths = (bits * 10 + unit / 2) / unit
+            return tenths % 10 == 0 ? "\(tenths / 10) \(name)" : "\(tenths / 10).\(tenths % 10) \(name)"
+        }
+        if bits >= 1_000_000_000 { return scaled(1_000_000_000, "Gbit/s") }
+        if bits >= 1_000_000 { return scaled(1_000_000, "Mbit/s") }
+        if bits >= 1_000 { return scaled(1_000, "kbit/s") }
+        return "\(bits) bit/s"
     }
 }
 

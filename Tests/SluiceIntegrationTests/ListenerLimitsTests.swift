@@ -10,7 +10,7 @@ extension IntegrationTests {
 /// Every listener bounds what a client can hold: request head and body deadlines (408), idle
 /// keep-alives, connections per address; and an upload grant has one writer.
 @Suite struct ListenerLimitsTests {
-    static let limits = "limits: { requestHeadTimeout: 2s, requestBodyTimeout: 2s, idleTimeout: 2s, maxConnectionsPerClient: 16 }\n"
+    static let limits = "limits: { requestHeadTimeout: 1s, requestBodyTimeout: 1s, idleTimeout: 2s, maxConnectionsPerClient: 16 }\n"
 
     /// Reads until the server closes or `timeout`; what came, and how long it took.
     static func waitForClose(_ fd: Int32, timeout: Int = 8) -> (reply: String, closed: Bool, after: Duration) {
@@ -38,23 +38,23 @@ extension IntegrationTests {
         try await cluster.start()
         let engineURL = try #require(cluster.engineURLs["engine-a"])
         for url in [cluster.directorURL, engineURL] {
-            // Slowloris: a byte every 300 ms never finishes a head within 2 s.
+            // Slowloris: a byte every 300 ms never finishes a head within 1 s.
             let started = ContinuousClock.now
             let trickled = try RawTCP.trickle(url: url, bytes: Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: \(String(repeating: "a", count: 40))\r\n\r\n".utf8), interval: .milliseconds(300))
             #expect(trickled.hasPrefix("HTTP/1.1 408"), "\(url): \(trickled.prefix(80))")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(3))
             // Half a head, then silence.
             let half = try RawTCP.connect(url)
             Self.send(half, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
             let cut = Self.waitForClose(half)
             close(half)
-            #expect(cut.closed && cut.reply.hasPrefix("HTTP/1.1 408") && cut.after < .seconds(4), "\(url): \(cut)")
+            #expect(cut.closed && cut.reply.hasPrefix("HTTP/1.1 408") && cut.after < .seconds(3), "\(url): \(cut)")
             // A body that stops.
             let stalled = try RawTCP.connect(url)
             Self.send(stalled, "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"name\":")
             let stall = Self.waitForClose(stalled)
             close(stalled)
-            #expect(stall.closed && stall.after < .seconds(4), "\(url): \(stall)")
+            #expect(stall.closed && stall.after < .seconds(3), "\(url): \(stall)")
             // Idle after a request: answered, then closed at the idle timeout.
             let idle = try RawTCP.connect(url)
             Self.send(idle, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -68,7 +68,7 @@ extension IntegrationTests {
             Self.send(fd, request)
             let answer = Self.waitForClose(fd)
             close(fd)
-            #expect(answer.reply.hasPrefix("RTSP/1.0 408") && answer.after < .seconds(4), "\(answer)")
+            #expect(answer.reply.hasPrefix("RTSP/1.0 408") && answer.after < .seconds(3), "\(answer)")
         }
         #expect(try await cluster.get("/healthz").status == 200, "the director serves on")
     }
@@ -104,7 +104,7 @@ extension IntegrationTests {
     }
 
     @Test func anUploadGrantHasOneWriterAndAStalledUploadLeavesNothing() async throws {
-        let cluster = try Cluster(engineNames: ["engine-a"], extraYAML: Self.limits)
+        let cluster = try Cluster(engineNames: ["engine-a"], extraYAML: Self.limits.replacingOccurrences(of: "requestBodyTimeout: 1s", with: "requestBodyTimeout: 2s"))
         defer { cluster.stop() }
         try await cluster.start()
         let source = try cluster.makeSample(name: "clip", seconds: 2, bitrate: 1_000_000)
@@ -142,7 +142,7 @@ extension IntegrationTests {
         Self.send(stalled, Array(bytes.prefix(bytes.count / 3)))
         let cut = Self.waitForClose(stalled, timeout: 8)
         close(stalled)
-        #expect(cut.closed && cut.after < .seconds(5), "\(cut)")
+        #expect(cut.closed && cut.after < .seconds(4), "\(cut)")
         try await cluster.waitUntil("the stalled upload's reservation to be released", timeout: .seconds(10)) {
             try await cluster.json([LiveStream].self, "/v1/streams").isEmpty
         }
