@@ -12,6 +12,15 @@ struct QuotaOptions: ParsableArguments {
 
     var isEmpty: Bool { maxStreams == nil && maxRate == nil }
 
+    /// `sluice user limit` and `sluice key limit`: PUT the quota at `path`, or DELETE it.
+    func apply(to path: String, returningToDefault: Bool, options: DirectorOptions) async throws {
+        guard returningToDefault != !isEmpty else { throw ValidationError("give --max-streams and/or --max-rate, or --default") }
+        let (status, body) = returningToDefault
+            ? try await options.call(.DELETE, path)
+            : try await options.call(.PUT, path, body: try self.body())
+        guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+    }
+
     struct Body: Encodable { var maxStreams: Int?; var maxBitsPerSecond: Int64? }
 
     func body() throws -> Body {
@@ -94,11 +103,7 @@ struct UserCommand: AsyncParsableCommand {
         @OptionGroup var options: DirectorOptions
 
         func run() async throws {
-            guard `default` != !quota.isEmpty else { throw ValidationError("give --max-streams and/or --max-rate, or --default") }
-            let (status, body) = `default`
-                ? try await options.call(.DELETE, "/v1/users/\(name)/quota")
-                : try await options.call(.PUT, "/v1/users/\(name)/quota", body: try quota.body())
-            guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            try await quota.apply(to: "/v1/users/\(name)/quota", returningToDefault: `default`, options: options)
             announce("user '\(name)': " + (`default` ? "default quota" : "quota set"))
         }
     }
@@ -151,11 +156,7 @@ struct KeyCommand: AsyncParsableCommand {
         @OptionGroup var options: DirectorOptions
 
         func run() async throws {
-            guard `default` != !quota.isEmpty else { throw ValidationError("give --max-streams and/or --max-rate, or --default") }
-            let (status, body) = `default`
-                ? try await options.call(.DELETE, "/v1/keys/\(id)/quota")
-                : try await options.call(.PUT, "/v1/keys/\(id)/quota", body: try quota.body())
-            guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            try await quota.apply(to: "/v1/keys/\(id)/quota", returningToDefault: `default`, options: options)
             announce("key \(id): " + (`default` ? "default quota" : "quota set"))
         }
     }

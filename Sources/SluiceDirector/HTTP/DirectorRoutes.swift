@@ -421,10 +421,14 @@ struct DirectorRoutes {
     }
 
     /// `PUT` sets a user's or key's own quota; `DELETE` returns it to the configuration's default.
-    @Sendable func setUserQuota(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+    private func requestedQuota(_ request: Request, context: SluiceRequestContext) async throws -> Quota? {
         _ = try await caller(request, needs: .admin)
+        return request.method == .delete ? nil : try await JSONResponse.decode(QuotaBody.self, from: request, context: context).quota()
+    }
+
+    @Sendable func setUserQuota(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let quota = try await requestedQuota(request, context: context)
         let name = try context.parameters.require("user")
-        let quota = request.method == .delete ? nil : try await JSONResponse.decode(QuotaBody.self, from: request, context: context).quota()
         guard let user = await director.setQuota(quota, ofUser: name) else {
             return JSONResponse.problem(.notFound, "unknown_user", "no user named '\(name.prefix(64))'")
         }
@@ -432,9 +436,8 @@ struct DirectorRoutes {
     }
 
     @Sendable func setKeyQuota(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        _ = try await caller(request, needs: .admin)
+        let quota = try await requestedQuota(request, context: context)
         let id = try context.parameters.require("key")
-        let quota = request.method == .delete ? nil : try await JSONResponse.decode(QuotaBody.self, from: request, context: context).quota()
         guard let key = await director.setQuota(quota, ofKey: id) else {
             return JSONResponse.problem(.notFound, "unknown_key", "no key with ID '\(id.prefix(64))'")
         }
