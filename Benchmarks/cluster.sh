@@ -34,6 +34,8 @@ topology:
   links: [{ name: e1-edge, from: e1, to: edge, capacity: 5000Tbit }]
 clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
 engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB }]
+# Every load generator is one address (127.0.0.1): lift the per-address connection cap.
+limits: { maxConnectionsPerClient: 1000000 }
 YAML
     local store=()
     [ -n "${STORE:-}" ] && store=(--store "$STORE" --id d0)

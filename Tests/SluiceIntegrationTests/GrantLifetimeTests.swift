@@ -39,8 +39,11 @@ extension IntegrationTests {
         #expect(try await cluster.request(.DELETE, "/v1/streams/\(tornDownID)").status < 300)
         #expect(try await cluster.get("", headers: [("Range", "bytes=0-187")], base: tornDown).status == 410)
 
-        // Never claimed within the claim timeout: released, and its grant opens nothing.
+        // Never claimed within the claim timeout: released, and its grant opens nothing. A HEAD
+        // sends no media and does not count as the player coming.
         let unclaimed = try location(try await cluster.get("/play/clip"))
+        #expect(try await cluster.request(.HEAD, "", headers: [], base: unclaimed).status == 200)
+        #expect(try await live().first?.isClaimed == false)
         try await cluster.waitUntil("the unclaimed stream to be released") { try await live().isEmpty }
         #expect(try await cluster.get("", headers: [("Range", "bytes=0-187")], base: unclaimed).status == 410)
         let usage = String(decoding: try await cluster.get("/v1/usage?format=csv").body, as: UTF8.self)

@@ -35,7 +35,8 @@ struct EngineRoutes {
             logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
             throw HTTPError(.forbidden, message: error.message)
         }
-        try await requireLiveStream(grant, object: name)
+        // HEAD sends no media: it is not the player coming, so it neither asks nor claims.
+        try await requireLiveStream(grant, object: name, claiming: request.method != .head)
         guard let object = await objects.object(named: name) else {
             throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
         }
@@ -67,7 +68,7 @@ struct EngineRoutes {
     /// A grant opens media only while its stream lives: once it ended, was revoked or its lease
     /// lapsed, 410 and nothing sent. The first connection of a stream the engine has not seen
     /// asks the director (which also learns that the player came).
-    private func requireLiveStream(_ grant: StreamGrant, object name: String) async throws {
+    private func requireLiveStream(_ grant: StreamGrant, object name: String, claiming: Bool) async throws {
         func gone(_ why: String) -> HTTPError {
             logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "stream_id": "\(grant.streamID)", "reason": "\(why)"])
             return HTTPError(.gone, message: "the stream of this grant has ended (\(why)); ask the director to play again")
@@ -78,6 +79,7 @@ struct EngineRoutes {
         case .gone:
             throw gone("ended or revoked")
         case .unknown:
+            guard claiming else { return }
             let live: Bool
             do {
                 live = try await director.renew(streamID: grant.streamID, bytesSent: 0)
