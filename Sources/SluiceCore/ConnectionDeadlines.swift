@@ -4,8 +4,10 @@ public struct ListenerLimits: Hashable, Sendable {
     public var requestHeadTimeout: Duration = .seconds(10)
     /// The longest silence inside a request body (a stalled upload): 408 and close.
     public var requestBodyTimeout: Duration = .seconds(30)
-    /// A kept-alive connection with no request in flight is closed after this.
-    public var idleTimeout: Duration = .seconds(60)
+    /// A kept-alive connection with no request in flight is closed after this: longer than the
+    /// 60 s after which HTTP clients (AsyncHTTPClient, browsers) drop idle connections
+    /// themselves, so a client never reuses one the server is closing (as nginx's 75 s).
+    public var idleTimeout: Duration = .seconds(75)
     /// A client that takes none of a response for this long (its window stays shut) is cut.
     public var sendTimeout: Duration = .seconds(60)
     /// Connections one client address may hold open on one listener.

@@ -48,6 +48,22 @@ import Testing
         }
     }
 
+    @Test func listenerLimitsDecodeWithDefaultsAndTheirProblems() throws {
+        let defaults = try Configuration.parse(yaml: Self.valid).limits
+        #expect(defaults.requestHeadTimeout == .seconds(10) && defaults.idleTimeout == .seconds(75) && defaults.maxConnectionsPerClient == 128)
+        let set = try Configuration.parse(yaml: Self.valid + "\nlimits: { requestHeadTimeout: 3s, requestBodyTimeout: 500ms, idleTimeout: 2m, sendTimeout: 9s, maxConnectionsPerClient: 7 }\n").limits
+        #expect(set.requestHeadTimeout == .seconds(3) && set.requestBodyTimeout == .milliseconds(500) && set.idleTimeout == .seconds(120))
+        #expect(set.sendTimeout == .seconds(9) && set.maxConnectionsPerClient == 7)
+        do {
+            _ = try Configuration.parse(yaml: Self.valid + "\nlimits: { requestHeadTimeout: soon, idleTimeout: 0s, maxConnectionsPerClient: 0 }\n")
+            Issue.record("bad limits were accepted")
+        } catch let error as ConfigurationError {
+            #expect(error.problems.contains { $0.contains("limits.requestHeadTimeout") })
+            #expect(error.problems.contains { $0.contains("limits.idleTimeout must be longer than zero") })
+            #expect(error.problems.contains { $0.contains("limits.maxConnectionsPerClient") })
+        }
+    }
+
     @Test func listsEveryProblemAtOnce() {
         let yaml = """
             grantSecret: short
