@@ -19,7 +19,13 @@ public enum FuzzHarness {
                     guard let request = try parser.nextRequest() else { break }
                     precondition(request.uri.utf8.count <= parser.limits.maxURILength, "URI over the limit")
                     precondition(request.body.count <= parser.limits.maxBodyBytes, "body over the limit")
-                    for offer in RTSPTransport.parse(request.headers["Transport"] ?? "") { _ = offer.isUDP }
+                    for offer in RTSPTransport.parse(request.headers["Transport"] ?? "") {
+                        _ = offer.isUDP
+                        // A port pair is usable, or there is none: never port 0, never a system port.
+                        if let rtp = offer.clientRTPPort {
+                            precondition(rtp >= ClientPorts.lowest && offer.clientRTCPPort == rtp + 1, "unusable client_port accepted")
+                        }
+                    }
                     if let start = NormalPlayTime.start(request.headers["Range"]) {
                         precondition(start.isFinite && start >= 0 && start <= NormalPlayTime.maxSeconds)
                         _ = Int64(start * 1000)
