@@ -51,6 +51,7 @@ struct RTPStreamer: Sendable {
         let placeholder = ByteBuffer()
         var chunkNumber: UInt32 = 0
         var stopReply: [CheckedContinuation<RTPSession.Summary, Never>] = []
+        var unreachableSince: ContinuousClock.Instant?
 
         loop: while !Task.isCancelled {
             for command in session.takeCommands() {
@@ -74,9 +75,14 @@ struct RTPStreamer: Sendable {
             switch feeder.nextAction(now: now(), progress: .init(packetsSent: summary.packetsSent, nextSequence: session.nextSequence)) {
             case .renew(let position):
                 let reportAge = summary.lastReceiverReport.map { ContinuousClock.now - $0 }
-                if let alive = try? await director.renew(
-                    streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge, position: position), !alive {
-                    logger.info("rtp stream stopped: lease gone", metadata: ["stream_id": "\(id)"])
+                let alive = try? await director.renew(
+                    streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge, position: position)
+                // A director restarting keeps the lease in its store: go on for a while, as the
+                // HTTP sender does, but not for ever without a live reservation.
+                unreachableSince = alive == nil ? (unreachableSince ?? clock.now) : nil
+                let silent = unreachableSince.map { clock.now - $0 > PacedSender.directorSilenceLimit } ?? false
+                if alive == false || silent {
+                    logger.info("rtp stream stopped", metadata: ["stream_id": "\(id)", "reason": "\(silent ? "director unreachable" : "lease gone")"])
                     _ = await pacer.drop(id)
                     session.finish()
                     return
