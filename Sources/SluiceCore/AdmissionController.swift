@@ -11,6 +11,8 @@ public struct AdmissionController: Sendable {
     public private(set) var book: ReservationBook
     public internal(set) var directory = Directory()
     public private(set) var streams: [UInt32: LiveStream] = [:]
+    /// What each user and key holds in `streams`, for quotas.
+    public private(set) var holdings = HoldingLedger()
     public private(set) var queue: AdmissionQueue
     /// When each stream may next be due (lease expiry, or claim deadline while unclaimed),
     /// earliest first, so the sweep touches only due streams. Entries are never later than the
@@ -234,7 +236,9 @@ public struct AdmissionController: Sendable {
         streamIDs.claim(stream.id)
         for hop in stream.hops { labels.claim(hop.label, atNode: hop.node) }
         book.restore(stream.reservation)
+        if let old = streams[stream.id] { holdings.remove(old) }
         streams[stream.id] = stream
+        holdings.add(stream)
         deadlines.push(Deadline(at: deadline(of: stream), id: stream.id))
     }
 
@@ -280,6 +284,7 @@ public struct AdmissionController: Sendable {
 
     private mutating func release(_ id: UInt32) -> LiveStream? {
         guard let stream = streams.removeValue(forKey: id) else { return nil }
+        holdings.remove(stream)
         book.release(stream.reservation)
         streamIDs.free(id)
         for hop in stream.hops { labels.free(hop.label, atNode: hop.node) }
@@ -362,6 +367,7 @@ public struct AdmissionController: Sendable {
         stream.keyID = request.keyID
         stream.visibility = request.visibility
         streams[id] = stream
+        holdings.add(stream)
         deadlines.push(Deadline(at: deadline(of: stream), id: id))
         return stream
     }

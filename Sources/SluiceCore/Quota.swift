@@ -40,6 +40,28 @@ public struct Holding: Hashable, Sendable, Codable {
     }
 }
 
+/// One thing held against quotas: a live stream, or a request waiting in the queue (which may
+/// be admitted later, so it counts now: a user cannot queue past their quota).
+public struct QuotaClaim: Hashable, Sendable {
+    /// Set only when a key asked (see `LiveStream.user`).
+    public var user: String?
+    public var keyID: String?
+    /// Reserved path bandwidth (plays); uploads count as a stream only.
+    public var bitsPerSecond: Int64
+
+    public init(user: String?, keyID: String?, bitsPerSecond: Int64) {
+        self.user = user
+        self.keyID = keyID
+        self.bitsPerSecond = bitsPerSecond
+    }
+
+    /// A live play or upload; nil for a copy between engines, which nobody asked for.
+    public init?(_ stream: LiveStream) {
+        guard stream.kind != .copy else { return nil }
+        self.init(user: stream.user, keyID: stream.keyID, bitsPerSecond: stream.kind == .play ? stream.reservation.bitsPerSecond : 0)
+    }
+}
+
 /// The quotas of a cluster: defaults for every user and every key, and one per group. A user
 /// or a key may carry its own quota, which replaces the default. Admins (and the operator's
 /// configuration keys) are held only by quotas set on them or their groups explicitly.
@@ -56,57 +78,107 @@ public struct QuotaPolicy: Hashable, Sendable {
         self.groups = groups
     }
 
+    /// Who holds: a user, a key, or the members of a group together.
+    public enum Holder: Hashable, Sendable {
+        case user(String), key(String), group(String)
+    }
+
     /// Why a new stream of `bitsPerSecond` for `principal` would exceed a quota, or nil.
-    ///
-    /// `streams` are the live streams (copies do not count); `groupsOf` names each user's groups;
-    /// `userQuota` and `keyQuota` are the principal's own, if set.
+    /// `held` says what a holder holds now (live and waiting); it is asked only for the holders
+    /// a limit applies to, so an unlimited caller costs nothing. `userQuota` and `keyQuota` are
+    /// the principal's own, if set.
+    public func refusal(
+        for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64, held: (Holder) -> Holding
+    ) -> AdmissionRefusal? {
+        let isOperator = principal.role == .admin
+        var checks: [(holder: Holder, name: String, quota: Quota)] = []
+        // Streams are attributed to a user only when a key opened them (see `LiveStream.user`).
+        if let key = principal.keyID {
+            if let limit = userQuota ?? (isOperator ? nil : user) { checks.append((.user(principal.name), "user '\(principal.name)'", limit)) }
+            if let limit = keyQuota ?? (isOperator ? nil : self.key) { checks.append((.key(key), "key \(key)", limit)) }
+        }
+        for group in principal.groups { if let limit = groups[group] { checks.append((.group(group), "group '\(group)'", limit)) } }
+        for check in checks {
+            let holding = held(check.holder)
+            if let max = check.quota.maxStreams, holding.streams + 1 > max {
+                return AdmissionRefusal(
+                    .quotaExceeded, "quota of \(check.name) reached: \(holding.streams) of \(max) streams live or waiting; end one or ask an operator")
+            }
+            if let max = check.quota.maxBitsPerSecond, holding.bitsPerSecond + bitsPerSecond > max {
+                return AdmissionRefusal(
+                    .quotaExceeded,
+                    "quota of \(check.name) reached: \(Quota.rate(holding.bitsPerSecond)) reserved + \(Quota.rate(bitsPerSecond)) asked > \(Quota.rate(max))",
+                    requestedBitsPerSecond: bitsPerSecond, availableBitsPerSecond: Swift.max(0, max - holding.bitsPerSecond))
+            }
+        }
+        return nil
+    }
+
+    /// The same, counting `held` claims (live streams, waiting requests) one by one.
+    public func refusal(
+        for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64,
+        held claims: some Sequence<QuotaClaim>, groupsOf: (String) -> [String]
+    ) -> AdmissionRefusal? {
+        refusal(for: principal, userQuota: userQuota, keyQuota: keyQuota, adding: bitsPerSecond) { holder in
+            var holding = Holding()
+            for claim in claims {
+                let counts = switch holder {
+                case .user(let name): claim.user == name
+                case .key(let key): claim.keyID == key
+                case .group(let group): claim.user.map { groupsOf($0).contains(group) } ?? false
+                }
+                if counts { holding.add(claim) }
+            }
+            return holding
+        }
+    }
+
+    /// The same over live streams (copies do not count).
     public func refusal(
         for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64,
         streams: some Sequence<LiveStream>, groupsOf: (String) -> [String]
     ) -> AdmissionRefusal? {
-        let isOperator = principal.role == .admin
-        let userLimit = userQuota ?? (isOperator ? nil : user)
-        let keyLimit = principal.keyID == nil ? nil : (keyQuota ?? (isOperator ? nil : key))
-        let groupLimits = principal.groups.compactMap { name in groups[name].map { (name, $0) } }
-        guard userLimit != nil || keyLimit != nil || !groupLimits.isEmpty else { return nil }
-        // Streams are attributed to a user only when a key opened them (see `LiveStream.user`).
-        let name = principal.keyID == nil ? nil : principal.name
-        var byUser = Holding(), byKey = Holding()
-        var byGroup: [String: Holding] = [:]
-        let watched = Set(groupLimits.map(\.0))
-        for stream in streams where stream.kind != .copy {
-            let rate = stream.kind == .play ? stream.reservation.bitsPerSecond : 0
-            if let name, stream.user == name {
-                byUser.streams += 1
-                byUser.bitsPerSecond += rate
-            }
-            if let key = principal.keyID, stream.keyID == key {
-                byKey.streams += 1
-                byKey.bitsPerSecond += rate
-            }
-            if !watched.isEmpty, let owner = stream.user {
-                for group in groupsOf(owner) where watched.contains(group) {
-                    byGroup[group, default: Holding()].streams += 1
-                    byGroup[group, default: Holding()].bitsPerSecond += rate
-                }
-            }
-        }
-        var checks: [(holder: String, quota: Quota, holding: Holding)] = []
-        if let userLimit, name != nil { checks.append(("user '\(principal.name)'", userLimit, byUser)) }
-        if let keyLimit, let key = principal.keyID { checks.append(("key \(key)", keyLimit, byKey)) }
-        for (group, quota) in groupLimits { checks.append(("group '\(group)'", quota, byGroup[group] ?? Holding())) }
-        for check in checks {
-            if let max = check.quota.maxStreams, check.holding.streams + 1 > max {
-                return AdmissionRefusal(
-                    .quotaExceeded, "quota of \(check.holder) reached: \(check.holding.streams) of \(max) streams live; end one or ask an operator")
-            }
-            if let max = check.quota.maxBitsPerSecond, check.holding.bitsPerSecond + bitsPerSecond > max {
-                return AdmissionRefusal(
-                    .quotaExceeded,
-                    "quota of \(check.holder) reached: \(Quota.rate(check.holding.bitsPerSecond)) reserved + \(Quota.rate(bitsPerSecond)) asked > \(Quota.rate(max))",
-                    requestedBitsPerSecond: bitsPerSecond, availableBitsPerSecond: Swift.max(0, max - check.holding.bitsPerSecond))
-            }
-        }
-        return nil
+        refusal(
+            for: principal, userQuota: userQuota, keyQuota: keyQuota, adding: bitsPerSecond,
+            held: streams.compactMap(QuotaClaim.init), groupsOf: groupsOf)
+    }
+}
+
+/// What each user and each key holds in live streams, kept as streams come and go (so a quota
+/// check costs a lookup, not a pass over every live stream).
+public struct HoldingLedger: Sendable {
+    public private(set) var byUser: [String: Holding] = [:]
+    public private(set) var byKey: [String: Holding] = [:]
+
+    public init() {}
+
+    public mutating func add(_ stream: LiveStream) {
+        guard let claim = QuotaClaim(stream) else { return }
+        if let user = claim.user { byUser[user, default: Holding()].add(claim) }
+        if let key = claim.keyID { byKey[key, default: Holding()].add(claim) }
+    }
+
+    public mutating func remove(_ stream: LiveStream) {
+        guard let claim = QuotaClaim(stream) else { return }
+        if let user = claim.user { Self.take(claim, from: &byUser, user) }
+        if let key = claim.keyID { Self.take(claim, from: &byKey, key) }
+    }
+
+    private static func take(_ claim: QuotaClaim, from table: inout [String: Holding], _ name: String) {
+        guard var holding = table[name] else { return }
+        holding.streams -= 1
+        holding.bitsPerSecond -= claim.bitsPerSecond
+        table[name] = holding.streams > 0 ? holding : nil
+    }
+}
+
+extension Holding {
+    public mutating func add(_ claim: QuotaClaim) {
+        streams += 1
+        bitsPerSecond += claim.bitsPerSecond
+    }
+
+    public static func + (lhs: Holding, rhs: Holding) -> Holding {
+        Holding(streams: lhs.streams + rhs.streams, bitsPerSecond: lhs.bitsPerSecond + rhs.bitsPerSecond)
     }
 }

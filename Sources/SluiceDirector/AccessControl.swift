@@ -78,11 +78,16 @@ struct AccessControl: Sendable {
     mutating func setQuota(_ quota: Quota?, ofUser name: String) -> User? { identities.setQuota(quota, ofUser: name) }
     mutating func setQuota(_ quota: Quota?, ofKey id: String) -> KeyRecord? { identities.setQuota(quota, ofKey: id) }
 
-    /// Why `principal` may not hold one more stream of `bitsPerSecond` beside `streams`, or nil.
-    func quotaRefusal(for principal: Principal, adding bitsPerSecond: Int64, streams: some Sequence<LiveStream>, policy: QuotaPolicy) -> AdmissionRefusal? {
-        let users = identities.users
-        return policy.refusal(
-            for: principal, userQuota: users[principal.name]?.quota, keyQuota: principal.keyID.flatMap { identities.keys[$0]?.quota },
-            adding: bitsPerSecond, streams: streams, groupsOf: { users[$0]?.groups ?? [] })
+    /// Why `principal` may not hold one more stream of `bitsPerSecond`, given what each holder
+    /// holds (`held`), or nil.
+    func quotaRefusal(for principal: Principal, adding bitsPerSecond: Int64, policy: QuotaPolicy, held: (QuotaPolicy.Holder) -> Holding) -> AdmissionRefusal? {
+        policy.refusal(
+            for: principal, userQuota: identities.users[principal.name]?.quota, keyQuota: principal.keyID.flatMap { identities.keys[$0]?.quota },
+            adding: bitsPerSecond, held: held)
+    }
+
+    /// The users in `group`.
+    func members(of group: String) -> [String] {
+        identities.users.values.filter { $0.groups.contains(group) }.map(\.name)
     }
 }

@@ -162,13 +162,37 @@ public actor Director {
 
     /// Whether one more stream would take `principal` past a quota. Plays count their path's
     /// reserved rate; an upload counts as a stream (its write rate is the engine's, not a path's).
+    /// Requests waiting in the queue count as held: nobody queues past a quota.
     private func quotaRefusal(_ kind: AdmissionRequest.Kind, for principal: Principal) -> AdmissionRefusal? {
-        let rate: Int64
-        switch kind {
-        case .play(let name): rate = controller.directory.objects[name].map(controller.policy.reservedRate(for:)) ?? 0
-        case .ingest: rate = 0
+        func rate(_ kind: AdmissionRequest.Kind) -> Int64 {
+            switch kind {
+            case .play(let name): controller.directory.objects[name].map(controller.policy.reservedRate(for:)) ?? 0
+            case .ingest: 0
+            }
         }
-        return accessControl.quotaRefusal(for: principal, adding: rate, streams: controller.streams.values, policy: quotas)
+        // Asked only for holders a limit applies to: live streams from the ledger, the queue
+        // (at most maxQueueLength) by a pass.
+        return accessControl.quotaRefusal(for: principal, adding: rate(kind), policy: quotas) { holder in
+            let ledger = controller.holdings
+            var holding: Holding
+            let waits: (AdmissionRequest) -> Bool
+            switch holder {
+            case .user(let name):
+                holding = ledger.byUser[name] ?? Holding()
+                waits = { $0.user == name }
+            case .key(let key):
+                holding = ledger.byKey[key] ?? Holding()
+                waits = { $0.keyID == key }
+            case .group(let group):
+                let members = Set(accessControl.members(of: group))
+                holding = members.reduce(Holding()) { $0 + (ledger.byUser[$1] ?? Holding()) }
+                waits = { $0.user.map(members.contains) ?? false }
+            }
+            for waiter in controller.queue.waiters where waits(waiter.request) {
+                holding.add(QuotaClaim(user: waiter.request.user, keyID: waiter.request.keyID, bitsPerSecond: rate(waiter.request.kind)))
+            }
+            return holding
+        }
     }
 
     /// The request waiting on `ticket` was cancelled or its client went away: leave the queue

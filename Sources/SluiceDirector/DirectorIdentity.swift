@@ -108,12 +108,7 @@ extension Director {
 
     /// Each user with what they hold now and the quota that applies to them.
     public var userHoldings: [UserHolding] {
-        var held: [String: Holding] = [:]
-        for stream in controller.streams.values where stream.kind != .copy {
-            guard let user = stream.user else { continue }
-            held[user, default: Holding()].streams += 1
-            if stream.kind == .play { held[user, default: Holding()].bitsPerSecond += stream.reservation.bitsPerSecond }
-        }
+        let held = controller.holdings.byUser
         return users.map { user in
             UserHolding(user: user, holding: held[user.name] ?? Holding(), quota: user.quota ?? (user.role == .admin ? .unlimited : quotas.user))
         }

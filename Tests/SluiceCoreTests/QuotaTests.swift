@@ -57,6 +57,41 @@ import Testing
         #expect(policy.refusal(for: otherKey, userQuota: nil, keyQuota: nil, adding: 1, streams: group, groupsOf: { _ in [] }) == nil)
     }
 
+    @Test func theControllersLedgerAlwaysEqualsAPassOverItsStreams() throws {
+        // Random admissions by three users' keys and random ends: the ledger kept as streams come
+        // and go says what counting them would.
+        let topology = try Topology(
+            nodes: [Node(name: "e", kind: .engine), Node(name: "x", kind: .edge)],
+            links: [Link(name: "e-x", from: "e", to: "x", capacityBitsPerSecond: 1_000_000_000)])
+        var controller = AdmissionController(topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: AdmissionPolicy())
+        let capacity = EngineCapacity(maxStreams: 1000, bufferBytes: 1 << 40, ingestBitsPerSecond: 1 << 40, diskBytes: 1 << 50)
+        controller.engineRegistered(EngineRecord(name: "e", url: "http://e", capacity: capacity, isUp: true, lastHeartbeat: now), objects: [
+            MediaObject(name: "movie", sizeBytes: 1000, durationMilliseconds: 60_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "a", count: 64)),
+        ], now: now)
+        var generator = SystemRandomNumberGenerator()
+        var ticket: UInt64 = 0
+        for _ in 0..<400 {
+            if Bool.random(using: &generator) || controller.streams.isEmpty {
+                ticket += 1
+                var request = AdmissionRequest(ticket: ticket, kind: .play(object: "movie"), clientAddress: "10.0.0.1", deadline: now + .seconds(5))
+                let user = ["ann", "ben", "cy"].randomElement(using: &generator)
+                request.user = user
+                request.keyID = user.map { $0 + "-k" + String(Int.random(in: 1...2, using: &generator)) }
+                _ = controller.requestReceived(request, now: now)
+            } else if let id = controller.streams.keys.randomElement(using: &generator) {
+                _ = controller.streamEnded(id: id, now: now)
+            }
+            var byUser: [String: Holding] = [:]
+            var byKey: [String: Holding] = [:]
+            for stream in controller.streams.values {
+                guard let claim = QuotaClaim(stream) else { continue }
+                if let user = claim.user { byUser[user, default: Holding()].add(claim) }
+                if let key = claim.keyID { byKey[key, default: Holding()].add(claim) }
+            }
+            #expect(controller.holdings.byUser == byUser && controller.holdings.byKey == byKey)
+        }
+    }
+
     @Test func holdingsNeverExceedTheQuotaWhateverTheOrderOfRequests() {
         // Admit greedily in a random order, as the director does: the user's total never passes the quota.
         var generator = SystemRandomNumberGenerator()

@@ -14,7 +14,7 @@ import Testing
     let clock = MockClock()
     let object = MediaObject(name: "movie", sizeBytes: 1000, durationMilliseconds: 10_000, averageBitsPerSecond: 1_000_000, sha256: String(repeating: "a", count: 64))
 
-    func makeDirector(grantSecret: String? = nil) async throws -> Director {
+    func makeDirector(grantSecret: String? = nil, quotas: QuotaPolicy = QuotaPolicy()) async throws -> Director {
         let topology = try Topology(
             nodes: [Node(name: "e", kind: .engine), Node(name: "x", kind: .edge)],
             links: [Link(name: "e-x", from: "e", to: "x", capacityBitsPerSecond: 2_500_000)])
@@ -24,7 +24,7 @@ import Testing
         policy.maxWait = .seconds(3)
         let controller = AdmissionController(topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: policy)
         let store = try await SQLiteStore.open(directory: directory, logger: Logger(label: "test"))
-        let director = Director(controller: controller, store: store, clock: clock, logger: Logger(label: "test"), grantSecret: grantSecret)
+        let director = Director(controller: controller, store: store, clock: clock, logger: Logger(label: "test"), grantSecret: grantSecret, quotas: quotas)
         try await director.restore()
         return director
     }
@@ -100,6 +100,33 @@ import Testing
         #expect(byID[playing.id]?.bytes == 700 && byID[playing.id]?.endReason == .directorRestart, "\(usage)")
         #expect(byID[unclaimed.id]?.endReason == .directorRestart, "\(usage)")
         await restarted.shutdown()
+    }
+
+    @Test func requestsWaitingInTheQueueCountAgainstTheQuota() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let director = try await makeDirector(quotas: QuotaPolicy(user: Quota(maxStreams: 3)))
+        await register(director)
+        let amy = Principal(name: "amy", role: .viewer, keyID: "k1")
+        // 2.5 Mbit/s holds two 1 Mbit/s streams; the third waits, and counts.
+        for client in ["10.0.0.1", "10.0.0.2"] {
+            #expect((try? await director.admit(.play(object: "movie"), clientAddress: client, maxWait: nil, by: amy).get()) != nil)
+        }
+        let waiter = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.3", maxWait: nil, by: amy) }
+        while await director.queueLength == 0 { await Task.yield() }
+        guard case .failure(let refusal) = await director.admit(.play(object: "movie"), clientAddress: "10.0.0.4", maxWait: nil, by: amy) else {
+            Issue.record("a fourth request was let past a quota of three")
+            return
+        }
+        #expect(refusal.code == .quotaExceeded && refusal.message.contains("3 of 3"))
+        #expect(await director.queueLength == 1, "the refused request did not queue")
+        // Another user is not held by amy's quota.
+        let other = Task { await director.admit(.play(object: "movie"), clientAddress: "10.0.0.5", maxWait: .seconds(1), by: Principal(name: "bo", role: .viewer, keyID: "k2")) }
+        while await director.queueLength < 2 { await Task.yield() }
+        clock.advance(by: .seconds(4))
+        await heartbeatAndTick(director)
+        _ = await other.value
+        _ = await waiter.value
+        await director.shutdown()
     }
 
     @Test func aBatchOfRenewalsExtendsTheLiveAndNamesTheGone() async throws {
