@@ -57,7 +57,9 @@ extension IntegrationTests {
         let engineLast = try #require(receiver.arrivals.last)
         let enginePauseLag = engineLast - enginePauseSent
         #expect(engineLast <= enginePauseReplied + .milliseconds(2), "a packet came after the engine answered PAUSE")
-        #expect(enginePauseLag < .milliseconds(20), "last packet \(enginePauseLag) after the engine was told to pause")
+        // Typically 5 ms here; the bound is the director's, as unit suites run beside this one on
+        // two cores (one full run saw 21-24 ms): a send loop that naps between checks would miss it.
+        #expect(enginePauseLag < .milliseconds(50), "last packet \(enginePauseLag) after the engine was told to pause")
         let before = receiver.count
         let enginePlaySent = ContinuousClock.now
         let resume = try JSONEncoder().encode(ClusterMessages.RTPPlay(startMilliseconds: nil))
@@ -65,7 +67,7 @@ extension IntegrationTests {
         try await Task.sleep(for: .milliseconds(300))
         let engineFirst = try #require(receiver.arrivals.dropFirst(before).first)
         let enginePlayLag = engineFirst - enginePlaySent
-        #expect(enginePlayLag < .milliseconds(20), "first packet \(enginePlayLag) after the engine was told to play")
+        #expect(enginePlayLag < .milliseconds(50), "first packet \(enginePlayLag) after the engine was told to play")
         print("rtsp control latency: via the director PAUSE -> last packet \(pauseLag), PLAY -> first packet \(playLag); "
             + "at the engine PAUSE -> last packet \(enginePauseLag), PLAY -> first packet \(enginePlayLag)")
         #expect(try rtsp.send("TEARDOWN", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
