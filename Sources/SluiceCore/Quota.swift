@@ -113,35 +113,6 @@ public struct QuotaPolicy: Hashable, Sendable {
         }
         return nil
     }
-
-    /// The same, counting `held` claims (live streams, waiting requests) one by one.
-    public func refusal(
-        for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64,
-        held claims: some Sequence<QuotaClaim>, groupsOf: (String) -> [String]
-    ) -> AdmissionRefusal? {
-        refusal(for: principal, userQuota: userQuota, keyQuota: keyQuota, adding: bitsPerSecond) { holder in
-            var holding = Holding()
-            for claim in claims {
-                let counts = switch holder {
-                case .user(let name): claim.user == name
-                case .key(let key): claim.keyID == key
-                case .group(let group): claim.user.map { groupsOf($0).contains(group) } ?? false
-                }
-                if counts { holding.add(claim) }
-            }
-            return holding
-        }
-    }
-
-    /// The same over live streams (copies do not count).
-    public func refusal(
-        for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64,
-        streams: some Sequence<LiveStream>, groupsOf: (String) -> [String]
-    ) -> AdmissionRefusal? {
-        refusal(
-            for: principal, userQuota: userQuota, keyQuota: keyQuota, adding: bitsPerSecond,
-            held: streams.compactMap(QuotaClaim.init), groupsOf: groupsOf)
-    }
 }
 
 /// What each user and each key holds in live streams, kept as streams come and go (so a quota

@@ -11,6 +11,11 @@ public struct DirectorLink: Sendable {
     let client: HTTPClient
     private let renewals = RenewalBatcher()
 
+    /// How long a stream (HTTP or RTP) goes on while its director cannot be reached to renew
+    /// the lease: a restarting director keeps the lease in its store, but no stream goes on for
+    /// ever without a live reservation.
+    static let silenceLimit: Duration = .seconds(30)
+
     public init(baseURL: String, token: String, client: HTTPClient = .shared) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token

@@ -133,12 +133,6 @@ public actor StreamTable {
         entries.map { .init(streamID: $0.key, object: $0.value.object, transport: "http", profile: $0.value.profile, since: $0.value.since) }
     }
 
-    func isClosed(_ streamID: UInt32) -> Bool { closed[streamID] != nil }
-
-    func isCurrent(_ streamID: UInt32, generation: UInt64) -> Bool {
-        entries[streamID]?.generation == generation
-    }
-
     func add(_ bytes: Int, to streamID: UInt32) -> Int64 {
         entries[streamID]?.bytesSent += Int64(bytes)
         return entries[streamID]?.bytesSent ?? 0

@@ -28,12 +28,11 @@ public final class ConnectionCounter: Sendable {
             counts[address] = current > 1 ? current - 1 : nil
         }
     }
-
-    public func count(of address: String) -> Int { counts.withLock { $0[address, default: 0] } }
 }
 
-/// For a listener without the HTTP guard (RTSP): closes a connection at once when its address
-/// already holds `counter.limit` connections, and counts it down when it closes.
+/// At the front of a connection's pipeline (RTSP, and the HTTP guard puts it there too): closes
+/// the connection at once when its address already holds `counter.limit` connections, and
+/// counts it down when it closes.
 public final class ConnectionCap: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer

@@ -4,11 +4,12 @@ import NIOCore
 import NIOHTTPTypes
 import SluiceCore
 
-/// Puts `ListenerLimits` on one HTTP connection: at most `maxConnectionsPerClient` per address,
-/// a deadline for each request head and for silence within a body (408 and close), an idle
-/// keep-alive timeout, and a cut for a client that takes none of a response. Sits after the
-/// HTTP codec (Hummingbird's `additionalChannelHandlers`) and puts a byte watcher at the front
-/// of the pipeline, so a request's clock starts at its first byte, not at its parsed head.
+/// Puts `ListenerLimits` on one HTTP connection: a deadline for each request head and for
+/// silence within a body (408 and close), an idle keep-alive timeout, and a cut for a client
+/// that takes none of a response. Sits after the HTTP codec (Hummingbird's
+/// `additionalChannelHandlers`) and puts at the front of the pipeline the address cap
+/// (`ConnectionCap`, `maxConnectionsPerClient`) and a byte watcher, so a request's clock starts
+/// at its first byte, not at its parsed head.
 public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPRequestPart
     public typealias InboundOut = HTTPRequestPart
@@ -22,7 +23,6 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
     private let logger: Logger
     private var deadlines: ConnectionDeadlines
     private var ticker: RepeatedTask?
-    private var countedAddress: String?
     private var closing = false
 
     public init(limits: ListenerLimits, counter: ConnectionCounter, logger: Logger) {
@@ -34,7 +34,7 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
 
     public func handlerAdded(context: ChannelHandlerContext) {
         let watcher = ByteArrivalWatcher(guard: NIOLoopBound(self, eventLoop: context.eventLoop))
-        try? context.pipeline.syncOperations.addHandler(watcher, position: .first)
+        try? context.pipeline.syncOperations.addHandlers([ConnectionCap(counter: counter, logger: logger), watcher], position: .first)
         if context.channel.isActive { start(context: context) }
     }
 
@@ -44,15 +44,7 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
     }
 
     private func start(context: ChannelHandlerContext) {
-        guard ticker == nil, !closing else { return }
-        let address = context.channel.remoteAddress?.ipAddress ?? "?"
-        guard counter.open(address) else {
-            logger.info("connection refused: too many from one address", metadata: ["client": "\(address)", "limit": "\(counter.limit)"])
-            closing = true
-            context.close(promise: nil)
-            return
-        }
-        countedAddress = address
+        guard ticker == nil, !closing, context.channel.isActive else { return }
         deadlines = ConnectionDeadlines(limits: limits, now: .now)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         ticker = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.tickInterval, delay: Self.tickInterval) { _ in
@@ -70,16 +62,18 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
         case .none:
             return
         case .close(let reason):
-            logger.debug("connection closed", metadata: ["client": "\(countedAddress ?? "?")", "reason": "\(reason)"])
+            logger.debug("connection closed", metadata: ["client": "\(client(context))", "reason": "\(reason)"])
             shutDown(context: context)
         case .requestTimeout(let reason):
-            logger.info("request timed out: 408", metadata: ["client": "\(countedAddress ?? "?")", "reason": "\(reason)"])
+            logger.info("request timed out: 408", metadata: ["client": "\(client(context))", "reason": "\(reason)"])
             let head = HTTPResponse(status: .requestTimeout, headerFields: [.connection: "close", .contentLength: "0"])
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             shutDown(context: context)
         }
     }
+
+    private func client(_ context: ChannelHandlerContext) -> String { context.channel.remoteAddress?.ipAddress ?? "?" }
 
     private func shutDown(context: ChannelHandlerContext) {
         guard !closing else { return }
@@ -113,21 +107,17 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        release()
+        stopTicking()
         context.fireChannelInactive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        release()
+        stopTicking()
     }
 
-    private func release() {
+    private func stopTicking() {
         ticker?.cancel()
         ticker = nil
-        if let address = countedAddress {
-            counter.close(address)
-            countedAddress = nil
-        }
     }
 }
 

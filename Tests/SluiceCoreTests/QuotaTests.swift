@@ -110,3 +110,26 @@ import Testing
         }
     }
 }
+
+extension QuotaPolicy {
+    /// The decision with holdings counted from `streams` one by one: what the director's ledger
+    /// and queue pass must agree with.
+    func refusal(
+        for principal: Principal, userQuota: Quota?, keyQuota: Quota?, adding bitsPerSecond: Int64,
+        streams: some Sequence<LiveStream>, groupsOf: (String) -> [String]
+    ) -> AdmissionRefusal? {
+        let claims = streams.compactMap(QuotaClaim.init)
+        return refusal(for: principal, userQuota: userQuota, keyQuota: keyQuota, adding: bitsPerSecond) { holder in
+            var holding = Holding()
+            for claim in claims {
+                let counts = switch holder {
+                case .user(let name): claim.user == name
+                case .key(let key): claim.keyID == key
+                case .group(let group): claim.user.map { groupsOf($0).contains(group) } ?? false
+                }
+                if counts { holding.add(claim) }
+            }
+            return holding
+        }
+    }
+}

@@ -354,6 +354,11 @@ struct DirectorRoutes {
             if let maxBitsPerSecond, maxBitsPerSecond < 0 { throw HTTPError(.badRequest, message: "maxBitsPerSecond must not be negative") }
             return Quota(maxStreams: maxStreams, maxBitsPerSecond: maxBitsPerSecond)
         }
+
+        /// The quota of one's own a creation asks for; nil (the default applies) when none.
+        func ownQuota() throws -> Quota? {
+            maxStreams == nil && maxBitsPerSecond == nil ? nil : try quota()
+        }
     }
 
     /// A short-lived bearer token for the caller's key (any role).
@@ -378,8 +383,7 @@ struct DirectorRoutes {
         guard User.isValidName(body.name), groups.count <= 32, groups.allSatisfy(User.isValidName) else {
             throw HTTPError(.badRequest, message: "user and group names are 1-64 characters of A-Z a-z 0-9 . _ - (at most 32 groups)")
         }
-        let quota = body.maxStreams == nil && body.maxBitsPerSecond == nil
-            ? nil : try QuotaBody(maxStreams: body.maxStreams, maxBitsPerSecond: body.maxBitsPerSecond).quota()
+        let quota = try QuotaBody(maxStreams: body.maxStreams, maxBitsPerSecond: body.maxBitsPerSecond).ownQuota()
         guard let user = await director.addUser(name: body.name, role: body.role, groups: groups, quota: quota) else {
             return JSONResponse.problem(.conflict, "user_exists", "a user named '\(body.name)' exists already")
         }
@@ -402,7 +406,7 @@ struct DirectorRoutes {
         // No body, `{}`, or a quota of the key's own.
         let hasBody = request.headers[.contentLength].flatMap(Int.init).map { $0 > 0 } ?? (request.headers[.transferEncoding] != nil)
         let body = hasBody ? try await JSONResponse.decode(QuotaBody.self, from: request, context: context) : QuotaBody()
-        let quota = body.maxStreams == nil && body.maxBitsPerSecond == nil ? nil : try body.quota()
+        let quota = try body.ownQuota()
         guard let (record, key) = await director.createKey(for: name, quota: quota) else {
             return JSONResponse.problem(.notFound, "unknown_user", "no active user named '\(name.prefix(64))'")
         }

@@ -26,9 +26,6 @@ struct PacedSender: Sendable {
 
     private enum Stop: Error { case revoked, superseded, shuttingDown }
 
-    /// How long a stream goes on while its director cannot be reached to renew the lease.
-    static let directorSilenceLimit: Duration = .seconds(30)
-
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
             let id = grant.streamID
@@ -72,7 +69,7 @@ struct PacedSender: Sendable {
                             // as a stream cut here would be lost to the viewer for nothing.
                             let since = unreachableSince ?? clock.now
                             unreachableSince = since
-                            if clock.now - since > Self.directorSilenceLimit { throw error }
+                            if clock.now - since > DirectorLink.silenceLimit { throw error }
                         }
                     }
                 }

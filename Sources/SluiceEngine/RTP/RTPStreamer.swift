@@ -80,7 +80,7 @@ struct RTPStreamer: Sendable {
                 // A director restarting keeps the lease in its store: go on for a while, as the
                 // HTTP sender does, but not for ever without a live reservation.
                 unreachableSince = alive == nil ? (unreachableSince ?? clock.now) : nil
-                let silent = unreachableSince.map { clock.now - $0 > PacedSender.directorSilenceLimit } ?? false
+                let silent = unreachableSince.map { clock.now - $0 > DirectorLink.silenceLimit } ?? false
                 if alive == false || silent {
                     logger.info("rtp stream stopped", metadata: ["stream_id": "\(id)", "reason": "\(silent ? "director unreachable" : "lease gone")"])
                     _ = await pacer.drop(id)
