@@ -27,10 +27,16 @@ public struct PlayReport: Sendable, Codable {
     public var latenessMicroseconds: [Int32]?
     /// The I/O profile the director said the engine reads the stream with (`X-Sluice-Profile`).
     public var profile: String?
+    /// How it ended; nil in benchmark reports.
+    public var ending: PlayEnding?
+    /// The stream's ID at the director (HTTP `X-Sluice-Stream-ID`, RTSP `ssrc`).
+    public var streamID: UInt32?
+    /// RTSP: the server's BYE came and the session was still there at the player's TEARDOWN.
+    var goodbyeSeen = false
 
     enum CodingKeys: String, CodingKey {
         case status, engineURL, startupMilliseconds, transferMilliseconds, bytes, averageBitsPerSecond, sha256, expectedSHA256
-        case errorMessage, packetsReceived, packetsLost, jitterMilliseconds, profile
+        case errorMessage, packetsReceived, packetsLost, jitterMilliseconds, profile, ending, streamID
     }
 
     public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
@@ -40,9 +46,9 @@ public struct PlayReport: Sendable, Codable {
 public struct PlayClient: Sendable {
     public init() {}
 
-    public func play(url: String, apiKey: String?, output: String?, timeout: Duration = .seconds(3600)) async throws -> PlayReport {
+    public func play(url: String, apiKey: String?, output: OutputFile?, timeout: Duration = .seconds(3600)) async throws -> PlayReport {
         // Redirects are followed by hand: the API key is for the director, not the engine.
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .commandLine)
         do {
             let report = try await play(url: url, apiKey: apiKey, output: output, timeout: timeout, client: client)
             try await client.shutdown()
@@ -53,43 +59,60 @@ public struct PlayClient: Sendable {
         }
     }
 
-    private func play(url: String, apiKey: String?, output: String?, timeout: Duration, client: HTTPClient) async throws -> PlayReport {
+    private func play(url: String, apiKey: String?, output: OutputFile?, timeout: Duration, client: HTTPClient) async throws -> PlayReport {
         var request = HTTPClientRequest(url: url)
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         let clock = ContinuousClock()
         let start = clock.now
-        let first = try await client.execute(request, timeout: .seconds(120))
+        let first: HTTPClientResponse
+        do {
+            first = try await client.execute(request, timeout: .seconds(120))
+        } catch {
+            throw ClientError.unreachable("the director", url: url, error)
+        }
         var response = first
         var engineURL: String?
+        let streamID = first.headers.first(name: "X-Sluice-Stream-ID").flatMap { UInt32($0) }
         if (300..<400).contains(Int(first.status.code)), let location = first.headers.first(name: "Location") {
             _ = try? await first.body.collect(upTo: 1 << 16)
             engineURL = location
-            response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(Int64(timeout.seconds)))
+            do {
+                response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(Int64(timeout.seconds)))
+            } catch {
+                throw ClientError.unreachable("the engine", url: location, error)
+            }
         }
         let status = Int(response.status.code)
         guard status == 200 || status == 206 else {
             let body = (try? await response.body.collect(upTo: 1 << 16)).map { String(buffer: $0) } ?? ""
             let message = (try? JSONDecoder().decode(ClusterMessages.Problem.self, from: Data(body.utf8)))?.message ?? body
-            return PlayReport(
+            var report = PlayReport(
                 status: status, engineURL: engineURL, startupMilliseconds: (clock.now - start).milliseconds,
                 transferMilliseconds: 0, bytes: 0, averageBitsPerSecond: 0, sha256: "", expectedSHA256: nil,
                 errorMessage: message.isEmpty ? "HTTP \(status)" : message)
+            // The engine refusing a grant means the stream ended between the redirect and now.
+            report.ending = engineURL == nil ? .refused : await ending(after: url, streamID: streamID, apiKey: apiKey, client: client) ?? .refused
+            report.streamID = streamID
+            return report
         }
-        let file = try OutputFile.open(output)
-        defer { try? file?.close() }
+        let file = output
         var hasher = SHA256()
         var bytes: Int64 = 0
         var firstByte: ContinuousClock.Instant?
+        var ending = PlayEnding.completed
         do {
             for try await chunk in response.body {
                 if firstByte == nil { firstByte = clock.now }
                 bytes += Int64(chunk.readableBytes)
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                try file?.write(contentsOf: Data(chunk.readableBytesView))
+                try chunk.withUnsafeReadableBytes { try file?.write($0) }
             }
+        } catch let error as ClientError {
+            throw error  // the output cannot be written
         } catch {
-            // The engine closed early: the stream was torn down, revoked, or its engine failed.
-            throw ClientError("the stream was cut off after \(bytes) bytes (\(error)): torn down, revoked, or its engine stopped; the usage record says why")
+            // The engine closed early: torn down, revoked, deleted, or its engine failed. The
+            // director's usage record says which.
+            ending = await self.ending(after: url, streamID: streamID, apiKey: apiKey, client: client) ?? .cutOff
         }
         let end = clock.now
         let transfer = firstByte.map { end - $0 } ?? .zero
@@ -98,9 +121,21 @@ public struct PlayClient: Sendable {
             status: status, engineURL: engineURL, startupMilliseconds: ((firstByte ?? end) - start).milliseconds,
             transferMilliseconds: transfer.milliseconds, bytes: bytes,
             averageBitsPerSecond: transfer > .zero ? Double(bytes * 8) / transfer.seconds : 0,
-            sha256: digest, expectedSHA256: await expectedChecksum(playURL: url, apiKey: apiKey, client: client))
+            sha256: digest, expectedSHA256: ending == .completed ? await expectedChecksum(playURL: url, apiKey: apiKey, client: client) : nil)
         report.profile = first.headers.first(name: "X-Sluice-Profile")
+        report.ending = ending
+        report.streamID = streamID
         return report
+    }
+
+    /// Why the director ended the stream, or nil when it cannot say.
+    private func ending(after playURL: String, streamID: UInt32?, apiKey: String?, client: HTTPClient) async -> PlayEnding? {
+        guard let streamID else { return nil }
+        guard let (reason, _) = await StreamOutcome.endReason(directorURL: playURL, streamID: streamID, apiKey: apiKey, client: client) else { return nil }
+        // The engine cut the connection, so a record saying "completed" or "client gone" is the
+        // engine's view of a connection that broke.
+        let ending = PlayEnding(reason: reason)
+        return ending == .completed ? .cutOff : ending
     }
 
     /// Looks the object up in the director's catalog (`/v1/objects`) for its SHA-256.
@@ -126,17 +161,6 @@ public struct PlayClient: Sendable {
               let body = try? await response.body.collect(upTo: 16 << 20),
               let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)) else { return nil }
         return rows.first { $0.object.name == name }?.object.sha256
-    }
-}
-
-/// The file a player writes what it receives to (nil: nowhere).
-enum OutputFile {
-    static func open(_ path: String?) throws -> FileHandle? {
-        guard let path else { return nil }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-            throw ClientError("cannot write \(path)")
-        }
-        return handle
     }
 }
 

@@ -36,12 +36,12 @@ public struct RTSPPlayClient: Sendable {
             var lastTimestamp: UInt32 = 0
         }
         let state = Mutex(State())
-        let file: FileHandle?
+        let file: OutputFile?
         let recordsLateness: Bool
         let clockStart = ContinuousClock.now
 
         /// A benchmark (`recordsLateness` and no file) keeps neither payloads nor a checksum.
-        init(file: FileHandle?, recordsLateness: Bool) {
+        init(file: OutputFile?, recordsLateness: Bool) {
             self.file = file
             self.recordsLateness = recordsLateness
             state.withLock { $0.statistics.keepsPayloads = file != nil || !recordsLateness }
@@ -74,7 +74,7 @@ public struct RTSPPlayClient: Sendable {
                 }
                 return ready
             }
-            for payload in payloads { try? file?.write(contentsOf: Data(payload)) }
+            for payload in payloads { try? file?.write(payload) }
         }
 
         func drain() {
@@ -86,19 +86,17 @@ public struct RTSPPlayClient: Sendable {
                 }
                 return ready
             }
-            for payload in payloads { try? file?.write(contentsOf: Data(payload)) }
+            for payload in payloads { try? file?.write(payload) }
         }
     }
 
-    public func play(url: String, apiKey: String?, output: String?, directorURL: String?) async throws -> PlayReport {
+    public func play(url: String, apiKey: String?, output: OutputFile?, directorURL: String?) async throws -> PlayReport {
         guard let components = URLComponents(string: url), components.scheme == "rtsp", let host = components.host else {
             throw ClientError("'\(url)' is not an rtsp:// URL")
         }
         let port = components.port ?? 554
         let object = components.path.split(separator: "/").first.map(String.init) ?? ""
-        let file = try OutputFile.open(output)
-        defer { try? file?.close() }
-        let reception = Reception(file: file, recordsLateness: recordsLateness)
+        let reception = Reception(file: output, recordsLateness: recordsLateness)
         let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0", reception: reception)
         // The RTCP channel must be run (and so closed) exactly once, also when the player gives
         // up before reading it (refused, unreachable).
@@ -115,7 +113,7 @@ public struct RTSPPlayClient: Sendable {
                 }
         } catch {
             await closeUnusedSockets()
-            throw ClientError("cannot reach \(host):\(port): \(error)")
+            throw ClientError.unreachable("the director's RTSP port", url: "rtsp://\(host):\(port)", error)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -138,6 +136,7 @@ public struct RTSPPlayClient: Sendable {
                 let transport = setup.headers["Transport"] ?? ""
                 let source = Self.parameter("source", in: transport) ?? host
                 let serverRTCPPort = Self.parameter("server_port", in: transport).flatMap { $0.split(separator: "-").last.flatMap { Int($0) } }
+                let streamID = Self.parameter("ssrc", in: transport).flatMap { UInt32($0, radix: 16) }
                 let played = try await session.send("PLAY", base, [("Session", sessionID), ("Range", "npt=0.000-")])
                 guard played.status == 200 else { return Self.refused(played, start: start) }
 
@@ -179,7 +178,7 @@ public struct RTSPPlayClient: Sendable {
                     rtp.close(promise: nil)
                     rtcp.channel.close(promise: nil)
                 }
-                _ = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
+                let tornDown = try? await session.send("TEARDOWN", base, [("Session", sessionID)])
                 reception.drain()
                 let state = reception.state.withLock { $0 }
                 let first = state.firstPacket ?? clock.now
@@ -193,6 +192,8 @@ public struct RTSPPlayClient: Sendable {
                     jitterMilliseconds: Double(state.statistics.jitterTimestampUnits) / 90,
                     latenessMicroseconds: recordsLateness ? state.latenessMicroseconds : nil)
                 report.profile = profile
+                report.streamID = streamID
+                report.goodbyeSeen = state.goodbye && tornDown?.status == 200
                 return report
             }
         } catch {
@@ -202,11 +203,28 @@ public struct RTSPPlayClient: Sendable {
         await closeUnusedSockets()
         if report.errorMessage == nil {
             let director = directorURL ?? "http://\(host):8080"
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .commandLine)
             // The key may have come in the rtsp:// URL's query.
             let key = apiKey ?? components.queryItems?.first { $0.name == "key" }?.value
-            report.expectedSHA256 = await PlayClient.expectedChecksum(object: object, directorURL: director, apiKey: key, client: client)
+            // The director's usage record says why the stream stopped. A BYE at the end and a
+            // session still there at our TEARDOWN mean it played to the end, unless the record
+            // says otherwise (an operator's teardown also ends with a BYE).
+            let ended = report.goodbyeSeen
+            if let streamID = report.streamID,
+               let (reason, _) = await StreamOutcome.endReason(
+                   directorURL: director, streamID: streamID, apiKey: key, client: client, patience: ended ? .seconds(2) : .seconds(10)) {
+                let ending = PlayEnding(reason: reason)
+                // Our own TEARDOWN after a silence is a player stop, not a completed play.
+                report.ending = ending == .completed && !ended ? .cutOff : ending
+            } else {
+                report.ending = ended ? .completed : .cutOff
+            }
+            if report.ending == .completed {
+                report.expectedSHA256 = await PlayClient.expectedChecksum(object: object, directorURL: director, apiKey: key, client: client)
+            }
             try? await client.shutdown()
+        } else {
+            report.ending = .refused
         }
         return report
     }

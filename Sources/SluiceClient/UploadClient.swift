@@ -28,7 +28,12 @@ public struct UploadClient: Sendable {
         admit.headers.add(name: "Content-Type", value: "application/json")
         if let apiKey { admit.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
         admit.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(ClusterMessages.UploadRequest(name: name, sizeBytes: size, sha256: digest, visibility: visibility))))
-        let reply = try await client.execute(admit, timeout: .seconds(60))
+        let reply: HTTPClientResponse
+        do {
+            reply = try await client.execute(admit, timeout: .seconds(60))
+        } catch {
+            throw ClientError.unreachable("the director", url: directorURL, error)
+        }
         let replyBody = try await reply.body.collect(upTo: 1 << 20)
         guard reply.status == .created else {
             throw ClientError("director refused the upload (HTTP \(reply.status.code)): \(Self.message(replyBody))")
@@ -39,7 +44,12 @@ public struct UploadClient: Sendable {
         upload.method = .PUT
         upload.headers.add(name: "Content-Type", value: "video/mp2t")
         upload.body = .stream(FileChunks(path: path), length: .known(size))
-        let stored = try await client.execute(upload, timeout: .seconds(3600))
+        let stored: HTTPClientResponse
+        do {
+            stored = try await client.execute(upload, timeout: .seconds(3600))
+        } catch {
+            throw ClientError.unreachable("engine '\(ticket.engine)'", url: ticket.uploadURL, error)
+        }
         let storedBody = try await stored.body.collect(upTo: 1 << 20)
         guard stored.status == .created else {
             throw ClientError("engine '\(ticket.engine)' rejected the upload (HTTP \(stored.status.code)): \(Self.message(storedBody))")

@@ -94,12 +94,13 @@ public struct Configuration: Sendable {
             throw ConfigurationError(problems: ["YAML nests '[' and '{' more than \(maxFlowNesting) levels deep (at least \(depth)); that is not a Sluice configuration"])
         }
         let raw: RawConfiguration
+        var problems: [String] = []
         do {
+            if let node = try Yams.compose(yaml: yaml) { problems += ConfigurationSchema.root.unknownKeys(in: node) }
             raw = try YAMLDecoder().decode(RawConfiguration.self, from: yaml)
         } catch {
-            throw ConfigurationError(problems: ["not valid Sluice YAML: \(error)"])
+            throw ConfigurationError(problems: problems + ["not valid Sluice YAML: \(error)"])
         }
-        var problems: [String] = []
         func resolve(_ dir: String) -> String {
             dir.hasPrefix("/") ? dir : (base as NSString).appendingPathComponent(dir)
         }

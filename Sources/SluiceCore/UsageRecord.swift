@@ -36,6 +36,8 @@ public struct UsageRecord: Hashable, Sendable, Codable {
         case pausedTooLong = "paused_too_long"
         /// The director restarted while it was live; the bytes are those last reported.
         case directorRestart = "director_restart"
+        /// Its object was deleted while it played (`DELETE /v1/objects/{name}?force=1`).
+        case deleted
     }
 
     public var streamID: UInt32

@@ -107,7 +107,7 @@ public struct DirectorServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
-        return DirectorApplication(application: application, director: director, logger: logger)
+        return DirectorApplication(application: application, director: director, listen: (settings.host, settings.port), logger: logger)
     }
 }
 
@@ -116,6 +116,7 @@ public struct DirectorServer: Sendable {
 public struct DirectorApplication: Sendable {
     public let application: Application<RouterResponder<SluiceRequestContext>>
     public let director: Director
+    let listen: (host: String, port: Int)
     let logger: Logger
 
     public func run() async throws {
@@ -131,7 +132,7 @@ public struct DirectorApplication: Sendable {
             try await group.run()
         } catch {
             await director.shutdown()
-            throw error
+            throw ListenError.from(error, listener: "director HTTP", host: listen.host, port: listen.port, setting: "director.listen in the config or --listen") ?? error
         }
         await director.shutdown()
     }

@@ -77,3 +77,28 @@ extension Director {
         return states
     }
 }
+
+/// What became of one stream: still live, or ended with its usage record (`GET /v1/streams/{id}`).
+public struct StreamState: Codable, Sendable {
+    public var state: String
+    public var stream: LiveStream?
+    public var usage: UsageRecord?
+
+    /// Whether `principal` may see it: admins see every stream, others their own.
+    func isVisible(to principal: Principal) -> Bool {
+        principal.role == .admin || (stream?.user ?? usage?.user) == principal.name
+    }
+}
+
+extension Director {
+    /// How far back `streamState` looks for the usage record of a stream that is no longer live.
+    static let endedStreamLookback: Duration = .seconds(600)
+
+    /// Live, or ended within the last ten minutes (its usage record), or nil.
+    public func streamState(id: UInt32) async throws -> StreamState? {
+        if let live = controller.streams[id] { return StreamState(state: "live", stream: live) }
+        let since = Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch - Int64(Self.endedStreamLookback.components.seconds) * 1000)
+        guard let record = try await store.usage(since: since, limit: 100_000).last(where: { $0.streamID == id }) else { return nil }
+        return StreamState(state: "ended", usage: record)
+    }
+}

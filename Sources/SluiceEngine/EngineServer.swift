@@ -44,7 +44,12 @@ public struct EngineServer: Sendable {
         let router = Router(context: EngineRequestContext.self)
         let rtpSessions = RTPSessionTable()
         let work = BackgroundWork()
-        let sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, logger: logger)
+        let sockets: RTPSockets
+        do {
+            sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, logger: logger)
+        } catch {
+            throw ListenError.from(error, listener: "engine \(settings.name) RTP", host: settings.host, port: settings.rtpPort, setting: "engines[].rtpPort in the config") ?? error
+        }
         logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)", "gso_burst": "\(sockets.pacer.burst.map { "\($0.window)" } ?? "off")"])
         RTPControlRoutes(
             engineName: settings.name, objects: objects, sessions: rtpSessions, sockets: sockets, director: director,
@@ -84,7 +89,7 @@ public struct EngineServer: Sendable {
                 await onListening(port)
             },
             logger: logger)
-        return EngineApplication(application: application, sockets: sockets)
+        return EngineApplication(application: application, sockets: sockets, name: settings.name, listen: (settings.host, settings.port))
     }
 }
 
@@ -93,13 +98,15 @@ public struct EngineServer: Sendable {
 public struct EngineApplication: Sendable {
     public let application: Application<RouterResponder<EngineRequestContext>>
     let sockets: RTPSockets
+    let name: String
+    let listen: (host: String, port: Int)
 
     public func run() async throws {
         do {
             try await application.runService()
         } catch {
             await sockets.close()
-            throw error
+            throw ListenError.from(error, listener: "engine \(name) HTTP", host: listen.host, port: listen.port, setting: "engines[].listen in the config or --listen") ?? error
         }
         await sockets.close()
     }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import NIOSSL
 import PostgresNIO
 import SluiceCore
@@ -35,14 +37,59 @@ public final class PostgresStore: SharedStore {
         let configuration = try configuration(from: url)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let redacted = "postgres://\(configuration.username)@\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)/\(configuration.database ?? configuration.username)"
+        do {
+            try await waitUntilReachable(host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, url: redacted, logger: logger)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw CancellationError()
+        }
         let store = PostgresStore(client: client, directorID: directorID, path: redacted, logger: logger)
         do {
-            try await store.migrate()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.migrate() }
+                group.addTask {
+                    try await Task.sleep(for: startupDeadline)
+                    throw StoreError("no answer from the PostgreSQL store at \(redacted) within \(startupDeadline) (wrong password or database, or a server that does not answer)")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch let error as StoreError {
+            try? await store.close()
+            throw error
         } catch {
             try? await store.close()
             throw StoreError("cannot use the PostgreSQL store at \(redacted): \(String(reflecting: error))")
         }
         return store
+    }
+
+    /// How often a director tries to reach its PostgreSQL at start, one second apart, before it
+    /// gives up and exits non-zero.
+    static let startupAttempts = 10
+    static let startupDeadline: Duration = .seconds(30)
+
+    /// Waits (bounded, a warning per failed attempt) until the server accepts TCP connections, so
+    /// a store that is down is reported in seconds, naming its URL, instead of waited for forever.
+    static func waitUntilReachable(host: String, port: Int, url: String, logger: Logger) async throws {
+        for attempt in 1...startupAttempts {
+            do {
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connectTimeout(.seconds(2)).connect(host: host, port: port).get()
+                try? await channel.close()
+                return
+            } catch {
+                let cause = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+                if attempt == startupAttempts {
+                    throw StoreError("cannot reach the PostgreSQL store at \(url): \(cause) (\(startupAttempts) attempts)")
+                }
+                logger.warning("PostgreSQL store not reachable; retrying", metadata: [
+                    "url": "\(url)", "attempt": "\(attempt)/\(startupAttempts)", "error": "\(cause)",
+                ])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     static func configuration(from url: String) throws -> PostgresClient.Configuration {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceClient
 import SluiceCore
 
 struct AccessCommand: AsyncParsableCommand {
@@ -33,7 +34,7 @@ struct AccessCommand: AsyncParsableCommand {
         let change = ClusterMessages.AccessChange(visibility: ObjectAccess.Visibility(rawValue: visibility) ?? .private, users: users, groups: groups)
         let (status, body) = try await options.call(.PUT, "/v1/objects/\(object)/access", body: change)
         guard status == 200, let rule = try? JSONDecoder().decode(ObjectAccess.self, from: body) else {
-            throw ValidationError("not changed: " + DirectorOptions.explain(status, body))
+            throw ClientError("not changed: " + DirectorOptions.explain(status, body))
         }
         var shared = ""
         if rule.visibility == .granted { shared = "; shared with users \(rule.users) and groups \(rule.groups)" }

@@ -18,25 +18,18 @@ struct PutCommand: AsyncParsableCommand {
     var file: String
     @Option(help: "Object name (A-Z a-z 0-9 . _ -).")
     var name: String
-    @Option(help: "Director base URL.")
-    var director: String = "http://127.0.0.1:8080"
-    @Option(help: "API key (or set SLUICE_API_KEY).")
-    var key: String?
     @Option(help: "Who may play it: public, private (you and admins) or granted (see sluice access).")
     var visibility: String?
+    @OptionGroup var options: DirectorOptions
 
     func run() async throws {
-        let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
         let access = try visibility.map { value in
             guard let parsed = ObjectAccess.Visibility(rawValue: value) else { throw ValidationError("--visibility must be public, private or granted") }
             return parsed
         }
-        do {
-            let result = try await UploadClient().put(file: file, name: name, directorURL: director, apiKey: apiKey, visibility: access)
-            announce("stored '\(name)' on \(result.engine): \(result.sizeBytes) bytes, sha256 \(result.sha256)")
-        } catch let error as ClientError {
-            throw ValidationError(error.description)
-        }
+        let result = try await UploadClient(client: commandLineHTTP).put(
+            file: file, name: name, directorURL: options.director, apiKey: options.apiKey, visibility: access)
+        announce("stored '\(name)' on \(result.engine): \(result.sizeBytes) bytes, sha256 \(result.sha256)")
     }
 }
 
@@ -48,16 +41,22 @@ struct PlayCommand: AsyncParsableCommand {
             HTTP:  sluice play http://127.0.0.1:8080/play/sample --key demo-key --out sample.ts
             RTSP:  sluice play rtsp://127.0.0.1:8554/sample --key demo-key --out sample.ts
             Over RTSP the player receives RTP itself (UDP), reorders it, sends receiver reports and \
-            stops at the server's BYE.
+            stops at the server's BYE. When the media stops early the player asks the director why.
+            Exit status: 0 played to the end (and the checksum matched), 1 refused or unreachable, \
+            3 torn down by an operator, 4 the user or key was revoked, 5 the object was deleted, \
+            6 the engine failed, 7 ended by the cluster (lease expired, paused too long), 8 cut off \
+            for no recorded reason, 9 the bytes do not match the catalog's checksum.
             """)
 
     @Argument(help: "Play URL on the director: http://HOST:PORT/play/NAME or rtsp://HOST:PORT/NAME")
     var url: String
-    @Option(help: "Director HTTP URL for the checksum lookup of an rtsp:// play (default: http://HOST:8080).")
+    @Option(help: "Director HTTP URL for the checksum and the ending of an rtsp:// play (default: $SLUICE_DIRECTOR, else http://HOST:8080).")
     var director: String?
-    @Option(help: "Write the received bytes here.")
+    @Option(help: "Write the received bytes here: a new file, an existing FIFO or device (written into, never replaced), or - for standard output.")
     var out: String?
-    @Option(help: "API key (or set SLUICE_API_KEY).")
+    @Flag(help: "Overwrite --out when it is an existing regular file.")
+    var force = false
+    @Option(help: "API key (default: $SLUICE_KEY).")
     var key: String?
     @Option(help: "A license (or a file holding it): the stream is read with a profile it unlocks.")
     var license: String?
@@ -67,34 +66,52 @@ struct PlayCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
+        let apiKey = key ?? Environment.key
         var query: [String] = []
         if let license { query.append("license=" + (try LicenseCommand.readLicense(license))) }
         if let profile { query.append("profile=" + profile) }
         let url = query.isEmpty ? self.url : self.url + (self.url.contains("?") ? "&" : "?") + query.joined(separator: "&")
+        guard url.lowercased().hasPrefix("rtsp://") || url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
+            throw ValidationError("'\(self.url.prefix(80))' is not an http:// or rtsp:// play URL")
+        }
+        // The media goes to --out; with `-` that is standard output, so the report goes to stderr.
+        let output = try out.map { try OutputFile.open($0, force: force) }
+        defer { output?.close() }
+        let toStandardError = output?.kind == .standardOutput
+        func say(_ line: String) {
+            if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { announce(line) }
+        }
         let report = url.lowercased().hasPrefix("rtsp://")
-            ? try await RTSPPlayClient().play(url: url, apiKey: apiKey, output: out, directorURL: director)
-            : try await PlayClient().play(url: url, apiKey: apiKey, output: out)
+            ? try await RTSPPlayClient().play(url: url, apiKey: apiKey, output: output, directorURL: director ?? Environment.director)
+            : try await PlayClient().play(url: url, apiKey: apiKey, output: output)
+        let ending = report.ending ?? .completed
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            announce(String(decoding: try encoder.encode(report), as: UTF8.self))
-        } else if let error = report.errorMessage {
-            announce("refused: HTTP \(report.status): \(error)")
+            say(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else if ending == .refused {
+            say("refused: \(report.errorMessage ?? "HTTP \(report.status)")")
         } else {
-            let checksum = report.checksumMatches.map { $0 ? "matches the directory" : "DOES NOT MATCH the directory (\(report.expectedSHA256 ?? ""))" } ?? "not checked (catalog unavailable)"
-            announce("""
+            let checksum = switch report.checksumMatches {
+            case true?: "matches the directory"
+            case false?: "DOES NOT MATCH the directory (\(report.expectedSHA256 ?? ""))"
+            case nil where ending != .completed: "not checked (the play did not complete)"
+            case nil: "not checked (the director's catalog could not be read; --director or $SLUICE_DIRECTOR names it)"
+            }
+            say("""
                 engine:   \(report.engineURL ?? url)
                 startup:  \(String(format: "%.1f", report.startupMilliseconds)) ms to first byte
                 received: \(report.bytes) bytes in \(String(format: "%.2f", report.transferMilliseconds / 1000)) s, \(String(format: "%.3f", report.averageBitsPerSecond / 1e6)) Mbit/s
                 sha256:   \(report.sha256) \(checksum)
                 """)
-            if let profile = report.profile { announce("profile:  \(profile)") }
+            if let profile = report.profile { say("profile:  \(profile)") }
             if let packets = report.packetsReceived {
-                announce("rtp:      \(packets) packets, \(report.packetsLost ?? 0) lost, jitter \(String(format: "%.2f", report.jitterMilliseconds ?? 0)) ms")
+                say("rtp:      \(packets) packets, \(report.packetsLost ?? 0) lost, jitter \(String(format: "%.2f", report.jitterMilliseconds ?? 0)) ms")
             }
+            say("ending:   \(ending.message)\(report.streamID.map { " (stream \($0))" } ?? "")")
         }
-        if report.errorMessage != nil || report.checksumMatches == false { throw ExitCode(1) }
+        if ending != .completed { throw ExitCode(ending.exitCode) }
+        if report.checksumMatches == false { throw ExitCode(PlayEnding.checksumMismatchExitCode) }
     }
 }
 
@@ -103,8 +120,10 @@ struct SampleCommand: AsyncParsableCommand {
         commandName: "sample",
         abstract: "Write a synthetic MPEG-TS with exact PCR timing (no ffmpeg needed).")
 
-    @Option(help: "Output file.")
+    @Option(help: "Output file (- for standard output).")
     var out: String
+    @Flag(help: "Overwrite --out when it is an existing regular file.")
+    var force = false
     @Option(help: "Duration in seconds.")
     var seconds: Double = 10
     @Option(help: "Bitrate in bit/s.")
@@ -115,7 +134,10 @@ struct SampleCommand: AsyncParsableCommand {
             throw ValidationError("seconds must be in (0, 36000] and bitrate in [10000, 1e11]")
         }
         let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(seconds * 1000), bitsPerSecond: bitrate)
-        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else { throw ValidationError("cannot write \(out)") }
+        let file = try OutputFile.open(out, force: force)
+        defer { file.close() }
+        try file.write(bytes)
+        if file.kind == .standardOutput { return }
         announce("wrote \(bytes.count) bytes of MPEG-TS (\(seconds) s at \(bitrate) bit/s) to \(out)")
     }
 }

@@ -8,6 +8,7 @@ import SluiceCore
 import SluiceDirector
 import SluiceEngine
 import SluiceMedia
+import Synchronization
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,8 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
             ffmpeg when it is installed, otherwise a synthetic MPEG-TS. Runs until Ctrl-C.
             """)
 
-    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
-    var config: String = defaultConfigPath()
+    @OptionGroup var config: ConfigOption
     @Option(help: "Put all data (store, engines' objects) under this directory instead of the config's.")
     var dataDir: String?
     @Option(help: "Length of the generated sample in seconds.")
@@ -30,41 +30,59 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.demo")
-        var configuration = try Configuration.load(path: config)
+        var configuration = try config.load()
         if let dataDir {
             configuration.director.dataDirectory = dataDir + "/director"
             for index in configuration.engines.indices {
                 configuration.engines[index].dataDirectory = dataDir + "/" + configuration.engines[index].name
             }
         }
+        let prepared = configuration
+        // Ctrl-C or SIGTERM stops every server at any point, start-up included.
+        try await StartupSignals.run(always: true) { _ in try await serve(prepared, logger: logger) }
+    }
+
+    private func serve(_ configuration: Configuration, logger: Logger) async throws {
         let directorReady = AsyncStream.makeStream(of: Int.self)
         let rtspReady = AsyncStream.makeStream(of: Int.self)
-        let configurationCopy = configuration
+        let engineFailure = FirstFailure()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await DirectorServer(configuration: configurationCopy, logger: Logger(label: "sluice.director")).run { port in
+                // A director that cannot start (a port taken) ends the wait for its ports.
+                defer {
+                    directorReady.continuation.finish()
+                    rtspReady.continuation.finish()
+                }
+                try await DirectorServer(configuration: configuration, logger: Logger(label: "sluice.director")).run { port in
                     directorReady.continuation.yield(port)
                 } onRTSPListening: { port in
                     rtspReady.continuation.yield(port)
                 }
             }
             var iterator = directorReady.stream.makeAsyncIterator()
-            guard let port = await iterator.next() else { return }
             var rtspIterator = rtspReady.stream.makeAsyncIterator()
-            guard let rtspPort = await rtspIterator.next() else { return }
+            guard let port = await iterator.next(), let rtspPort = await rtspIterator.next() else {
+                try await group.next()  // the director's error, which names what went wrong
+                throw ClientError("the director stopped before it listened; see the log above")
+            }
             let directorURL = "http://\(configuration.director.host):\(port)"
             let rtspURL = "rtsp://\(configuration.director.rtspHost):\(rtspPort)"
             for engine in configuration.engines {
                 group.addTask {
                     var server = EngineServer(
-                        settings: engine, directorURL: directorURL, grantSecret: configurationCopy.grantSecret,
+                        settings: engine, directorURL: directorURL, grantSecret: configuration.grantSecret,
                         logger: Logger(label: "sluice.engine.\(engine.name)"))
-                    server.limits = configurationCopy.limits
-                    try await server.run()
+                    server.limits = configuration.limits
+                    do {
+                        try await server.run()
+                    } catch {
+                        engineFailure.record(error)
+                        throw error
+                    }
                 }
             }
             let key = configuration.director.apiKeys.first
-            try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count)
+            try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count, failure: engineFailure)
             try await loadSample(directorURL: directorURL, apiKey: key, directory: configuration.director.dataDirectory, logger: logger)
             printTour(directorURL: directorURL, rtspURL: rtspURL, apiKey: key)
             if let exitAfter {
@@ -85,13 +103,14 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    private func waitForEngines(directorURL: String, apiKey: String?, count: Int) async throws {
+    private func waitForEngines(directorURL: String, apiKey: String?, count: Int, failure: FirstFailure) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         struct Row: Decodable { struct Engine: Decodable { var isUp: Bool }; var engine: Engine }
         while ContinuousClock.now < deadline {
+            if let error = failure.error { throw error }
             var request = HTTPClientRequest(url: directorURL + "/v1/engines")
             if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
+            if let response = try? await commandLineHTTP.execute(request, timeout: .seconds(2)),
                let body = try? await response.body.collect(upTo: 1 << 20),
                let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)),
                rows.filter(\.engine.isUp).count >= count {
@@ -99,13 +118,13 @@ struct DemoCommand: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw ValidationError("engines did not register with the director within 20 s; see the log above")
+        throw ClientError("engines did not register with the director within 20 s; see the log above")
     }
 
     private func loadSample(directorURL: String, apiKey: String?, directory: String, logger: Logger) async throws {
         var request = HTTPClientRequest(url: directorURL + "/v1/objects")
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let response = try await commandLineHTTP.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 16 << 20)
         struct Row: Decodable { var object: MediaObject }
         let catalog = (try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView))) ?? []
@@ -119,7 +138,7 @@ struct DemoCommand: AsyncParsableCommand {
         } else {
             let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(sampleSeconds) * 1000, bitsPerSecond: 2_000_000)
             guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-                throw ValidationError("cannot write the sample to \(path)")
+                throw ClientError("cannot write the sample to \(path)")
             }
             announce("demo: ffmpeg not found; made \(sampleSeconds) s of synthetic MPEG-TS at 2 Mbit/s")
         }
@@ -164,4 +183,11 @@ struct DemoCommand: AsyncParsableCommand {
 
             """)
     }
+}
+
+/// The first error one of several servers failed with.
+final class FirstFailure: Sendable {
+    private let first = Mutex<(any Error)?>(nil)
+    func record(_ error: any Error) { first.withLock { $0 = $0 ?? error } }
+    var error: (any Error)? { first.withLock { $0 } }
 }

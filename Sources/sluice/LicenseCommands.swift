@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceClient
 import SluiceCore
 import SluiceGrant
 
@@ -21,7 +22,7 @@ struct LicenseCommand: AsyncParsableCommand {
 
     static func readLicense(_ text: String) throws -> String {
         if text.hasPrefix("SL1.") { return text }
-        guard let data = FileManager.default.contents(atPath: text) else { throw ValidationError("'\(text.prefix(64))' is neither a license nor a readable file") }
+        guard let data = FileManager.default.contents(atPath: text) else { throw ClientError("'\(text.prefix(64))' is neither a license nor a readable file") }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -31,11 +32,15 @@ struct LicenseCommand: AsyncParsableCommand {
         var out: String
 
         func run() throws {
-            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; not overwriting a signing key") }
-            let pair = LicenseCodec.newKeyPair()
-            guard FileManager.default.createFile(atPath: out, contents: Data((pair.privateKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw ValidationError("cannot write \(out)")
+            // Never over a signing key: a new file only, created with O_EXCL and mode 0600.
+            let fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else {
+                throw ClientError(errno == EEXIST ? "\(out) exists; not overwriting a signing key" : "cannot write \(out): \(String(cString: strerror(errno)))")
             }
+            let pair = LicenseCodec.newKeyPair()
+            let written = Array((pair.privateKey + "\n").utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            guard written == pair.privateKey.utf8.count + 1 else { throw ClientError("cannot write \(out)") }
             announce("private key written to \(out) (keep it on the license server)")
             announce("public key (put it in licensing.trustedKeys): \(pair.publicKey)")
         }
@@ -51,8 +56,10 @@ struct LicenseCommand: AsyncParsableCommand {
         var profiles: [String] = []
         @Option(help: "Days until it expires.")
         var days: Double = 365
-        @Option(help: "Write the license to this file as well.")
+        @Option(help: "Write the license to this file as well (- for standard output).")
         var out: String?
+        @Flag(help: "Overwrite --out when it is an existing file.")
+        var force = false
 
         func validate() throws {
             guard !profiles.isEmpty else { throw ValidationError("name at least one --profile") }
@@ -64,16 +71,18 @@ struct LicenseCommand: AsyncParsableCommand {
         }
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: signingKey) else { throw ValidationError("cannot read \(signingKey)") }
+            guard let data = FileManager.default.contents(atPath: signingKey) else { throw ClientError("cannot read \(signingKey)") }
             let now = SystemClock().now()
             let license = License(
                 id: (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined(), licensee: licensee, issuedAt: now,
                 expiresAt: now + .seconds(days * 86_400), profiles: profiles)
             guard let text = try LicenseCodec.issue(license, privateKey: String(decoding: data, as: UTF8.self)) else {
-                throw ValidationError("\(signingKey) does not hold a license server private key")
+                throw ClientError("\(signingKey) does not hold a license server private key")
             }
             if let out {
-                guard FileManager.default.createFile(atPath: out, contents: Data((text + "\n").utf8)) else { throw ValidationError("cannot write \(out)") }
+                let file = try OutputFile.open(out, force: force)
+                defer { file.close() }
+                try file.write(Array((text + "\n").utf8))
             }
             print(text)
         }

@@ -3,42 +3,10 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SluiceClient
 import SluiceCore
 
 /// Where an operator command sends its request, and with which key.
-struct DirectorOptions: ParsableArguments {
-    @Option(help: "Director base URL.")
-    var director: String = "http://127.0.0.1:8080"
-    @Option(help: "API key (or set SLUICE_API_KEY).")
-    var key: String?
-
-    /// Sends one request; returns the status and the body text. Throws only when unreachable.
-    func call(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<[String: String]>.none) async throws -> (Int, Data) {
-        var request = HTTPClientRequest(url: director.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
-        request.method = method
-        if let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"] {
-            request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
-        }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
-        }
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            let bytes = try await response.body.collect(upTo: 1 << 22)
-            return (Int(response.status.code), Data(bytes.readableBytesView))
-        } catch {
-            throw ValidationError("cannot reach the director at \(director): \(error)")
-        }
-    }
-
-    /// The `message` of a problem answer, or the raw body.
-    static func explain(_ status: Int, _ body: Data) -> String {
-        let problem = try? JSONDecoder().decode(ClusterMessages.Problem.self, from: body)
-        return "HTTP \(status): " + (problem?.message ?? String(decoding: body.prefix(500), as: UTF8.self))
-    }
-}
-
 struct ReplicateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replicate",
@@ -64,7 +32,7 @@ struct ReplicateCommand: AsyncParsableCommand {
     func run() async throws {
         let (status, body) = try await options.call(.POST, "/v1/objects/\(object)/replicas", body: ClusterMessages.ReplicateRequest(to: to, from: from))
         guard status == 202, let job = try? JSONDecoder().decode(CopyJob.self, from: body) else {
-            throw ValidationError("copy refused: " + DirectorOptions.explain(status, body))
+            throw ClientError("copy refused: " + DirectorOptions.explain(status, body))
         }
         announce("copying '\(object)' from \(job.source) to \(job.target) (copy \(job.id))")
         let deadline = Date().addingTimeInterval(timeout)
@@ -77,14 +45,14 @@ struct ReplicateCommand: AsyncParsableCommand {
                     announce("replica of '\(object)' on \(to) verified and listed")
                     return
                 }
-                if !states.contains("copying") { throw ValidationError("the copy to \(to) failed; the director's log says why") }
+                if !states.contains("copying") { throw ClientError("the copy to \(to) failed; the director's log says why") }
                 let state = "copying"
                 if state != lastState { announce("  \(state)...") }
                 lastState = state
             }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw ValidationError("no replica on \(to) after \(Int(timeout)) s; the copy may still be running")
+        throw ClientError("no replica on \(to) after \(Int(timeout)) s; the copy may still be running")
     }
 }
 
@@ -102,7 +70,7 @@ struct DropReplicaCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (status, body) = try await options.call(.DELETE, "/v1/objects/\(object)/replicas/\(on)")
-        guard status == 200 else { throw ValidationError("not dropped: " + DirectorOptions.explain(status, body)) }
+        guard status == 200 else { throw ClientError("not dropped: " + DirectorOptions.explain(status, body)) }
         announce("replica of '\(object)' on \(on) dropped")
     }
 }
@@ -130,14 +98,14 @@ struct DrainCommand: AsyncParsableCommand {
         let path = "/v1/engines/\(engine)/drain" + (cancel ? "?cancel=1" : "")
         var (status, body) = try await options.call(.POST, path, body: [String: String]())
         guard status == 200, var drain = try? JSONDecoder().decode(Drain.self, from: body) else {
-            throw ValidationError(DirectorOptions.explain(status, body))
+            throw ClientError(DirectorOptions.explain(status, body))
         }
         announce(drain.draining ? "\(engine) is draining: \(drain.liveStreams) streams left" : "\(engine) takes new streams again")
         guard wait, drain.draining else { return }
         while drain.liveStreams > 0 {
             try await Task.sleep(for: .seconds(1))
             (status, body) = try await options.call(.POST, path, body: [String: String]())
-            guard status == 200, let next = try? JSONDecoder().decode(Drain.self, from: body) else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            guard status == 200, let next = try? JSONDecoder().decode(Drain.self, from: body) else { throw ClientError(DirectorOptions.explain(status, body)) }
             if next.liveStreams != drain.liveStreams { announce("  \(next.liveStreams) streams left") }
             drain = next
         }

@@ -17,8 +17,7 @@ struct DirectorCommand: AsyncParsableCommand {
             Prints "director listening on URL" once it accepts connections.
             """)
 
-    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
-    var config: String = defaultConfigPath()
+    @OptionGroup var config: ConfigOption
     @Option(help: "Listen address HOST:PORT (port 0 picks a free port); overrides director.listen.")
     var listen: String?
     @Option(help: "RTSP listen address HOST:PORT (port 0 picks a free port); overrides director.rtspListen.")
@@ -33,11 +32,14 @@ struct DirectorCommand: AsyncParsableCommand {
     var advertiseURL: String?
     @Option(help: "RTSP URL other directors send players to when this one's queue is full (default: rtsp://HOST:PORT it listens on).")
     var advertiseRTSPURL: String?
+    @Flag(help: "Check the configuration, print what is wrong or 'configuration is valid', and exit.")
+    var check = false
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.director")
-        var configuration = try Configuration.load(path: config)
+        var configuration = try config.load(logger: check ? nil : logger)
+        if check { return announce("\(config.name): configuration is valid") }
         if let store { configuration.director.store = store }
         if let id { configuration.director.id = id }
         if let advertiseURL { configuration.director.advertiseURL = advertiseURL }
@@ -47,10 +49,14 @@ struct DirectorCommand: AsyncParsableCommand {
         if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }
         let host = configuration.director.host
         let rtspHost = configuration.director.rtspHost
-        try await DirectorServer(configuration: configuration, logger: logger).run { port in
-            announce("director listening on http://\(host):\(port)")
-        } onRTSPListening: { port in
-            announce("director rtsp listening on rtsp://\(rtspHost):\(port)")
+        let server = DirectorServer(configuration: configuration, logger: logger)
+        try await StartupSignals.run { started in
+            try await server.run { port in
+                started()
+                announce("director listening on http://\(host):\(port)")
+            } onRTSPListening: { port in
+                announce("director rtsp listening on rtsp://\(rtspHost):\(port)")
+            }
         }
     }
 }
@@ -65,8 +71,7 @@ struct EngineCommand: AsyncParsableCommand {
             Prints "engine NAME listening on URL" once it accepts connections.
             """)
 
-    @Option(name: .shortAndLong, help: "Cluster config file (YAML).")
-    var config: String = defaultConfigPath()
+    @OptionGroup var config: ConfigOption
     @Option(help: "Engine name, as declared under `engines:` and in the topology.")
     var name: String
     @Option(help: "Listen address HOST:PORT (port 0 picks a free port).")
@@ -77,14 +82,17 @@ struct EngineCommand: AsyncParsableCommand {
     var director: String?
     @Option(help: "URL the director gives clients for this engine (default: http://HOST:PORT it listens on).")
     var advertise: String?
+    @Flag(help: "Check the configuration (and that it declares this engine), then exit.")
+    var check = false
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.engine.\(name)")
-        let configuration = try Configuration.load(path: config)
+        let configuration = try config.load(logger: check ? nil : logger)
         guard var settings = configuration.engine(named: name) else {
-            throw ValidationError("engine '\(name)' is not declared under `engines:` in \(config); declared: \(configuration.engines.map(\.name).joined(separator: ", "))")
+            throw ValidationError("engine '\(name)' is not declared under `engines:` in \(config.name); declared: \(configuration.engines.map(\.name).joined(separator: ", "))")
         }
+        if check { return announce("\(config.name): configuration is valid for engine \(name)") }
         if let listen { (settings.host, settings.port) = try parseListen(listen) }
         if let dataDir { settings.dataDirectory = dataDir }
         var server = EngineServer(
@@ -93,8 +101,12 @@ struct EngineCommand: AsyncParsableCommand {
         server.limits = configuration.limits
         let host = settings.host
         let name = self.name
-        try await server.run { port in
-            announce("engine \(name) listening on http://\(host):\(port)")
+        let engine = server
+        try await StartupSignals.run { started in
+            try await engine.run { port in
+                started()
+                announce("engine \(name) listening on http://\(host):\(port)")
+            }
         }
     }
 }

@@ -4,6 +4,9 @@ import Logging
 
 @main
 struct Sluice: AsyncParsableCommand {
+    /// `sluice --version` (and every subcommand's).
+    static let version = "0.16.0"
+
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "A streaming-media delivery cluster that reserves the whole path before it streams.",
@@ -12,7 +15,8 @@ struct Sluice: AsyncParsableCommand {
             engine to the viewer, then redirects the viewer to that engine, which sends the media \
             directly at the reserved rate. Start with `sluice demo`.
             """,
-        subcommands: [DemoCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
+        version: Sluice.version,
+        subcommands: [DemoCommand.self, InitCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
     )
 }
 
@@ -37,12 +41,4 @@ func announce(_ line: String) {
     var text = line
     text.append("\n")
     FileHandle.standardOutput.write(Data(text.utf8))
-}
-
-/// The example config shipped with the source, found from the working directory.
-func defaultConfigPath() -> String {
-    for candidate in ["examples/sluice.yaml", "sluice.yaml"] where FileManager.default.fileExists(atPath: candidate) {
-        return candidate
-    }
-    return "examples/sluice.yaml"
 }

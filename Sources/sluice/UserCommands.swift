@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SluiceConfig
+import SluiceClient
 import SluiceCore
 
 /// `--max-streams` and `--max-rate`: a quota of one's own, replacing the configuration's default.
@@ -18,7 +19,7 @@ struct QuotaOptions: ParsableArguments {
         let (status, body) = returningToDefault
             ? try await options.call(.DELETE, path)
             : try await options.call(.PUT, path, body: try self.body())
-        guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+        guard status == 200 else { throw ClientError(DirectorOptions.explain(status, body)) }
     }
 
     struct Body: Encodable { var maxStreams: Int?; var maxBitsPerSecond: Int64? }
@@ -70,7 +71,7 @@ struct UserCommand: AsyncParsableCommand {
             let (status, body) = try await options.call(
                 .POST, "/v1/users",
                 body: Body(name: name, role: role, groups: groups, maxStreams: limits.maxStreams, maxBitsPerSecond: limits.maxBitsPerSecond))
-            guard status == 201 else { throw ValidationError("not added: " + DirectorOptions.explain(status, body)) }
+            guard status == 201 else { throw ClientError("not added: " + DirectorOptions.explain(status, body)) }
             announce("user '\(name)' added with role \(role.rawValue)")
         }
     }
@@ -83,7 +84,7 @@ struct UserCommand: AsyncParsableCommand {
             let (status, body) = try await options.call(.GET, "/v1/users")
             struct Row: Decodable { var name: String; var role: Role; var groups: [String]; var revokedAt: Timestamp?; var holding: Holding?; var quota: Quota? }
             guard status == 200, let users = try? JSONDecoder().decode([Row].self, from: body) else {
-                throw ValidationError(DirectorOptions.explain(status, body))
+                throw ClientError(DirectorOptions.explain(status, body))
             }
             for user in users {
                 let groups = user.groups.isEmpty ? "" : " groups=\(user.groups.joined(separator: ","))"
@@ -116,7 +117,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (status, body) = try await options.call(.DELETE, "/v1/users/\(name)")
-            guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            guard status == 200 else { throw ClientError(DirectorOptions.explain(status, body)) }
             announce("user '\(name)' revoked: " + String(decoding: body, as: UTF8.self))
         }
     }
@@ -139,7 +140,7 @@ struct KeyCommand: AsyncParsableCommand {
             let (status, body) = try await options.call(.POST, "/v1/users/\(user)/keys", body: try quota.body())
             struct Created: Decodable { var id: String; var key: String }
             guard status == 201, let created = try? JSONDecoder().decode(Created.self, from: body) else {
-                throw ValidationError("no key: " + DirectorOptions.explain(status, body))
+                throw ClientError("no key: " + DirectorOptions.explain(status, body))
             }
             announce(created.key)
             FileHandle.standardError.write(Data("key \(created.id) for '\(user)': store it now, it is not shown again\n".utf8))
@@ -169,7 +170,7 @@ struct KeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (status, body) = try await options.call(.DELETE, "/v1/keys/\(id)")
-            guard status == 200 else { throw ValidationError(DirectorOptions.explain(status, body)) }
+            guard status == 200 else { throw ClientError(DirectorOptions.explain(status, body)) }
             announce("key \(id) revoked: " + String(decoding: body, as: UTF8.self))
         }
     }

@@ -246,6 +246,7 @@ extension IntegrationTests {
         while player.isRunning, ContinuousClock.now - revokedAt < .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
         let stoppedAfter = ContinuousClock.now - revokedAt
         #expect(!player.isRunning && stoppedAfter < .seconds(1), "the player was still receiving \(stoppedAfter) after the revocation")
+        #expect(player.terminationStatus == 4, "sluice play's exit status for a revoked stream")
         let received = (try? FileManager.default.attributesOfItem(atPath: cluster.directory + "/rita.ts")[.size] as? Int) ?? 0
         #expect(received > 0 && received < 30 * 1_000_000 / 8 / 2, "received \(received) bytes of a 30 s clip")
         #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })

@@ -13,10 +13,11 @@ final class ServerProcess: @unchecked Sendable {
     private let output = OutputLog()
     let name: String
 
-    init(name: String, arguments: [String]) throws {
+    init(name: String, arguments: [String], directory: String? = nil) throws {
         self.name = name
         process.executableURL = URL(fileURLWithPath: Cluster.binary)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
@@ -255,10 +256,14 @@ final class Cluster: @unchecked Sendable {
         try Self.runTool(Self.binary, arguments)
     }
 
-    static func runTool(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func runTool(
+        _ tool: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -95,10 +95,8 @@ import Testing
             let text = (error as? ConfigurationError)?.description ?? ""
             return text.contains("replication.window") && text.contains("fast") && text.contains("targetLoadLimit") && text.contains("minimumReplicas")
         }
-        // The shipped example is valid.
-        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("examples/sluice.yaml").path
-        #expect(try Configuration.load(path: example).director.replication.copyBitsPerSecond == 50_000_000)
+        // The built-in (starter) configuration is valid.
+        #expect(try StarterConfiguration.builtIn().director.replication.copyBitsPerSecond == 50_000_000)
     }
 
     @Test func licensingSettingsAndTheirProblems() throws {

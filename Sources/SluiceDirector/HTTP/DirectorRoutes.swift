@@ -42,6 +42,7 @@ struct DirectorRoutes {
             Route(method: .post, path: "/v1/engines/{engine}/drain", handler: drain),
             Route(method: .get, path: "/v1/links", handler: links),
             Route(method: .get, path: "/v1/streams", handler: streams),
+            Route(method: .get, path: "/v1/streams/{id}", handler: streamState),
             Route(method: .delete, path: "/v1/streams/{id}", handler: tearDown),
             Route(method: .get, path: "/v1/usage", handler: usage),
             Route(method: .post, path: "/v1/tokens", handler: issueToken),
@@ -299,6 +300,16 @@ struct DirectorRoutes {
     @Sendable func streams(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
         return JSONResponse.make(await director.liveStreams())
+    }
+
+    /// A player asks what became of its stream (the CLI's play ending): its own, or any for an admin.
+    @Sendable func streamState(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let principal = try await caller(request, needs: .viewer)
+        let id = try streamID(context)
+        guard let state = try await director.streamState(id: id), state.isVisible(to: principal) else {
+            return JSONResponse.problem(.notFound, "stream_gone", "no stream \(id) live or ended in the last ten minutes")
+        }
+        return JSONResponse.make(state)
     }
 
     @Sendable func tearDown(_ request: Request, context: SluiceRequestContext) async throws -> Response {

@@ -200,6 +200,25 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
   /v1/streams/{id}:
+    get:
+      tags: [play]
+      summary: What became of a stream (a viewer's own, any for an admin) - live, or ended with its usage record (ten minutes back)
+      parameters: [{ $ref: "#/components/parameters/id" }]
+      responses:
+        "200":
+          description: The stream's state
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [state]
+                properties:
+                  state: { type: string, enum: [live, ended] }
+                  stream: { $ref: "#/components/schemas/LiveStream" }
+                  usage: { $ref: "#/components/schemas/UsageRecord" }
+        "400": { $ref: "#/components/responses/BadRequest" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "404": { $ref: "#/components/responses/NotFound" }
     delete:
       tags: [operator]
       summary: Tear a stream down; its engine stops within a second

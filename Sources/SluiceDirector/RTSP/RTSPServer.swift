@@ -28,7 +28,9 @@ struct RTSPServer: Service {
         let requestTimeout = TimeAmount(limits.requestHeadTimeout)
         let idleTimeout = TimeAmount(self.idleTimeout)
         let logger = self.logger
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server: NIOAsyncChannel<NIOAsyncChannel<RTSPInbound, ByteBuffer>, Never>
+        do {
+            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: host, port: port) { channel in
@@ -40,6 +42,9 @@ struct RTSPServer: Service {
                     return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        } catch {
+            throw ListenError.from(error, listener: "director RTSP", host: host, port: port, setting: "director.rtspListen in the config or --rtsp-listen") ?? error
+        }
         let boundPort = server.channel.localAddress?.port ?? port
         logger.info("rtsp listening", metadata: ["url": "rtsp://\(host):\(boundPort)"])
         await onListening(boundPort)

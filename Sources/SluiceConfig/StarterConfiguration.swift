@@ -1,3 +1,34 @@
+import Foundation
+
+/// The configuration `sluice init` writes and servers use when started without `--config`:
+/// the demo's cluster (a director, two engines, one switch, one edge, on loopback).
+public enum StarterConfiguration {
+    /// The demo's key and secret: fine on loopback, public knowledge everywhere else.
+    public static let demoKey = "demo-key"
+    public static let demoSecret = "change-me-demo-secret-0123456789"
+
+    /// Where the built-in configuration keeps data: `$SLUICE_HOME`, else
+    /// `$XDG_DATA_HOME/sluice`, else `~/.local/share/sluice`.
+    public static var defaultDataDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let home = environment["SLUICE_HOME"], !home.isEmpty { return home }
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return data + "/sluice" }
+        return NSHomeDirectory() + "/.local/share/sluice"
+    }
+
+    /// The starter file's text with its data directory, API key and grant secret filled in.
+    public static func yaml(dataDirectory: String, apiKey: String, grantSecret: String) -> String {
+        template.replacingOccurrences(of: "{{DATA}}", with: dataDirectory)
+            .replacingOccurrences(of: "{{KEY}}", with: apiKey)
+            .replacingOccurrences(of: "{{SECRET}}", with: grantSecret)
+    }
+
+    /// The demo configuration, compiled in, with data under `defaultDataDirectory`.
+    public static func builtIn() throws -> Configuration {
+        try Configuration.parse(yaml: yaml(dataDirectory: defaultDataDirectory, apiKey: demoKey, grantSecret: demoSecret))
+    }
+
+    static let template = #"""
 # A small Sluice cluster on one machine: a director, two engines behind one switch,
 # and a local edge that every loopback client attaches to.
 #
@@ -5,14 +36,16 @@
 #                                    core --core-edge (150 Mbit/s)--> edge-local --> viewers
 #   engine-b --b-core (100 Mbit/s)--/
 #
-# Relative paths are resolved against this file's folder.
+# Relative paths are resolved against this file's folder. `sluice init` writes this file with a
+# fresh grant secret and API key; `sluice demo` and servers started without --config use it
+# as it is, with data under the data home ($SLUICE_HOME, else ~/.local/share/sluice).
 
 director:
   listen: 127.0.0.1:8080
   rtspListen: 127.0.0.1:8554   # RTSP front door: rtsp://127.0.0.1:8554/OBJECT
   rtspSessionTimeout: 60s      # a player silent this long (no RTSP, no RTCP) is torn down
-  dataDirectory: ../sluice-data/director
-  apiKeys: [demo-key]          # clients send "Authorization: Bearer demo-key" or ?key=demo-key
+  dataDirectory: {{DATA}}/director
+  apiKeys: [{{KEY}}]          # clients send "Authorization: Bearer KEY" or ?key=KEY
   maxWait: 10s                 # longest a request waits for capacity before 503
   leaseSlack: 30s              # lease = expected duration x 1.1 + this
   heartbeatTimeout: 6s         # an engine silent this long is down
@@ -53,7 +86,7 @@ replication:
 #     - { name: hd-video, version: 1, readBytes: 512KiB, readAheadBlocks: 4, buffers: 4, pageCache: drop-behind, burstPackets: 16 }
 
 directorURL: http://127.0.0.1:8080
-grantSecret: change-me-demo-secret-0123456789   # signs grants; shared by director and engines
+grantSecret: {{SECRET}}   # signs grants; shared by director and engines
 
 topology:
   nodes:
@@ -74,7 +107,7 @@ defaultEdge: edge-local
 engines:
   - name: engine-a
     listen: 127.0.0.1:8081
-    dataDirectory: ../sluice-data/engine-a
+    dataDirectory: {{DATA}}/engine-a
     maxStreams: 200
     bufferMemory: 512MiB
     disk: 20GiB
@@ -86,9 +119,11 @@ engines:
     rtpBurstWindow: 8ms        # a stream's RTP datagrams due this close together leave in one UDP_SEGMENT send; 0 = one per send
   - name: engine-b
     listen: 127.0.0.1:8082
-    dataDirectory: ../sluice-data/engine-b
+    dataDirectory: {{DATA}}/engine-b
     maxStreams: 200
     bufferMemory: 512MiB
     disk: 20GiB
     ingestRate: 1Gbit
     burst: 64KiB
+"""#
+}

@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+
+extension ClientError {
+    /// "cannot reach the director at 127.0.0.1:8080: connection refused": the host and port
+    /// named, the cause in words rather than a library's error dump.
+    public static func unreachable(_ what: String, url: String, _ error: any Error) -> ClientError {
+        let components = URLComponents(string: url)
+        let host = components?.host ?? url
+        let port = components?.port ?? (components?.scheme == "rtsp" ? 554 : components?.scheme == "https" ? 443 : 80)
+        return ClientError("cannot reach \(what) at \(host):\(port): \(cause(of: error))")
+    }
+
+    /// A network error in a few words.
+    public static func cause(of error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first?.error { return cause(of: first) }
+            if let dns = error.dnsAAAAError ?? error.dnsAError { return "the name does not resolve (\(dns))" }
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "no answer to the connection within the timeout"
+            case .deadlineExceeded, .readTimeout: return "it stopped answering"
+            case .remoteConnectionClosed: return "it closed the connection"
+            default: return "\(error)"
+            }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "no answer to the connection within the timeout" }
+        let text = "\(error)"
+        if text.contains("errno: 111") || text.contains("Connection refused") { return "connection refused (nothing listens there)" }
+        return text
+    }
+}
+
+extension HTTPClient.Configuration {
+    /// What a command-line client wants: a refused connection is reported at once (not retried
+    /// for ten seconds), and a host that does not answer within five seconds is reported too.
+    public static var commandLine: HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return configuration
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SluiceCore
+import Testing
+
+/// The CLI run the way a new operator runs it (issue: the first hour and the first week).
+extension IntegrationTests {
+@Suite struct OperatorCLITests {
+    static func scratch() throws -> String {
+        let directory = NSTemporaryDirectory() + "sluice-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A TCP port some other process holds.
+    static func occupiedPort() async throws -> (any Channel, Int) {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        return (channel, channel.localAddress?.port ?? 0)
+    }
+
+    @Test func outputPathsAreWrittenIntoNeverReplaced() async throws {
+        let directory = try Self.scratch()
+        // A FIFO stays a FIFO: the bytes go through it to its reader.
+        let fifo = directory + "/pipe"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "wc -c < '\(fifo)' > '\(directory)/count'"]
+        try reader.run()
+        let intoFIFO = try Cluster.runTool(Cluster.binary, ["sample", "--out", fifo, "--seconds", "1"])
+        reader.waitUntilExit()
+        #expect(intoFIFO.status == 0, "\(intoFIFO.output)")
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
+        let counted = Int((try String(contentsOfFile: directory + "/count", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(counted > 100_000, "the reader got \(counted) bytes through the FIFO")
+
+        // An existing file is refused without --force, untouched; with --force written in place.
+        let existing = directory + "/existing.ts"
+        try "keep me".write(toFile: existing, atomically: false, encoding: .utf8)
+        var before = stat()
+        _ = stat(existing, &before)
+        let refused = try Cluster.runTool(Cluster.binary, ["sample", "--out", existing, "--seconds", "1"])
+        #expect(refused.status == 1 && refused.output.contains("exists; add --force") && !refused.output.contains("Usage:"), "\(refused.output)")
+        #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep me")
+        // A link to it is the same file: refused as well.
+        let link = directory + "/link.ts"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: existing)
+        #expect(try Cluster.runTool(Cluster.binary, ["sample", "--out", link, "--seconds", "1"]).status == 1)
+        let forced = try Cluster.runTool(Cluster.binary, ["sample", "--out", link, "--seconds", "1", "--force"])
+        #expect(forced.status == 0, "\(forced.output)")
+        var after = stat()
+        _ = stat(existing, &after)
+        var linkInfo = stat()
+        #expect(lstat(link, &linkInfo) == 0 && (linkInfo.st_mode & S_IFMT) == S_IFLNK, "the link was replaced by a file")
+        #expect(after.st_ino == before.st_ino && after.st_size > 100_000, "written through the link into the same inode")
+
+        // `-` is standard output.
+        let piped = try Cluster.runTool("/bin/sh", ["-c", "'\(Cluster.binary)' sample --out - --seconds 1 | wc -c"])
+        #expect((Int(piped.output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 100_000, "\(piped.output)")
+        // A directory is named as one.
+        let intoDirectory = try Cluster.runTool(Cluster.binary, ["sample", "--out", directory, "--seconds", "1"])
+        #expect(intoDirectory.status == 1 && intoDirectory.output.contains("is a directory"), "\(intoDirectory.output)")
+    }
+
+    @Test func aTakenPortIsAnErrorNamingTheAddressAndTheSetting() async throws {
+        let (holder, port) = try await Self.occupiedPort()
+        defer { holder.close(promise: nil) }
+        let directory = try Self.scratch()
+        let start = ContinuousClock.now
+        let director = try Cluster.runTool(Cluster.binary, [
+            "director", "--listen", "127.0.0.1:\(port)", "--rtsp-listen", "127.0.0.1:0", "--data-dir", directory + "/director",
+        ])
+        #expect(director.status == 1, "\(director.output)")
+        #expect(director.output.contains("director HTTP cannot listen on 127.0.0.1:\(port)") && director.output.contains("--listen"), "\(director.output)")
+        let rtsp = try Cluster.runTool(Cluster.binary, [
+            "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:\(port)", "--data-dir", directory + "/director",
+        ])
+        #expect(rtsp.status == 1 && rtsp.output.contains("director RTSP cannot listen on 127.0.0.1:\(port)") && rtsp.output.contains("--rtsp-listen"), "\(rtsp.output)")
+        let engine = try Cluster.runTool(Cluster.binary, [
+            "engine", "--name", "engine-a", "--listen", "127.0.0.1:\(port)", "--data-dir", directory + "/engine-a", "--director", "http://127.0.0.1:9",
+        ])
+        #expect(engine.status == 1 && engine.output.contains("engine engine-a HTTP cannot listen on 127.0.0.1:\(port)"), "\(engine.output)")
+        #expect(ContinuousClock.now - start < .seconds(15), "three refusals took \(ContinuousClock.now - start)")
+    }
+
+    @Test func theDemoStopsWithAnErrorWhenItsPortIsTakenAndOnSignalsDuringStartUp() async throws {
+        let directory = try Self.scratch()
+        // The built-in configuration listens on 8080: hold it, unless something else already does.
+        let holder = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 8080).get()
+        defer { holder?.close(promise: nil) }
+        let demo = try ServerProcess(name: "demo", arguments: ["demo", "--data-dir", directory + "/demo"])
+        let deadline = ContinuousClock.now + .seconds(10)
+        while demo.process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!demo.process.isRunning, "the demo still runs 10 s after its port was found taken:\n\(demo.log.suffix(1500))")
+        demo.stop(signal: SIGKILL)
+        #expect(demo.process.terminationStatus == 1 && demo.log.contains("cannot listen on 127.0.0.1:8080"), "\(demo.log.suffix(1500))")
+
+        // A director whose store never answers is still starting: SIGTERM and SIGINT stop it.
+        for signal in [SIGTERM, SIGINT] {
+            let starting = try ServerProcess(name: "starting", arguments: [
+                "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--store", "postgres://sluice@127.0.0.1:9/sluice?sslmode=disable",
+            ])
+            try await Task.sleep(for: .seconds(1))
+            #expect(starting.process.isRunning, "the director gave up on its store within a second")
+            let signalled = ContinuousClock.now
+            kill(starting.process.processIdentifier, signal)
+            while starting.process.isRunning, ContinuousClock.now - signalled < .seconds(5) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!starting.process.isRunning, "signal \(signal) did not stop a starting director within 5 s")
+            starting.stop(signal: SIGKILL)
+        }
+    }
+
+    @Test func aStoreThatNeverAnswersIsAnErrorNamingItsURL() async throws {
+        let start = ContinuousClock.now
+        let director = try Cluster.runTool(Cluster.binary, [
+            "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--store", "postgres://sluice:secret@127.0.0.1:9/sluice?sslmode=disable",
+        ])
+        let took = ContinuousClock.now - start
+        #expect(director.status == 1, "\(director.output.suffix(1500))")
+        #expect(director.output.contains("postgres://sluice@127.0.0.1:9/sluice") && !director.output.contains("secret"), "\(director.output.suffix(1500))")
+        #expect(director.output.contains("warning") && director.output.contains("retrying"), "each failed attempt is a warning")
+        #expect(took < .seconds(40), "gave up after \(took)")
+    }
+
+    @Test func unknownConfigKeysAreErrorsWithASuggestion() throws {
+        let directory = try Self.scratch()
+        let config = directory + "/sluice.yaml"
+        let initialised = try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory + "/data"])
+        #expect(initialised.status == 0, "\(initialised.output)")
+        var yaml = try String(contentsOfFile: config, encoding: .utf8)
+        #expect(!yaml.contains("demo-key") && !yaml.contains("change-me"), "init writes a fresh key and secret")
+        // The file init wrote is used as it is, from any directory.
+        let checked = try Cluster.runTool(Cluster.binary, ["director", "--config", config, "--check"], directory: "/")
+        #expect(checked.status == 0 && checked.output.contains("configuration is valid"), "\(checked.output)")
+        yaml = yaml.replacingOccurrences(of: "  maxWait:", with: "  maxWiat:")
+            .replacingOccurrences(of: "  listen: 127.0.0.1:8080", with: "  lissten: 127.0.0.1:8080")
+            .replacingOccurrences(of: "engines:\n", with: "enginez:\n")
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try Cluster.runTool(Cluster.binary, ["director", "--config", config, "--check"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("director.maxWiat: unknown key") && refused.output.contains("did you mean 'maxWait'"), "\(refused.output)")
+        #expect(refused.output.contains("director.lissten: unknown key") && refused.output.contains("did you mean 'listen'"), "\(refused.output)")
+        #expect(refused.output.contains("enginez: unknown key") && refused.output.contains("did you mean 'engines'"), "\(refused.output)")
+        // init does not overwrite.
+        let again = try Cluster.runTool(Cluster.binary, ["init", "--out", config])
+        #expect(again.status == 1 && again.output.contains("--force"), "\(again.output)")
+    }
+
+    @Test func serversRunFromAnyDirectoryOnTheBuiltInConfiguration() async throws {
+        let directory = try Self.scratch()
+        let director = try ServerProcess(name: "director", arguments: [
+            "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--data-dir", directory + "/director",
+        ], directory: "/")
+        let url = try await director.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+        #expect(director.log.contains("built-in demo configuration"), "\(director.log.suffix(1000))")
+        let engines = try Cluster.runTool(Cluster.binary, ["user", "list", "--director", url, "--key", "demo-key"], directory: "/")
+        #expect(engines.status == 0, "\(engines.output)")
+        director.stop()
+        #expect(director.process.terminationStatus == 0, "\(director.log.suffix(1000))")
+    }
+
+    @Test func cliErrorsExitOneWithTheServersMessageAndNoUsageText() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.startDirector()
+        // Refused by the server: its message, exit 1, no usage text.
+        let wrongKey = try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "wrong"])
+        #expect(wrongKey.status == 1 && !wrongKey.output.contains("Usage:") && wrongKey.output.contains("HTTP 401"), "\(wrongKey.output)")
+        // SLUICE_DIRECTOR and SLUICE_KEY stand for --director and --key.
+        let fromEnvironment = try Cluster.runTool(Cluster.binary, ["user", "add", "erin"], environment: [
+            "SLUICE_DIRECTOR": cluster.directorURL, "SLUICE_KEY": Cluster.apiKey,
+        ])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.output)")
+        // Nothing listens: said at once, naming host and port.
+        let (holder, port) = try await Self.occupiedPort()
+        try await holder.close()
+        let start = ContinuousClock.now
+        let unreachable = try cluster.run(["user", "list", "--director", "http://127.0.0.1:\(port)", "--key", "k"])
+        #expect(ContinuousClock.now - start < .seconds(2), "connection refused took \(ContinuousClock.now - start)")
+        #expect(unreachable.status == 1 && unreachable.output.contains("cannot reach the director at 127.0.0.1:\(port): connection refused"), "\(unreachable.output)")
+        #expect(!unreachable.output.contains("Usage:") && !unreachable.output.contains("errno"), "\(unreachable.output)")
+        let play = try cluster.run(["play", "http://127.0.0.1:\(port)/play/x"])
+        #expect(play.status == 1 && play.output.contains("127.0.0.1:\(port)"), "\(play.output)")
+        // --version, at the top and on a subcommand.
+        #expect(try cluster.run(["--version"]).output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".").count == 3)
+        #expect(try cluster.run(["director", "--version"]).status == 0)
+    }
+
+    @Test func everyPlayEndingHasItsOwnMessageAndExitCode() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        try cluster.put(try cluster.makeSample(name: "short", seconds: 2, bitrate: 1_000_000), as: "short")
+        try cluster.put(try cluster.makeSample(name: "long", seconds: 30, bitrate: 1_000_000), as: "long")
+        // Played to the end, HTTP and RTSP: 0.
+        let http = try cluster.run(["play", cluster.directorURL + "/play/short", "--key", cluster.apiKey, "--out", cluster.directory + "/h.ts"])
+        #expect(http.status == 0 && http.output.contains("ending:   completed"), "\(http.output)")
+        let rtsp = try cluster.run(["play", cluster.rtspURL + "/short", "--key", cluster.apiKey, "--director", cluster.directorURL])
+        #expect(rtsp.status == 0 && rtsp.output.contains("ending:   completed"), "\(rtsp.output)")
+        // Torn down by an operator mid-stream: 3, with the same message over HTTP and RTSP.
+        for url in [cluster.directorURL + "/play/long", cluster.rtspURL + "/long"] {
+            let player = Process()
+            player.executableURL = URL(fileURLWithPath: Cluster.binary)
+            player.arguments = ["play", url, "--key", cluster.apiKey, "--director", cluster.directorURL]
+            let pipe = Pipe()
+            player.standardOutput = pipe
+            player.standardError = pipe
+            try player.run()
+            try await cluster.waitUntil("the stream to be playing") {
+                try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let id = try await cluster.json([LiveStream].self, "/v1/streams").first?.id ?? 0
+            _ = try Cluster.runTool("/usr/bin/curl", ["-s", "-X", "DELETE", "-H", "Authorization: Bearer \(Cluster.apiKey)", cluster.directorURL + "/v1/streams/\(id)"])
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            player.waitUntilExit()
+            #expect(player.terminationStatus == 3 && output.contains("torn down by an operator"), "\(url): \(output)")
+        }
+    }
+}
+}
