@@ -85,6 +85,8 @@ struct StreamOutcome {
             if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
             guard let response = try? await client.execute(request, timeout: .seconds(5)),
                   let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
+            // The key the stream was played with no longer authenticates: it was revoked.
+            if response.status == .unauthorized { return (.revoked, nil) }
             guard response.status == .ok, let state = try? JSONDecoder().decode(State.self, from: Data(body.readableBytesView)) else { return nil }
             if let usage = state.usage { return (usage.endReason, nil) }
             try? await Task.sleep(for: .milliseconds(250))

@@ -80,7 +80,8 @@ public final class PostgresStore: SharedStore {
                 try? await channel.close()
                 return
             } catch {
-                let cause = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+                let underlying = (error as? NIOConnectionError)?.connectionErrors.first?.error ?? error
+                let cause = (underlying as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(underlying)"
                 if attempt == startupAttempts {
                     throw StoreError("cannot reach the PostgreSQL store at \(url): \(cause) (\(startupAttempts) attempts)")
                 }
