@@ -161,6 +161,13 @@ extension AdmissionController {
         replication.droppedAt[key] = now
     }
 
+    /// The object is deleted: unlisted with every replica, its demand forgotten. The caller has
+    /// ended its streams and made sure no copy of it is in flight.
+    public mutating func objectDeleted(_ name: String) {
+        directory.removeObject(name)
+        replication.forget(name)
+    }
+
     /// An operator starts or stops draining an engine.
     public mutating func drainSet(engine: String, draining: Bool) -> Bool {
         guard directory.engines[engine] != nil else { return false }

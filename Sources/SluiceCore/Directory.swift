@@ -78,6 +78,13 @@ public struct Directory: Sendable {
         }
     }
 
+    /// Unlists the object and every replica of it.
+    public mutating func removeObject(_ name: String) {
+        for engine in replicas[name] ?? [] { dynamicReplicas.remove(ReplicaKey(object: name, engine: engine)) }
+        replicas[name] = nil
+        objects[name] = nil
+    }
+
     public mutating func removeReplica(of object: String, on engine: String) {
         replicas[object]?.remove(engine)
         dynamicReplicas.remove(ReplicaKey(object: object, engine: engine))

@@ -60,6 +60,11 @@ public struct Entitlements: Sendable {
         rules[rule.object] = rule
     }
 
+    /// The object is gone: a new object of the same name starts public, owned by its uploader.
+    public mutating func remove(_ object: String) {
+        rules[object] = nil
+    }
+
     /// The same answer for an object that is missing and one the caller may not see.
     public static func notFoundMessage(_ object: String) -> String {
         "object '\(object.prefix(128))' is not in the catalog (or is not shared with you)"

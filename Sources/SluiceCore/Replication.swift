@@ -157,7 +157,16 @@ public struct ReplicationState: Sendable {
         demand[object]?.counts(at: now) ?? DemandCounts()
     }
 
-    func copying(_ object: String) -> [CopyJob] {
+    /// Forgets everything about a deleted object.
+    mutating func forget(_ object: String) {
+        demand[object] = nil
+        turnedAwayAt[object] = nil
+        busyAt[object] = nil
+        listedAt = listedAt.filter { $0.key.object != object }
+        droppedAt = droppedAt.filter { $0.key.object != object }
+    }
+
+    public func copying(_ object: String) -> [CopyJob] {
         copies.values.filter { $0.object == object }
     }
 }

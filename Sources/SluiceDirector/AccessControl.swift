@@ -64,6 +64,7 @@ struct AccessControl: Sendable {
     func rule(of object: String) -> ObjectAccess { entitlements.access(of: object) }
 
     mutating func setRule(_ rule: ObjectAccess) { entitlements.set(rule) }
+    mutating func removeRule(of object: String) { entitlements.remove(object) }
 
     /// Users, keys and rules as the store has them now.
     mutating func reload(users: [User], keys: [KeyRecord], rules: [ObjectAccess]) {

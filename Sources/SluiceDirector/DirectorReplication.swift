@@ -201,3 +201,51 @@ extension Director {
         if !moved.isEmpty { engineFailureSink.yield(EngineFailure(engine: engine, streams: moved)) }
     }
 }
+
+/// What deleting an object did, or why it did not.
+public enum ObjectDeletion: Sendable, Equatable {
+    case deleted(engines: [String], streamsEnded: Int)
+    /// Missing, or not visible to the caller (the same answer).
+    case notFound
+    case forbidden(String)
+    /// Streams play it (and `force` was not given), or a copy of it is in flight.
+    case busy(String)
+}
+
+extension Director {
+    /// Deletes an object (its owner or an admin): unlisted with every replica, removed from each
+    /// engine's disk, its access rule gone, the name free again. Streams playing it refuse the
+    /// deletion unless `force`, which ends them first with reason `deleted`.
+    public func deleteObject(_ name: String, by principal: Principal, force: Bool) async -> ObjectDeletion {
+        guard let rule = access(of: name, for: principal) else { return .notFound }
+        guard rule.allowsChange(by: principal) else { return .forbidden("only the owner of '\(name)' or an admin may delete it") }
+        if !controller.replication.copying(name).isEmpty {
+            return .busy("a copy of '\(name)' is in flight; delete it once the copy has finished")
+        }
+        let playing = controller.streams.values.filter { $0.object == name }
+        if !playing.isEmpty && !force {
+            return .busy("\(playing.count) streams are playing '\(name)'; end them with ?force=1 (their usage records say 'deleted')")
+        }
+        let sent = await stopOnEngines(playing)
+        var ended = 0
+        for stream in playing where await end(streamID: stream.id, bytesSent: sent[stream.id], reason: .deleted) != nil { ended += 1 }
+        let holders = controller.directory.replicas[name, default: []].sorted()
+        controller.objectDeleted(name)
+        accessControl.removeRule(of: name)
+        await persist { try await $0.delete(object: name) }
+        for engine in holders {
+            guard let engineControl, let url = controller.directory.engines[engine]?.url else { continue }
+            do {
+                try await engineControl.deleteObject(engineURL: url, object: name)
+            } catch {
+                // Unlisted: an engine that missed the order lists the object again when it next
+                // registers, and it can be deleted again then.
+                logger.warning("object unlisted but not deleted from an engine", metadata: ["object": "\(name)", "engine": "\(engine)", "error": "\(error)"])
+            }
+        }
+        logger.info("object deleted", metadata: [
+            "object": "\(name)", "engines": "\(holders)", "streams_ended": "\(ended)", "by": "\(principal.name)",
+        ])
+        return .deleted(engines: holders, streamsEnded: ended)
+    }
+}

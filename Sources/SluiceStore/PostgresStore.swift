@@ -205,6 +205,15 @@ public final class PostgresStore: SharedStore {
         try await notifyCatalog()
     }
 
+    public func delete(object: String) async throws {
+        _ = try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM replicas WHERE object = \(object)", logger: self.logger)
+            try await connection.query("DELETE FROM object_access WHERE object = \(object)", logger: self.logger)
+            try await connection.query("DELETE FROM objects WHERE name = \(object)", logger: self.logger)
+        }
+        try await notifyCatalog()
+    }
+
     public func delete(replicaOf object: String, on engine: String) async throws {
         try await query("DELETE FROM replicas WHERE object = \(object) AND engine = \(engine)")
         try await notifyCatalog()

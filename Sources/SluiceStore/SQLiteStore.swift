@@ -123,6 +123,12 @@ public final class SQLiteStore: SluiceStore {
             [.text(object), .text(engine), .text(kind.rawValue)])
     }
 
+    public func delete(object: String) async throws {
+        _ = try await connection.query("DELETE FROM replicas WHERE object = ?", [.text(object)])
+        _ = try await connection.query("DELETE FROM object_access WHERE object = ?", [.text(object)])
+        _ = try await connection.query("DELETE FROM objects WHERE name = ?", [.text(object)])
+    }
+
     public func delete(replicaOf object: String, on engine: String) async throws {
         _ = try await connection.query("DELETE FROM replicas WHERE object = ? AND engine = ?", [.text(object), .text(engine)])
     }

@@ -16,6 +16,8 @@ public protocol SluiceStore: Sendable {
     /// Lists a replica, or changes the kind of a listed one.
     func save(replicaOf object: String, on engine: String, kind: ReplicaKind) async throws
     func delete(replicaOf object: String, on engine: String) async throws
+    /// Removes the object, its replicas and its access rule (usage records stay).
+    func delete(object: String) async throws
     func save(engine: EngineRecord) async throws
     func save(stream: LiveStream) async throws
     func deleteStream(id: UInt32) async throws

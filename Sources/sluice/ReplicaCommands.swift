@@ -112,3 +112,30 @@ struct DrainCommand: AsyncParsableCommand {
         announce("\(engine) carries no stream")
     }
 }
+
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete an object: every replica is unlisted and removed from its engine, and the name is free again.",
+        discussion: """
+            Its owner or an admin may delete it. While streams play it the deletion is refused, \
+            unless --force, which ends them (their usage records say 'deleted'); usage records stay.
+              sluice delete lecture --key $OWNER_KEY
+            """)
+
+    @Argument(help: "Object name.")
+    var object: String
+    @Flag(help: "End the streams playing it instead of refusing.")
+    var force = false
+    @OptionGroup var options: DirectorOptions
+
+    func run() async throws {
+        struct Deleted: Decodable { var engines: [String]; var streamsEnded: Int }
+        let (status, body) = try await options.call(.DELETE, "/v1/objects/\(object)" + (force ? "?force=1" : ""))
+        guard status == 200, let deleted = try? JSONDecoder().decode(Deleted.self, from: body) else {
+            throw ClientError("not deleted: " + DirectorOptions.explain(status, body))
+        }
+        let ended = deleted.streamsEnded > 0 ? "; \(deleted.streamsEnded) streams ended" : ""
+        announce("'\(object)' deleted from \(deleted.engines.joined(separator: ", "))\(ended)")
+    }
+}

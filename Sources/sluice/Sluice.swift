@@ -16,7 +16,7 @@ struct Sluice: AsyncParsableCommand {
             directly at the reserved rate. Start with `sluice demo`.
             """,
         version: Sluice.version,
-        subcommands: [DemoCommand.self, InitCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, InitCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, DeleteCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
     )
 }
 

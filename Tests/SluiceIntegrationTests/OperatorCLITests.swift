@@ -221,3 +221,55 @@ extension IntegrationTests {
     }
 }
 }
+
+extension IntegrationTests.OperatorCLITests {
+    @Test func anObjectIsDeletedEverywhereAndItsNameIsFreeAgain() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a", "engine-b"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        let sample = try cluster.makeSample(name: "doomed", seconds: 20, bitrate: 1_000_000)
+        try cluster.put(sample, as: "doomed")
+        let copied = try cluster.run(["replicate", "doomed", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(copied.status == 0, "\(copied.output)")
+        // A viewer who did not upload it may not delete it.
+        let key = try IntegrationTests.AccessTests.user(cluster, "vic", role: "uploader").key
+        let notOwner = try cluster.run(["delete", "doomed", "--director", cluster.directorURL, "--key", key])
+        #expect(notOwner.status == 1 && notOwner.output.contains("HTTP 403"), "\(notOwner.output)")
+
+        // Playing: refused without --force; with it the stream ends, reason 'deleted', and the
+        // player says so with its own exit status.
+        let player = Process()
+        player.executableURL = URL(fileURLWithPath: Cluster.binary)
+        player.arguments = ["play", cluster.directorURL + "/play/doomed", "--key", cluster.apiKey]
+        let pipe = Pipe()
+        player.standardOutput = pipe
+        player.standardError = pipe
+        try player.run()
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        let busy = try cluster.run(["delete", "doomed", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(busy.status == 1 && busy.output.contains("HTTP 409") && busy.output.contains("force"), "\(busy.output)")
+        let forced = try cluster.run(["delete", "doomed", "--force", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(forced.status == 0 && forced.output.contains("1 streams ended"), "\(forced.output)")
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        player.waitUntilExit()
+        #expect(player.terminationStatus == 5 && output.contains("the object was deleted"), "\(output)")
+        #expect(try await cluster.json([UsageRecord].self, "/v1/usage").contains { $0.object == "doomed" && $0.endReason == .deleted })
+
+        // Gone from the catalog and from both engines' disks; the name takes a new upload.
+        let catalog = try await cluster.json([ObjectRow].self, "/v1/objects")
+        #expect(!catalog.contains { $0.object.name == "doomed" })
+        for engine in ["engine-a", "engine-b"] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: cluster.directory + "/" + engine + "/objects")) ?? []
+            #expect(!files.contains { $0.hasPrefix("doomed") }, "\(engine) still holds \(files)")
+        }
+        let played = try cluster.run(["play", cluster.directorURL + "/play/doomed", "--key", cluster.apiKey])
+        #expect(played.status == 1 && played.output.contains("not in the catalog"), "\(played.output)")
+        try cluster.put(sample, as: "doomed")
+        #expect(try await cluster.json([ObjectRow].self, "/v1/objects").contains { $0.object.name == "doomed" })
+        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+    }
+
+    struct ObjectRow: Decodable { var object: MediaObject }
+}

@@ -33,6 +33,7 @@ struct DirectorRoutes {
             Route(method: .post, path: "/v1/streams/{id}/end", handler: end),
             Route(method: .get, path: "/v1/objects", handler: objects),
             Route(method: .get, path: "/v1/objects/{object}", handler: object),
+            Route(method: .delete, path: "/v1/objects/{object}", handler: deleteObject),
             Route(method: .put, path: "/v1/objects/{object}/access", handler: setAccess),
             Route(method: .post, path: "/v1/objects/{object}/replicas", handler: replicate),
             Route(method: .delete, path: "/v1/objects/{object}/replicas/{engine}", handler: dropReplica),
@@ -245,6 +246,20 @@ struct DirectorRoutes {
             return JSONResponse.make(job, status: .accepted)
         case .failure(let refusal):
             return JSONResponse.refusal(refusal, retryAfter: .seconds(5))
+        }
+    }
+
+    @Sendable func deleteObject(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let principal = try await caller(request, needs: .uploader)
+        let name = try context.parameters.require("object")
+        let force = request.uri.queryParameters.get("force").map { $0 == "1" || $0 == "true" } ?? false
+        switch await director.deleteObject(name, by: principal, force: force) {
+        case .deleted(let engines, let ended):
+            struct Deleted: Encodable { var deleted: String; var engines: [String]; var streamsEnded: Int }
+            return JSONResponse.make(Deleted(deleted: name, engines: engines, streamsEnded: ended))
+        case .notFound: return JSONResponse.problem(.notFound, "not_found", Entitlements.notFoundMessage(name))
+        case .forbidden(let message): return JSONResponse.problem(.forbidden, "forbidden", message)
+        case .busy(let message): return JSONResponse.problem(.conflict, "in_use", message)
         }
     }
 

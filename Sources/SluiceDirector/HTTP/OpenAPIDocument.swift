@@ -110,6 +110,27 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
+    delete:
+      tags: [operator]
+      summary: Delete an object (its owner or an admin) - every replica unlisted and removed from its engine, the name free again
+      parameters:
+        - { $ref: "#/components/parameters/object" }
+        - { name: force, in: query, description: "1 ends the streams playing it (usage records say 'deleted'); without it they refuse the deletion", schema: { type: string, enum: ["1", "true"] } }
+      responses:
+        "200":
+          description: Deleted
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  deleted: { type: string }
+                  engines: { type: array, items: { type: string } }
+                  streamsEnded: { type: integer }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "404": { $ref: "#/components/responses/NotFound" }
+        "409": { description: Streams play it (without force) or a copy of it is in flight, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
   /v1/objects/{object}/access:
     put:
       tags: [play]
@@ -584,6 +605,6 @@ components:
         bytes: { type: integer }
         reservedBitsPerSecond: { type: integer }
         user: { type: string, description: The user whose key asked for it (absent for operator keys) }
-        endReason: { type: string, enum: [completed, client_gone, lease_expired, unclaimed, torn_down, player_stopped, failed, engine_failed, revoked] }
+        endReason: { type: string, enum: [completed, client_gone, lease_expired, unclaimed, torn_down, player_stopped, failed, engine_failed, revoked, paused_too_long, director_restart, deleted] }
 """#
 }
