@@ -75,6 +75,8 @@ public struct Configuration: Sendable {
     public var topology: Topology
     public var clientNetworks: ClientNetworks
     public var engines: [Engine]
+    /// The text it was parsed from (what a reload compares against).
+    public var source = ""
 
     public func engine(named name: String) -> Engine? { engines.first { $0.name == name } }
 
@@ -252,7 +254,7 @@ public struct Configuration: Sendable {
         guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
         return Configuration(
             director: director, licensing: licensing, limits: limits, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
-            topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines)
+            topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines, source: yaml)
     }
 
     static let maxProfiles = 64
@@ -372,6 +374,9 @@ public struct Configuration: Sendable {
         if let value = raw.abandonBelowRequests {
             if value < 0 { problems.append("replication.abandonBelowRequests must not be negative") } else { policy.abandonBelowRequests = value }
         }
+        if let value = raw.uplinkThreshold {
+            if !(0...1).contains(value) { problems.append("replication.uplinkThreshold must be between 0 and 1") } else { policy.uplinkThreshold = value }
+        }
         if let value = raw.targetLoadLimit {
             if !(0...1).contains(value) { problems.append("replication.targetLoadLimit must be between 0 and 1") } else { policy.targetLoadLimit = value }
         }
@@ -451,6 +456,7 @@ struct RawConfiguration: Decodable {
         var enabled: Bool?
         var window: String?
         var overloadRequests: Int?
+        var uplinkThreshold: Double?
         var targetLoadLimit: Double?
         var copyRate: String?
         var maxConcurrentCopies: Int?

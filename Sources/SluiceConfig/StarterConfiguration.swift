@@ -70,9 +70,10 @@ limits:
 # Hot objects are copied to lightly loaded engines, and the copies dropped when demand falls.
 replication:
   window: 30s                # demand (admitted, queued, refused requests) is counted over this
-  overloadRequests: 2        # this many queued or refused within the window -> copy
+  overloadRequests: 2        # this many queued or refused within the window -> copy ...
+  uplinkThreshold: 0.8       # ... or this many requests while every holder's path to the viewers is 80 % reserved
   targetLoadLimit: 0.75      # engines at or above this load take no copy
-  copyRate: 50Mbit           # background copy rate, reserved on the links the copy crosses
+  copyRate: 50Mbit           # copy rate, reserved on the links the copy crosses (less if they have less free, never below the object's rate)
   maxConcurrentCopies: 2
   abandonBelowRequests: 1    # a dynamic copy goes after fewer requests than this per window ...
   coolDown: 120s             # ... for this long

@@ -14,11 +14,21 @@ extension AdmissionController {
         for object in directory.objects.keys { replication.noteBusy(object, at: now) }
         var actions: [ReplicationAction] = []
         var inFlight = replication.copies.count
-        for name in replication.demand.keys.sorted() where inFlight < rules.maxConcurrentCopies {
-            guard let (source, target) = copyWanted(name, now: now) else { continue }
-            actions.append(.copy(object: name, from: source, to: target))
-            inFlight += 1
+        var blocked: [String: String] = [:]
+        for name in replication.demand.keys.sorted() {
+            switch copyWanted(name, now: now) {
+            case .none: continue
+            case .blocked(let reason): blocked[name] = reason
+            case .copy(let source, let target):
+                guard inFlight < rules.maxConcurrentCopies else {
+                    blocked[name] = "\(inFlight) copies are in flight (replication.maxConcurrentCopies)"
+                    continue
+                }
+                actions.append(.copy(object: name, from: source, to: target))
+                inFlight += 1
+            }
         }
+        replication.copyBlocked = blocked
         // Streams are looked at once, and only when some dynamic replica has gone cold.
         let cold = directory.dynamicReplicas.sorted().filter { isCold($0, now: now) }
         let playing = cold.isEmpty ? [] : Set(streams.values.lazy.filter { $0.kind == .play }.map { ReplicaKey(object: $0.object, engine: $0.engine) })
@@ -32,28 +42,56 @@ extension AdmissionController {
         return actions
     }
 
+    /// What `copyWanted` decided for one object.
+    enum CopyDecision: Equatable {
+        /// No copy wanted (not in demand, or one is in flight).
+        case none
+        case copy(source: String, target: String)
+        /// A copy is wanted and none can be placed, with why.
+        case blocked(String)
+    }
+
     /// The source and target of the copy `object` needs now, if it needs one (FIG. 5, 501-504).
-    private func copyWanted(_ name: String, now: Timestamp) -> (source: String, target: String)? {
-        guard let object = directory.objects[name], replication.copying(name).isEmpty,
-              replication.counts(name, at: now).saturated >= replication.policy.overloadRequests else { return nil }
-        let edge = replication.turnedAwayAt[name] ?? clientNetworks.defaultEdge
+    func copyWanted(_ name: String, now: Timestamp) -> CopyDecision {
+        let rules = replication.policy
+        guard let object = directory.objects[name], replication.copying(name).isEmpty else { return .none }
+        let counts = replication.counts(name, at: now)
+        guard counts.requests >= rules.overloadRequests else { return .none }
+        let edge = replication.turnedAwayAt[name] ?? replication.requestedAt[name] ?? clientNetworks.defaultEdge
         let rate = policy.reservedRate(for: object)
         let holders = directory.replicas[name, default: []].filter { directory.engines[$0]?.isUp == true }
-        // Overloaded only while every holder is still saturated: freed room needs no copy.
-        guard !holders.isEmpty, !directory.liveHolders(of: name).contains(where: { canServe(from: $0, to: edge, rate: rate) }) else {
-            return nil
-        }
-        let targets = directory.servingEngines.filter { engine in
-            !holders.contains(engine) && load(ofEngine: engine) < replication.policy.targetLoadLimit
-                && freeDisk(onEngine: engine) >= object.sizeBytes
-                && (replication.droppedAt[ReplicaKey(object: name, engine: engine)].map { $0 + replication.policy.coolDown <= now } ?? true)
-                && canServe(from: engine, to: edge, rate: rate)
-        }
+        let live = directory.liveHolders(of: name)
+        guard !holders.isEmpty else { return .none }
+        // Overloaded only while every holder is still saturated (freed room needs no copy); hot
+        // while every holder's path to the viewers is past the threshold.
+        let overloaded = counts.saturated >= rules.overloadRequests && !live.contains { canServe(from: $0, to: edge, rate: rate) }
+        let hot = live.allSatisfy { utilisation(from: $0, to: edge) >= rules.uplinkThreshold }
+        guard overloaded || hot else { return .none }
+        let others = directory.servingEngines.filter { !holders.contains($0) }
+        guard !others.isEmpty else { return .blocked("every engine that takes work already holds it") }
+        let cooled = others.filter { replication.droppedAt[ReplicaKey(object: name, engine: $0)].map { $0 + rules.coolDown <= now } ?? true }
+        guard !cooled.isEmpty else { return .blocked("its copies were dropped within replication.coolDown") }
+        let idle = cooled.filter { load(ofEngine: $0) < rules.targetLoadLimit }
+        guard !idle.isEmpty else { return .blocked("every other engine is at or above replication.targetLoadLimit \(rules.targetLoadLimit)") }
+        let roomy = idle.filter { freeDisk(onEngine: $0) >= object.sizeBytes }
+        guard !roomy.isEmpty else { return .blocked("no other engine has \(object.sizeBytes) bytes of disk free") }
+        let targets = roomy.filter { canServe(from: $0, to: edge, rate: rate) }
+        guard !targets.isEmpty else { return .blocked("no other engine has a path to \(edge) with \(rate) bit/s free") }
         let sources = holders.sorted { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }
         for target in targets.sorted(by: { (load(ofEngine: $0), $0) < (load(ofEngine: $1), $1) }) {
-            if let source = sources.first(where: { copyRoute(from: $0, to: target) != nil }) { return (source, target) }
+            if let source = sources.first(where: { copyRoute(from: $0, to: target, object: object) != nil }) { return .copy(source: source, target: target) }
         }
-        return nil
+        return .blocked("no route from a holder to another engine has \(rate) bit/s free (the object's own rate) for the copy")
+    }
+
+    /// How full the path from `engine` to `edge` is: the most reserved of its links (0...1); 1
+    /// when there is no path.
+    func utilisation(from engine: String, to edge: String) -> Double {
+        guard let links = pathFinder.path(from: engine, to: edge, bitsPerSecond: 0, reservedAt: book.reserved(atLinkIndex:)) else { return 1 }
+        return links.map { name in
+            guard let capacity = topology.links[name]?.capacityBitsPerSecond, capacity > 0 else { return 1.0 }
+            return Double(book.reserved(onLink: name)) / Double(capacity)
+        }.max() ?? 0
     }
 
     /// A dynamic replica old enough, of an object quiet for the cool-down, that no copy reads
@@ -82,18 +120,27 @@ extension AdmissionController {
         return capacity.diskBytes - held - book.usage(ofEngine: engine).diskBytes
     }
 
-    /// The links a copy from `source` to `target` crosses, with the copy rate free on each:
-    /// a declared path to the target if there is one, else the path to the node the target's
-    /// own uplink reaches (links are declared in the direction media flows to viewers).
-    func copyRoute(from source: String, to target: String) -> [String]? {
-        let rate = replication.policy.copyBitsPerSecond
-        if let direct = pathFinder.path(from: source, to: target, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:)) {
-            return direct
+    /// The links a copy from `source` to `target` crosses and the rate it runs at: a declared
+    /// path to the target if there is one, else the path to the node the target's own uplink
+    /// reaches (links are declared in the direction media flows to viewers). The rate is
+    /// `copyBitsPerSecond` where the route has it free, else what the route has free, but never
+    /// less than the object's own reserved rate (a copy slower than playing is no help).
+    func copyRoute(from source: String, to target: String, object: MediaObject) -> (links: [String], bitsPerSecond: Int64)? {
+        let full = replication.policy.copyBitsPerSecond
+        let floor = min(full, policy.reservedRate(for: object))
+        func route(at rate: Int64) -> [String]? {
+            if let direct = pathFinder.path(from: source, to: target, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:)) {
+                return direct
+            }
+            let meeting = Set(topology.outgoing[target, default: []].compactMap { topology.links[$0]?.to })
+            return meeting.sorted().compactMap { node in
+                node == source ? nil : pathFinder.path(from: source, to: node, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:))
+            }.min { $0.count < $1.count }
         }
-        let meeting = Set(topology.outgoing[target, default: []].compactMap { topology.links[$0]?.to })
-        return meeting.sorted().compactMap { node in
-            node == source ? nil : pathFinder.path(from: source, to: node, bitsPerSecond: rate, reservedAt: book.reserved(atLinkIndex:))
-        }.min { $0.count < $1.count }
+        if let links = route(at: full) { return (links, full) }
+        guard let links = route(at: floor) else { return nil }
+        let free = links.compactMap { name in topology.links[name].map { $0.capacityBitsPerSecond - book.reserved(onLink: name) } }.min() ?? floor
+        return (links, max(floor, min(full, free)))
     }
 
     /// Reserves a copy of `object` from `source` to `target` (the route at the copy rate, the
@@ -116,8 +163,8 @@ extension AdmissionController {
         guard freeDisk(onEngine: target) >= object.sizeBytes else {
             return .failure(AdmissionRefusal(.engineFull, "engine '\(target)' has \(freeDisk(onEngine: target)) bytes of disk free; '\(name)' needs \(object.sizeBytes)", engine: target))
         }
-        let rate = replication.policy.copyBitsPerSecond
-        guard let route = copyRoute(from: source, to: target) else {
+        guard let (route, rate) = copyRoute(from: source, to: target, object: object) else {
+            let rate = min(replication.policy.copyBitsPerSecond, policy.reservedRate(for: object))
             return .failure(AdmissionRefusal(.pathFull, "no route from '\(source)' to '\(target)' has \(rate) bit/s free for the copy", engine: target, requestedBitsPerSecond: rate))
         }
         let reservation = Reservation(
@@ -166,6 +213,11 @@ extension AdmissionController {
     public mutating func objectDeleted(_ name: String) {
         directory.removeObject(name)
         replication.forget(name)
+    }
+
+    /// The configuration was reloaded with other replication rules.
+    public mutating func replicationPolicyChanged(_ policy: ReplicationPolicy) {
+        replication.policy = policy
     }
 
     /// An operator starts or stops draining an engine.

@@ -293,6 +293,8 @@ public enum ClusterMessages {
         public var demandWindowSeconds: Double
         /// Who may play it.
         public var access: ObjectAccess?
+        /// Why the object, in demand, gets no copy (as of the director's latest plan).
+        public var copyBlocked: String?
         public init(object: MediaObject, replicas: [Replica], demand: DemandCounts, demandWindowSeconds: Double, access: ObjectAccess? = nil) {
             self.access = access
             self.object = object

@@ -92,7 +92,8 @@ public struct Principal: Hashable, Sendable {
 public struct Identities: Sendable {
     public private(set) var users: [String: User] = [:]
     public private(set) var keys: [String: KeyRecord] = [:]
-    public let configurationKeys: Set<String>
+    /// The operator keys of the configuration (replaced when it is reloaded).
+    public var configurationKeys: Set<String>
 
     public init(configurationKeys: Set<String>, users: [User] = [], keys: [KeyRecord] = []) {
         self.configurationKeys = configurationKeys

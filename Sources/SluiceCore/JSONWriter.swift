@@ -89,10 +89,8 @@ public struct JSONWriter: Sendable {
 }
 
 extension Timestamp {
-    /// `"key":{"millisecondsSinceEpoch":N}`, as the synthesized `Codable` writes it.
+    /// `"key":"2026-12-02T11:47:10.123Z"`, as its `Codable` writes it.
     public func write(_ key: String, to json: inout JSONWriter) {
-        json.beginObject(key)
-        json.field("millisecondsSinceEpoch", millisecondsSinceEpoch)
-        json.endObject()
+        json.field(key, rfc3339)
     }
 }

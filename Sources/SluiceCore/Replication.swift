@@ -2,9 +2,12 @@
 ///
 /// Copy (FIG. 5, 501-505): an object is *overloaded* when at least `overloadRequests` of its
 /// requests were queued or refused within `window` because the engines holding it were
-/// saturated, and none of them can take one more stream now. Then an up engine that does not
-/// hold it, has room on disk, a load under `targetLoadLimit`, a free path to the clients that
-/// were turned away, and a route from a holder with `copyBitsPerSecond` free, gets a copy.
+/// saturated, and none of them can take one more stream now; it is *hot* when it had at least
+/// `overloadRequests` requests within `window` and the path from every holder to its viewers
+/// is already `uplinkThreshold` reserved (copy before the link is full, while the copy still
+/// fits beside the streams). Then an up engine that does not hold it, has room on disk, a load
+/// under `targetLoadLimit`, a free path to the clients, and a route from a holder gets a copy,
+/// at `copyBitsPerSecond` or what the route has free, never slower than the object plays.
 ///
 /// Abandon (506-508): a dynamic replica that carries no stream is dropped once the object's
 /// requests per `window` stayed under `abandonBelowRequests` for `coolDown` and the replica is
@@ -19,6 +22,9 @@ public struct ReplicationPolicy: Hashable, Sendable, Codable {
     public var overloadRequests = 2
     /// An engine at or above this load (0...1, streams or ingest) takes no copy.
     public var targetLoadLimit = 0.75
+    /// A requested object whose holders' paths to the viewers are this reserved (0...1) is
+    /// copied before they fill up.
+    public var uplinkThreshold = 0.8
     /// Background copy rate: reserved on every link the copy crosses, and as ingest on the target.
     public var copyBitsPerSecond: Int64 = 50_000_000
     /// Copies in flight at once, cluster-wide.
@@ -127,10 +133,16 @@ public enum ReplicationAction: Hashable, Sendable {
 /// The planner's memory: demand per object, when each object was last busy, and when each
 /// replica was last dropped. Decisions are made by `AdmissionController.planReplication`.
 public struct ReplicationState: Sendable {
-    public let policy: ReplicationPolicy
+    /// The rules (replaced when the configuration is reloaded; demand windows already open
+    /// keep the slot length they were opened with).
+    public internal(set) var policy: ReplicationPolicy
     public private(set) var demand: [String: DemandWindow] = [:]
     /// The edge of the latest client turned away, per object: where a copy must be able to send.
     public private(set) var turnedAwayAt: [String: String] = [:]
+    /// The edge of the latest request, admitted or not.
+    public private(set) var requestedAt: [String: String] = [:]
+    /// Why an object that wants a copy has none, as of the latest plan (shown in its status).
+    public internal(set) var copyBlocked: [String: String] = [:]
     /// Last instant each object's demand was at or above the abandon threshold.
     public private(set) var busyAt: [String: Timestamp] = [:]
     /// When each dynamic replica was listed or last dropped.
@@ -145,6 +157,7 @@ public struct ReplicationState: Sendable {
     mutating func record(_ outcome: DemandOutcome, object: String, edge: String, at now: Timestamp) {
         demand[object, default: DemandWindow(window: policy.window)].record(outcome, at: now)
         if outcome != .admitted { turnedAwayAt[object] = edge }
+        requestedAt[object] = edge
         noteBusy(object, at: now)
     }
 
@@ -161,6 +174,8 @@ public struct ReplicationState: Sendable {
     mutating func forget(_ object: String) {
         demand[object] = nil
         turnedAwayAt[object] = nil
+        requestedAt[object] = nil
+        copyBlocked[object] = nil
         busyAt[object] = nil
         listedAt = listedAt.filter { $0.key.object != object }
         droppedAt = droppedAt.filter { $0.key.object != object }

@@ -65,6 +65,7 @@ struct AccessControl: Sendable {
 
     mutating func setRule(_ rule: ObjectAccess) { entitlements.set(rule) }
     mutating func removeRule(of object: String) { entitlements.remove(object) }
+    mutating func setConfigurationKeys(_ keys: Set<String>) { identities.configurationKeys = keys }
 
     /// Users, keys and rules as the store has them now.
     mutating func reload(users: [User], keys: [KeyRecord], rules: [ObjectAccess]) {

@@ -36,9 +36,9 @@ public actor Director {
     let engineControl: EngineControl?
     let signer: GrantSigner?
     /// Which license servers count and the I/O profiles their licenses may name.
-    let licensing: LicensePolicy
+    var licensing: LicensePolicy
     /// How much each user, key and group may hold at once.
-    let quotas: QuotaPolicy
+    var quotas: QuotaPolicy
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// The play streams of each failed engine, once ended: the RTSP front door reads them and
     /// moves its sessions. A stream rather than a callback, so neither side calls the other.
@@ -274,6 +274,17 @@ public actor Director {
                 waitingRequests[ticket] = nil
                 waiting.removeValue(forKey: ticket)?.resume(returning: .failure(refusal))
             }
+        }
+    }
+
+    /// Nil when ready; else why not (stopping, or the store does not answer).
+    public func readiness() async -> String? {
+        if isStopping { return "the director is stopping" }
+        do {
+            try await store.ping()
+            return nil
+        } catch {
+            return "the store does not answer: \(error)"
         }
     }
 

@@ -25,7 +25,14 @@ extension Director {
             logger.warning("copy gave up: the target never reported", metadata: ["object": "\(job.object)", "target": "\(job.target)", "stream_id": "\(job.id)"])
             await end(streamID: job.id, bytesSent: nil, reason: .failed)
         }
-        for action in controller.planReplication(now: now) {
+        let blockedBefore = controller.replication.copyBlocked
+        let actions = controller.planReplication(now: now)
+        for (object, reason) in controller.replication.copyBlocked.sorted(by: { $0.key < $1.key }) where blockedBefore[object] != reason {
+            logger.warning("object in demand but no copy can be placed", metadata: [
+                "object": "\(object)", "reason": "\(reason)", "demand": "\(controller.replication.counts(object, at: now))",
+            ])
+        }
+        for action in actions {
             switch action {
             case .copy(let object, let source, let target):
                 logger.info("object overloaded: copying to a lightly loaded engine", metadata: [
@@ -163,9 +170,11 @@ extension Director {
         }
         var replicas = directory.replicas[name, default: []].sorted().map { replica(directory.kind(of: name, on: $0).rawValue, $0) }
         replicas += controller.replication.copies.values.filter { $0.object == name }.map(\.target).sorted().map { replica("copying", $0) }
-        return .init(
+        var status = ClusterMessages.ObjectStatus(
             object: object, replicas: replicas, demand: controller.replication.counts(name, at: clock.now()),
             demandWindowSeconds: controller.replication.policy.window.seconds, access: accessControl.rule(of: name))
+        status.copyBlocked = controller.replication.copyBlocked[name]
+        return status
     }
 }
 

@@ -12,6 +12,9 @@ import SluiceStore
 public struct DirectorServer: Sendable {
     public let configuration: Configuration
     public let logger: Logger
+    /// Reads the configuration again for a reload (SIGHUP, `POST /v1/reload`); nil: reloads
+    /// re-apply the configuration the director started with.
+    public var reread: (@Sendable () throws -> Configuration)?
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -69,7 +72,11 @@ public struct DirectorServer: Sendable {
         }
         let router = Router(context: SluiceRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
-        DirectorRoutes(director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret)).register(on: router)
+        let webhook = settings.usageWebhook.map(WebhookTarget.init)
+        let configuration = self.configuration
+        let reloader = ConfigurationReloader(
+            current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, logger: logger)
+        DirectorRoutes(director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(
@@ -86,10 +93,10 @@ public struct DirectorServer: Sendable {
                 await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")
                 await onRTSPListening(port)
             })
-        var services: [any Service] = [LeaseSweeper(director: director), rtsp]
+        var services: [any Service] = [LeaseSweeper(director: director), rtsp, ReloadOnHangUp(reloader: reloader)]
         if let shared = store as? any SharedStore { services.append(SharedStateFollower(director: director, changes: shared.changes())) }
-        if let url = settings.usageWebhook {
-            services.append(UsageWebhook(url: url, store: store, grantSecret: configuration.grantSecret, logger: logger))
+        if let url = settings.usageWebhook, let webhook {
+            services.append(UsageWebhook(target: webhook, store: store, grantSecret: configuration.grantSecret, logger: logger))
             logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
         }
         let httpConnections = ConnectionCounter(limit: limits.maxConnectionsPerClient)

@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceGrant
 
 /// What the director shows of its state: values made on its actor, so a front door never
 /// holds (and never decides on) a copy of the admission core.
@@ -100,5 +101,16 @@ extension Director {
         let since = Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch - Int64(Self.endedStreamLookback.components.seconds) * 1000)
         guard let record = try await store.usage(since: since, limit: 100_000).last(where: { $0.streamID == id }) else { return nil }
         return StreamState(state: "ended", usage: record)
+    }
+}
+
+extension Director {
+    /// A reloaded configuration's live settings: operator keys, license servers and profiles,
+    /// quotas and replication rules take effect for the next request.
+    public func apply(configurationKeys: Set<String>, licensing: LicensePolicy, quotas: QuotaPolicy, replication: ReplicationPolicy) {
+        accessControl.setConfigurationKeys(configurationKeys)
+        self.licensing = licensing
+        self.quotas = quotas
+        controller.replicationPolicyChanged(replication)
     }
 }

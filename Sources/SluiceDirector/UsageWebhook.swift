@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SluiceCore
 import SluiceGrant
 import SluiceStore
+import Synchronization
 
 /// Passes every usage record on to the operator's billing system (`director.usageWebhook`):
 /// records are POSTed in the order they were written, in batches, and the position reached is
@@ -25,7 +26,9 @@ struct UsageWebhook: Service {
         var records: [Item]
     }
 
-    let url: String
+    /// Where records go; a reload may point it elsewhere.
+    let target: WebhookTarget
+    var url: String { target.url }
     let store: any SluiceStore
     let grantSecret: String
     let logger: Logger
@@ -88,4 +91,12 @@ struct UsageWebhook: Service {
     struct WebhookError: Error, CustomStringConvertible {
         var description: String
     }
+}
+
+/// The webhook's URL, replaced when the configuration is reloaded.
+final class WebhookTarget: Sendable {
+    private let current: Mutex<String>
+    init(_ url: String) { current = Mutex(url) }
+    var url: String { current.withLock { $0 } }
+    func set(_ url: String) { current.withLock { $0 = url } }
 }

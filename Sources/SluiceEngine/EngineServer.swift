@@ -71,6 +71,13 @@ public struct EngineServer: Sendable {
         let registration = Registration(
             name: settings.name, capacity: settings.capacity, objects: objects, director: director,
             heartbeatInterval: heartbeatInterval, logger: logger)
+        // Ready once the director has it registered: before that no stream can be sent here.
+        router.get("/readyz") { _, _ in
+            guard registration.isRegistered else {
+                throw HTTPError(.serviceUnavailable, message: "not registered with the director at \(director.baseURL)")
+            }
+            return "ready\n"
+        }
         let settings = self.settings
         let advertisedURL = self.advertisedURL
         let logger = self.logger
@@ -125,6 +132,9 @@ final class Registration: Service, Sendable {
     let heartbeatInterval: Duration
     let logger: Logger
     private let url = Mutex<String?>(nil)
+    /// Whether the director has this engine registered, as of the latest heartbeat (`/readyz`).
+    private let registeredNow = Mutex(false)
+    var isRegistered: Bool { registeredNow.withLock { $0 } }
     /// This process: a restarted engine registers with a new one.
     let instance = UUID().uuidString
 
@@ -173,6 +183,7 @@ final class Registration: Service, Sendable {
                     warned = true
                 }
             }
+            registeredNow.withLock { [registered] in $0 = registered }
             try? await Task.sleep(for: registered ? heartbeatInterval : .milliseconds(200))
         }
     }

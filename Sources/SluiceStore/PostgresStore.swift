@@ -205,6 +205,10 @@ public final class PostgresStore: SharedStore {
         try await notifyCatalog()
     }
 
+    public func ping() async throws {
+        _ = try await query("SELECT 1")
+    }
+
     public func delete(object: String) async throws {
         _ = try await client.withTransaction(logger: logger) { connection in
             try await connection.query("DELETE FROM replicas WHERE object = \(object)", logger: self.logger)

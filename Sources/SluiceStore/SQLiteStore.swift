@@ -123,6 +123,10 @@ public final class SQLiteStore: SluiceStore {
             [.text(object), .text(engine), .text(kind.rawValue)])
     }
 
+    public func ping() async throws {
+        _ = try await connection.query("SELECT 1")
+    }
+
     public func delete(object: String) async throws {
         _ = try await connection.query("DELETE FROM replicas WHERE object = ?", [.text(object)])
         _ = try await connection.query("DELETE FROM object_access WHERE object = ?", [.text(object)])

@@ -36,4 +36,6 @@ public protocol SluiceStore: Sendable {
     func accessRules() async throws -> [ObjectAccess]
     func save(access: ObjectAccess) async throws
     func close() async throws
+    /// Throws when the store cannot be reached now (`/readyz`).
+    func ping() async throws
 }

@@ -139,3 +139,26 @@ struct DeleteCommand: AsyncParsableCommand {
         announce("'\(object)' deleted from \(deleted.engines.joined(separator: ", "))\(ended)")
     }
 }
+
+struct ReloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload",
+        abstract: "Have the director re-read its configuration file (as SIGHUP does) and say what it applied.",
+        discussion: """
+            Applied at once: director.apiKeys, director.quotas, director.usageWebhook (a new URL), \
+            licensing and replication. Anything else that changed is listed as needing a restart. \
+            A file with problems is refused whole; the running settings stay.
+            """)
+
+    @OptionGroup var options: DirectorOptions
+
+    func run() async throws {
+        struct Report: Decodable { var applied: [String]; var needsRestart: [String] }
+        let (status, body) = try await options.call(.POST, "/v1/reload", body: [String: String]())
+        guard status == 200, let report = try? JSONDecoder().decode(Report.self, from: body) else {
+            throw ClientError("not reloaded: " + DirectorOptions.explain(status, body))
+        }
+        announce("applied: \(report.applied.isEmpty ? "nothing changed" : report.applied.joined(separator: ", "))")
+        if !report.needsRestart.isEmpty { announce("needs a restart: \(report.needsRestart.joined(separator: ", "))") }
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SluiceConfig
 import SluiceDirector
 import SluiceEngine
@@ -38,19 +39,15 @@ struct DirectorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.director")
-        var configuration = try config.load(logger: check ? nil : logger)
+        let configuration = try self.configuration(logger: check ? nil : logger)
         if check { return announce("\(config.name): configuration is valid") }
-        if let store { configuration.director.store = store }
-        if let id { configuration.director.id = id }
-        if let advertiseURL { configuration.director.advertiseURL = advertiseURL }
-        if let advertiseRTSPURL { configuration.director.advertiseRTSPURL = advertiseRTSPURL }
-        if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
-        if let dataDir { configuration.director.dataDirectory = dataDir }
-        if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }
         let host = configuration.director.host
         let rtspHost = configuration.director.rtspHost
-        let server = DirectorServer(configuration: configuration, logger: logger)
-        try await StartupSignals.run { started in
+        var server = DirectorServer(configuration: configuration, logger: logger)
+        // SIGHUP and `sluice reload` read the file again, with this command's options on top.
+        let command = self
+        server.reread = { try command.configuration(logger: nil) }
+        try await StartupSignals.run { [server] started in
             try await server.run { port in
                 started()
                 announce("director listening on http://\(host):\(port)")
@@ -58,6 +55,19 @@ struct DirectorCommand: AsyncParsableCommand {
                 announce("director rtsp listening on rtsp://\(rtspHost):\(port)")
             }
         }
+    }
+
+    /// The configuration with this command's options applied over it.
+    func configuration(logger: Logger?) throws -> Configuration {
+        var configuration = try config.load(logger: logger)
+        if let store { configuration.director.store = store }
+        if let id { configuration.director.id = id }
+        if let advertiseURL { configuration.director.advertiseURL = advertiseURL }
+        if let advertiseRTSPURL { configuration.director.advertiseRTSPURL = advertiseRTSPURL }
+        if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
+        if let dataDir { configuration.director.dataDirectory = dataDir }
+        if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }
+        return configuration
     }
 }
 

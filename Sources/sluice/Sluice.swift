@@ -16,18 +16,29 @@ struct Sluice: AsyncParsableCommand {
             directly at the reserved rate. Start with `sluice demo`.
             """,
         version: Sluice.version,
-        subcommands: [DemoCommand.self, InitCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, DeleteCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, InitCommand.self, DirectorCommand.self, EngineCommand.self, PutCommand.self, PlayCommand.self, DeleteCommand.self, ReloadCommand.self, SampleCommand.self, ReplicateCommand.self, DropReplicaCommand.self, DrainCommand.self, AccessCommand.self, UserCommand.self, LicenseCommand.self, KeyCommand.self, BenchCommand.self]
     )
 }
 
 /// Options every server command shares.
 struct LoggingOptions: ParsableArguments {
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: $SLUICE_LOG_LEVEL, else info).")
     var logLevel: String = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"] ?? "info"
+    @Option(help: "Log format on stderr: text, or json (one object per line).")
+    var logFormat: String = "text"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(logLevel)'")
+        }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json; not '\(logFormat)'") }
+    }
 
     func bootstrap(label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, logLevel: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -27,6 +27,8 @@ import Testing
         rules.overloadRequests = 2
         rules.coolDown = .seconds(60)
         rules.copyBitsPerSecond = 8_000_000
+        // These tests are about the overload rule; the uplink threshold has its own below.
+        rules.uplinkThreshold = 1.01
         return rules
     }
 
@@ -83,6 +85,19 @@ import Testing
         #expect(controller.planReplication(now: Self.start).isEmpty, "one request turned away is below overloadRequests (2)")
         Self.request(&controller, 99, at: Self.start)
         #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
+    }
+
+    @Test func copiesOnceTheHoldersPathPassesTheThresholdWithNobodyTurnedAway() {
+        var rules = Self.rules()
+        rules.uplinkThreshold = 0.8
+        var controller = Self.controller(rules: rules)
+        // Two 1 Mbit/s streams on a 3.5 Mbit/s path: 57 %, not hot.
+        for ticket in 1...2 { #expect(Self.request(&controller, UInt64(ticket), at: Self.start).stream != nil) }
+        #expect(controller.planReplication(now: Self.start).isEmpty)
+        // A third: 86 %, past 80 %, every request admitted, and the copy is planned.
+        #expect(Self.request(&controller, 3, at: Self.start).stream != nil)
+        #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
+        #expect(controller.replication.counts("movie", at: Self.start).saturated == 0)
     }
 
     @Test func noCopyOnceTheHolderHasRoomAgain() throws {

@@ -273,3 +273,88 @@ extension IntegrationTests.OperatorCLITests {
 
     struct ObjectRow: Decodable { var object: MediaObject }
 }
+
+extension IntegrationTests.OperatorCLITests {
+    /// deploy/'s systemd units parse cleanly (systemd-analyze verify prints nothing) and their
+    /// ExecStartPre check passes on a configuration `sluice init` wrote.
+    @Test func theSystemdUnitsVerify() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let directory = try Self.scratch()
+        let config = directory + "/sluice.yaml"
+        #expect(try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory + "/data"]).status == 0)
+        var units: [String] = []
+        for (file, instance) in [("sluice-director.service", "sluice-director.service"), ("sluice-engine@.service", "sluice-engine@engine-a.service")] {
+            let text = try String(contentsOfFile: root + "/deploy/" + file, encoding: .utf8)
+                .replacingOccurrences(of: "/usr/local/bin/sluice", with: Cluster.binary)
+                .replacingOccurrences(of: "/etc/sluice/sluice.yaml", with: config)
+            try text.write(toFile: directory + "/" + instance, atomically: true, encoding: .utf8)
+            units.append(directory + "/" + instance)
+            // The unit's own pre-start check, as systemd would run it.
+            let pre = try #require(text.split(separator: "\n").first { $0.hasPrefix("ExecStartPre=") })
+            let arguments = pre.dropFirst("ExecStartPre=".count).split(separator: " ").dropFirst().map { $0.replacingOccurrences(of: "%i", with: "engine-a") }
+            let checked = try Cluster.runTool(Cluster.binary, arguments)
+            #expect(checked.status == 0 && checked.output.contains("configuration is valid"), "\(file): \(checked.output)")
+        }
+        let verified = try Cluster.runTool("/usr/bin/systemd-analyze", ["verify"] + units)
+        #expect(verified.status == 0 && verified.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(verified.output)")
+    }
+}
+
+extension IntegrationTests.OperatorCLITests {
+    @Test func sighupAndSluiceReloadApplyWhatCanChangeAndNameWhatNeedsARestart() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.startDirector()
+        let original = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
+        #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 1)
+        // SIGHUP: a second operator key works at once.
+        try original.replacingOccurrences(of: "apiKeys: [\(Cluster.apiKey)]", with: "apiKeys: [\(Cluster.apiKey), second-key]")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        let director = try #require(cluster.director)
+        kill(director.process.processIdentifier, SIGHUP)
+        try await cluster.waitUntil("the new key to work") {
+            try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 0
+        }
+        #expect(director.log.contains("configuration reloaded"), "\(director.log.suffix(1000))")
+        // sluice reload: the listen address needs a restart, the quota does not.
+        try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  quotas: { user: { maxStreams: 1 } }")
+            .replacingOccurrences(of: "heartbeatTimeout: 5s", with: "heartbeatTimeout: 7s")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        let reloaded = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
+        #expect(reloaded.status == 0 && reloaded.output.contains("applied: director.apiKeys, director.quotas"), "\(reloaded.output)")
+        #expect(reloaded.output.contains("needs a restart: director.heartbeatTimeout"), "\(reloaded.output)")
+        #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 1, "the key left the file")
+        // A file with problems changes nothing.
+        try (original + "\nbogus: 1\n").write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        let refused = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
+        #expect(refused.status == 1 && refused.output.contains("bogus: unknown key") && refused.output.contains("running settings stay"), "\(refused.output)")
+        #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
+    }
+
+    @Test func readinessSaysWhatIsMissingAndLogsCanBeJSON() async throws {
+        let directory = try Self.scratch()
+        let (holder, port) = try await Self.occupiedPort()
+        try await holder.close()
+        // An engine whose director is not there is alive but not ready.
+        let engine = try ServerProcess(name: "engine-a", arguments: [
+            "engine", "--name", "engine-a", "--listen", "127.0.0.1:0", "--data-dir", directory + "/engine-a",
+            "--director", "http://127.0.0.1:\(port)", "--log-format", "json",
+        ])
+        let url = try await engine.waitFor("engine engine-a listening on ").trimmingCharacters(in: .whitespaces)
+        let notReady = try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", url + "/readyz"])
+        #expect(notReady.output.hasSuffix(" 503") && notReady.output.contains("127.0.0.1:\(port)"), "\(notReady.output)")
+        #expect(try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", url + "/healthz"]).output.hasSuffix(" 200"))
+        // Every log line is one JSON object.
+        let lines = engine.log.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(!lines.isEmpty && lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] != nil })
+        #expect(lines.contains { $0.contains(#""message":"engine listening""#) }, "\(engine.log.prefix(1500))")
+        engine.stop()
+        // A director with its store is ready.
+        let director = try ServerProcess(name: "director", arguments: [
+            "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--data-dir", directory + "/director",
+        ])
+        let directorURL = try await director.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+        #expect(try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", directorURL + "/readyz"]).output == "ready\n 200")
+        director.stop()
+    }
+}

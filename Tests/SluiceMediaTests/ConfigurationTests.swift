@@ -233,3 +233,17 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigurationReloadTests {
+    @Test func sortsChangesIntoLiveAndRestart() {
+        let old = StarterConfiguration.yaml(dataDirectory: "/d", apiKey: "k1", grantSecret: "s-0123456789abcdef")
+        #expect(ConfigurationReload.compare(old, old) == ConfigurationReload())
+        let new = old.replacingOccurrences(of: "apiKeys: [k1]", with: "apiKeys: [k1, k2]")
+            .replacingOccurrences(of: "copyRate: 50Mbit", with: "copyRate: 20Mbit")
+            .replacingOccurrences(of: "listen: 127.0.0.1:8080", with: "listen: 127.0.0.1:9090")
+            .replacingOccurrences(of: "capacity: 150Mbit", with: "capacity: 200Mbit")
+        let reload = ConfigurationReload.compare(old, new)
+        #expect(reload.applied == ["director.apiKeys", "replication.copyRate"])
+        #expect(reload.needsRestart == ["director.listen", "topology"])
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SluiceConfig
 import SluiceCore
 import SluiceGrant
 
@@ -8,6 +9,8 @@ import SluiceGrant
 struct DirectorRoutes {
     let director: Director
     let engineToken: String
+    /// Applies the configuration file again (nil in tests without one).
+    var reloader: ConfigurationReloader?
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -20,6 +23,7 @@ struct DirectorRoutes {
     var routes: [Route] {
         [
             Route(method: .get, path: "/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) },
+            Route(method: .get, path: "/readyz", handler: ready),
             Route(method: .get, path: "/openapi.yaml") { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
             },
@@ -46,6 +50,7 @@ struct DirectorRoutes {
             Route(method: .get, path: "/v1/streams/{id}", handler: streamState),
             Route(method: .delete, path: "/v1/streams/{id}", handler: tearDown),
             Route(method: .get, path: "/v1/usage", handler: usage),
+            Route(method: .post, path: "/v1/reload", handler: reload),
             Route(method: .post, path: "/v1/tokens", handler: issueToken),
             Route(method: .get, path: "/v1/users", handler: listUsers),
             Route(method: .post, path: "/v1/users", handler: addUser),
@@ -95,6 +100,25 @@ struct DirectorRoutes {
     private func bearer(_ request: Request) -> String? {
         guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
         return String(value.dropFirst(7))
+    }
+
+    /// Re-reads the configuration file, as SIGHUP does; says what it applied and what needs a restart.
+    @Sendable func reload(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        _ = try await caller(request, needs: .admin)
+        guard let reloader else { throw HTTPError(.notFound, message: "this director has no configuration file to reload") }
+        do {
+            return JSONResponse.make(try await reloader.reload())
+        } catch let error as ConfigurationError {
+            return JSONResponse.problem(.unprocessableContent, "invalid_configuration", "not reloaded; the running settings stay. \(error.description)")
+        }
+    }
+
+    /// Ready: admitting, with its store answering. Load balancers and systemd watchdogs ask.
+    @Sendable func ready(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let problem = await director.readiness() {
+            return JSONResponse.problem(.serviceUnavailable, "not_ready", problem)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
     }
 
     // MARK: Play and upload

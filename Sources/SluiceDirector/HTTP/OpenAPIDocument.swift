@@ -25,6 +25,13 @@ tags:
   - name: engine
     description: Called by engines with the cluster token.
 paths:
+  /readyz:
+    get:
+      summary: Readiness - admitting, with its store answering (503 and a Problem otherwise)
+      security: []
+      responses:
+        "200": { description: Ready, content: { text/plain: { schema: { type: string } } } }
+        "503": { description: Not ready, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
   /healthz:
     get:
       summary: Liveness
@@ -268,6 +275,26 @@ paths:
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
+  /v1/reload:
+    post:
+      tags: [operator]
+      summary: Re-read the configuration file, as SIGHUP does (sluice reload)
+      description: |
+        Applied at once: director.apiKeys, director.quotas, director.usageWebhook (a new URL),
+        licensing, replication. Everything else changed is listed as needing a restart.
+      responses:
+        "200":
+          description: What was applied and what needs a restart
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  applied: { type: array, items: { type: string } }
+                  needsRestart: { type: array, items: { type: string } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
+        "422": { description: The file has problems; nothing was applied, content: { application/json: { schema: { $ref: "#/components/schemas/Problem" } } } }
   /v1/tokens:
     post:
       tags: [play]
@@ -583,6 +610,7 @@ components:
         demand: { type: object, properties: { admitted: { type: integer }, queued: { type: integer }, refused: { type: integer } } }
         demandWindowSeconds: { type: number }
         access: { $ref: "#/components/schemas/ObjectAccess" }
+        copyBlocked: { type: string, description: "Why the object, in demand, gets no copy (as of the latest replication plan)" }
     LiveStream:
       type: object
       properties:

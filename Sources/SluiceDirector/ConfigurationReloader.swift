@@ -1,0 +1,70 @@
+import Logging
+import ServiceLifecycle
+import SluiceConfig
+import SluiceCore
+import SluiceGrant
+import Synchronization
+import UnixSignals
+
+/// Re-reads the configuration on SIGHUP or `POST /v1/reload` and applies what a running
+/// director can take (operator keys, license servers and profiles, quotas, replication rules,
+/// the webhook's URL); says what needs a restart.
+final class ConfigurationReloader: Sendable {
+    /// Reads the configuration again (the file the director started with, overrides applied).
+    let read: @Sendable () throws -> Configuration
+    let director: Director
+    let webhook: WebhookTarget?
+    let logger: Logger
+    private let current: Mutex<Configuration>
+
+    init(current: Configuration, read: @escaping @Sendable () throws -> Configuration, director: Director, webhook: WebhookTarget?, logger: Logger) {
+        self.current = Mutex(current)
+        self.read = read
+        self.director = director
+        self.webhook = webhook
+        self.logger = logger
+    }
+
+    /// Applies the file as it is now; throws `ConfigurationError` (nothing applied) when it has problems.
+    func reload() async throws -> ConfigurationReload {
+        let next = try read()
+        let previous = current.withLock { $0 }
+        var report = ConfigurationReload.compare(previous.source, next.source)
+        // A webhook turned on or off needs its delivery service started or stopped: a restart.
+        if report.applied.contains("director.usageWebhook") {
+            if let url = next.director.usageWebhook, let webhook {
+                webhook.set(url)
+            } else {
+                report.applied.removeAll { $0 == "director.usageWebhook" }
+                report.needsRestart.append("director.usageWebhook")
+            }
+        }
+        await director.apply(
+            configurationKeys: Set(next.director.apiKeys),
+            licensing: LicensePolicy(trustedKeys: next.licensing.trustedKeys, profiles: next.licensing.profiles),
+            quotas: next.director.quotas, replication: next.director.replication)
+        current.withLock { $0 = next }
+        logger.notice("configuration reloaded", metadata: [
+            "applied": "\(report.applied.isEmpty ? "nothing changed" : report.applied.joined(separator: ", "))",
+            "needs_restart": "\(report.needsRestart.joined(separator: ", "))",
+        ])
+        return report
+    }
+}
+
+/// Reloads the configuration on every SIGHUP.
+struct ReloadOnHangUp: Service {
+    let reloader: ConfigurationReloader
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                do {
+                    _ = try await reloader.reload()
+                } catch {
+                    reloader.logger.error("configuration not reloaded: the file has problems; the running settings stay", metadata: ["problems": "\(error)"])
+                }
+            }
+        }
+    }
+}
