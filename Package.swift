@@ -61,6 +61,7 @@ let package = Package(
             name: "SluiceListeners",
             dependencies: [
                 "SluiceCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -91,6 +91,6 @@ public struct JSONWriter: Sendable {
 extension Timestamp {
     /// `"key":"2026-12-02T11:47:10.123Z"`, as its `Codable` writes it.
     public func write(_ key: String, to json: inout JSONWriter) {
-        json.field(key, rfc3339)
+        if isRFC3339Representable { json.field(key, rfc3339) } else { json.field(key, millisecondsSinceEpoch) }
     }
 }

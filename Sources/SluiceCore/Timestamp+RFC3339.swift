@@ -23,8 +23,12 @@ extension Timestamp {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(rfc3339)
+        if isRFC3339Representable { try container.encode(rfc3339) } else { try container.encode(millisecondsSinceEpoch) }
     }
+
+    /// Years 0000-9999 have an RFC 3339 form; a time outside them (a "never" far in the
+    /// future) travels as its integer milliseconds, which decoding also takes.
+    public var isRFC3339Representable: Bool { (-62_167_219_200_000...253_402_300_799_999).contains(millisecondsSinceEpoch) }
 
     private enum LegacyKeys: String, CodingKey { case millisecondsSinceEpoch }
 

@@ -71,7 +71,7 @@ public struct DirectorServer: Sendable {
             ])
         }
         let router = Router(context: SluiceRequestContext.self)
-        router.middlewares.add(ProblemMiddleware(logger: logger))
+        router.middlewares.add(ProblemMiddleware(server: "director", logger: logger))
         let webhook = settings.usageWebhook.map(WebhookTarget.init)
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
@@ -182,41 +182,6 @@ struct SharedStateFollower: Service {
             for await change in changes {
                 await director.sharedChanged(change)
             }
-        }
-    }
-}
-
-/// Turns every error into a `Problem` answer (the one error body of the API, see
-/// `OpenAPIDocument`), and logs server errors so a 500 always leaves a trace.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    let logger: Logger
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as HTTPError {
-            if error.status.code >= 500 { logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"]) }
-            return JSONResponse.problem(error.status, Self.code(error.status), error.body ?? error.status.reasonPhrase, headers: error.headers)
-        } catch {
-            logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return JSONResponse.problem(.internalServerError, "internal_error", "the director failed to answer; its log says why")
-        }
-    }
-
-    static func code(_ status: HTTPResponse.Status) -> String {
-        switch status.code {
-        case 400: "bad_request"
-        case 401: "unauthorized"
-        case 403: "forbidden"
-        case 404: "not_found"
-        case 405: "method_not_allowed"
-        case 408: "request_timeout"
-        case 409: "conflict"
-        case 413: "too_large"
-        case 415: "unsupported_media_type"
-        case 500: "internal_error"
-        case 503: "unavailable"
-        default: "http_\(status.code)"
         }
     }
 }

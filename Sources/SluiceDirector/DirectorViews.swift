@@ -14,8 +14,8 @@ extension Director {
         public var name: String
         public var from: String
         public var to: String
-        public var capacity_bps: Int64
-        public var reserved_bps: Int64
+        public var capacityBitsPerSecond: Int64
+        public var reservedBitsPerSecond: Int64
     }
 
     /// Where a front door's stream stands, for sessions that outlive a request (RTSP).
@@ -36,7 +36,7 @@ extension Director {
 
     public func linkViews() -> [LinkView] {
         controller.topology.links.values.sorted { $0.name < $1.name }.map {
-            LinkView(name: $0.name, from: $0.from, to: $0.to, capacity_bps: $0.capacityBitsPerSecond, reserved_bps: controller.book.reserved(onLink: $0.name))
+            LinkView(name: $0.name, from: $0.from, to: $0.to, capacityBitsPerSecond: $0.capacityBitsPerSecond, reservedBitsPerSecond: controller.book.reserved(onLink: $0.name))
         }
     }
 

@@ -42,6 +42,7 @@ public struct EngineServer: Sendable {
         let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
+        router.middlewares.add(ProblemMiddleware(server: "engine \(settings.name)", logger: logger))
         let rtpSessions = RTPSessionTable()
         let work = BackgroundWork()
         let sockets: RTPSockets

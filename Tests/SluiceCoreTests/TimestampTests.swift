@@ -40,5 +40,8 @@ import Testing
         #expect(legacy == text && integer == text && text.at.millisecondsSinceEpoch == 1_796_212_030_123)
         #expect(String(decoding: try JSONEncoder().encode(text), as: UTF8.self) == #"{"at":"2026-12-02T11:47:10.123Z"}"#)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(Box.self, from: Data(#"{"at":"soon"}"#.utf8)) }
+        // Past year 9999 ("never"): integer milliseconds, still a round trip.
+        let never = Box(at: Timestamp(millisecondsSinceEpoch: Int64.max / 2))
+        #expect(try JSONDecoder().decode(Box.self, from: JSONEncoder().encode(never)) == never)
     }
 }

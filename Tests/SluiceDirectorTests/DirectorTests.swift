@@ -52,7 +52,7 @@ import Testing
         clock.advance(by: .seconds(17))
         await heartbeatAndTick(director)
         #expect(await director.liveStreams().isEmpty)
-        #expect(await director.linkViews().allSatisfy { $0.reserved_bps == 0 })
+        #expect(await director.linkViews().allSatisfy { $0.reservedBitsPerSecond == 0 })
         let usage = try await director.usage(since: Timestamp(millisecondsSinceEpoch: 0), limit: 10)
         #expect(usage.map(\.endReason).sorted { $0.rawValue < $1.rawValue } == [.completed, .leaseExpired, .leaseExpired])
         await director.shutdown()

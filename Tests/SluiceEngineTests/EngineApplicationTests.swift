@@ -60,3 +60,39 @@ import Testing
         await engine.close()
     }
 }
+
+extension EngineApplicationTests {
+    /// Every operation of the engine's OpenAPI document is served (an unknown route answers a
+    /// bare "Not Found"; a served one answers with what it checked), and errors are Problems.
+    @Test func theOpenAPIDocumentListsWhatTheEngineServes() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try await build()
+        var operations: [(HTTPRequest.Method, String)] = []
+        var path = ""
+        for line in EngineOpenAPIDocument.yaml.split(separator: "\n") {
+            if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
+            for method in ["get", "head", "put", "post", "delete"] where line == "    \(method):" && !path.isEmpty {
+                operations.append((HTTPRequest.Method(rawValue: method.uppercased())!, path.replacingOccurrences(of: "{object}", with: "clip").replacingOccurrences(of: "{id}", with: "7")))
+            }
+        }
+        #expect(operations.count == 14, "\(operations.map { "\($0.0) \($0.1)" })")
+        let served = operations
+        try await engine.application.test(.router) { client in
+            try await client.execute(uri: "/no/such/route", method: .get) { response in
+                #expect(response.status == .notFound)
+                let problem = try? JSONDecoder().decode(ClusterMessages.Problem.self, from: Data(response.body.readableBytesView))
+                #expect(problem?.error == "not_found" && problem?.message == "Not Found")
+            }
+            for (method, uri) in served {
+                try await client.execute(uri: uri, method: method, body: ByteBuffer(string: "{}")) { response in
+                    let body = String(buffer: response.body)
+                    #expect(!(response.status == .notFound && body.contains(#""message":"Not Found""#)), "\(method) \(uri) is not served")
+                    if response.status.code >= 400 && method != .head {
+                        #expect(body.contains(#""error":"#) && body.contains(#""message":"#), "\(method) \(uri): \(body)")
+                    }
+                }
+            }
+        }
+        await engine.close()
+    }
+}

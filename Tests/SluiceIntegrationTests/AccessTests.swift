@@ -215,7 +215,7 @@ extension IntegrationTests {
         if case .success(let body) = outcome { Issue.record("the download completed (\(body.body.count) bytes) instead of being cut off") }
         // The director tells the engine at once (the renewal, within a second, is the fallback).
         #expect(stoppedAfter < .seconds(1), "stopped \(stoppedAfter) after the revocation")
-        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        #expect(try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 })
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.first?.endReason == .revoked && usage.first?.user == "vic")
         // The key no longer opens anything.
@@ -249,7 +249,7 @@ extension IntegrationTests {
         #expect(player.terminationStatus == 4, "sluice play's exit status for a revoked stream")
         let received = (try? FileManager.default.attributesOfItem(atPath: cluster.directory + "/rita.ts")[.size] as? Int) ?? 0
         #expect(received > 0 && received < 30 * 1_000_000 / 8 / 2, "received \(received) bytes of a 30 s clip")
-        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        #expect(try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 })
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.first?.endReason == .revoked && usage.first?.user == "rita")
     }

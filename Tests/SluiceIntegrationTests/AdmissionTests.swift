@@ -26,7 +26,7 @@ extension IntegrationTests {
         let samples = Samples()
         let poller = Task {
             while !Task.isCancelled {
-                if let reserved = try? await cluster.links()["core-edge"]?.reserved_bps {
+                if let reserved = try? await cluster.links()["core-edge"]?.reservedBitsPerSecond {
                     samples.maxReserved.withLock { $0 = max($0, reserved) }
                     samples.samples.withLock { $0 += 1 }
                 }
@@ -50,7 +50,7 @@ extension IntegrationTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }.sorted { $0.index < $1.index }
         }
-        try await cluster.waitUntil("links back to zero") { try await cluster.links()["core-edge"]?.reserved_bps == 0 }
+        try await cluster.waitUntil("links back to zero") { try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0 }
         poller.cancel()
 
         #expect(outcomes.allSatisfy { $0.status == 302 && $0.bytes > 0 })
@@ -105,7 +105,7 @@ extension IntegrationTests {
         #expect(reply.hasPrefix("HTTP/1.1 302"), "the viewer behind the two who left was not admitted: \(reply.prefix(200))")
         let streams = try await cluster.json([LiveStream].self, "/v1/streams")
         #expect(streams.count == 3)
-        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 3_150_000)
+        #expect(try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 3_150_000)
     }
 
     /// SIGTERM while a viewer waits in the queue: the director refuses the wait and exits at
@@ -143,7 +143,7 @@ extension IntegrationTests {
         #expect(problem.error == "wait_expired")
         #expect(problem.link == "core-edge")
         #expect(problem.availableBitsPerSecond == 50_000)
-        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 3_150_000)
+        #expect(try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 3_150_000)
     }
 }
 }

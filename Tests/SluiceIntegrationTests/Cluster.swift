@@ -206,7 +206,7 @@ final class Cluster: @unchecked Sendable {
     // MARK: Helpers
 
     struct EngineRow: Decodable { struct Engine: Decodable { var name: String; var isUp: Bool }; var engine: Engine }
-    struct LinkRow: Decodable { var name: String; var capacity_bps: Int64; var reserved_bps: Int64 }
+    struct LinkRow: Decodable { var name: String; var capacityBitsPerSecond: Int64; var reservedBitsPerSecond: Int64 }
     struct ObjectRow: Decodable { var object: MediaObject; var replicas: [String] }
 
     func get(_ path: String, headers: [(String, String)]? = nil, base: String? = nil) async throws -> (status: Int, headers: [(String, String)], body: Data) {

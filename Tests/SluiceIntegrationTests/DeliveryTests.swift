@@ -41,7 +41,7 @@ extension IntegrationTests {
         #expect(FileManager.default.contents(atPath: curlOut) == FileManager.default.contents(atPath: source))
 
         try await cluster.waitUntil("links back to zero") {
-            try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 }
+            try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 }
         }
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage")
         let plays = usage.filter { $0.kind == .play }
@@ -98,12 +98,12 @@ extension IntegrationTests {
         let admitted = try await cluster.get("/play/long")
         #expect(admitted.status == 302)
         let before = try await cluster.links()
-        #expect(before["core-edge"]?.reserved_bps == 1_050_000)
+        #expect(before["core-edge"]?.reservedBitsPerSecond == 1_050_000)
 
         cluster.director?.stop()
         try await cluster.startDirector()
         let after = try await cluster.links()
-        #expect(after["core-edge"]?.reserved_bps == 1_050_000)
+        #expect(after["core-edge"]?.reservedBitsPerSecond == 1_050_000)
         let objects = try await cluster.json([Cluster.ObjectRow].self, "/v1/objects")
         #expect(objects.map(\.object.name) == ["long"])
         let streams = try await cluster.json([LiveStream].self, "/v1/streams")
@@ -112,7 +112,7 @@ extension IntegrationTests {
         let id = try #require(streams.first?.id)
         let deleted = try await cluster.request(.DELETE, "/v1/streams/\(id)")
         #expect(deleted.status == 200)
-        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 0)
+        #expect(try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0)
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage")
         #expect(usage.contains { $0.streamID == id && $0.endReason == .tornDown })
     }
@@ -132,7 +132,7 @@ extension IntegrationTests {
             try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
         }
         #expect(try await cluster.request(.DELETE, "/v1/streams/\(id)").status == 200)
-        #expect(try await cluster.links()["core-edge"]?.reserved_bps == 0)
+        #expect(try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0)
         // The engine learns at its next renewal and closes the connection: far short of 30 s of media.
         let received = await download.value?.body.count ?? 0
         #expect(received < size / 4, "received \(received) of \(size) bytes")
@@ -149,7 +149,7 @@ extension IntegrationTests {
         try await cluster.waitUntil("the lease to end", timeout: .seconds(10)) {
             let links = try await cluster.links()
             let streams = try await cluster.json([LiveStream].self, "/v1/streams")
-            return streams.isEmpty && links.values.allSatisfy { $0.reserved_bps == 0 }
+            return streams.isEmpty && links.values.allSatisfy { $0.reservedBitsPerSecond == 0 }
         }
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage")
         let record = try #require(usage.first { $0.kind == .play })

@@ -55,8 +55,8 @@ extension IntegrationTests {
         let moved = try #require(try await cluster.json([LiveStream].self, "/v1/streams").first { $0.kind == .play })
         #expect(moved.id == before.id, "same stream ID, hence the same SSRC")
         let links = try await cluster.links()
-        #expect(links["\(dead)-core"]?.reserved_bps == 0, "the dead engine's reservations are released")
-        #expect(links["\(survivor)-core"]?.reserved_bps == moved.bitsPerSecond)
+        #expect(links["\(dead)-core"]?.reservedBitsPerSecond == 0, "the dead engine's reservations are released")
+        #expect(links["\(survivor)-core"]?.reservedBitsPerSecond == moved.bitsPerSecond)
 
         let deadline = ContinuousClock.now + .seconds(40)
         while player.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(200)) }
@@ -98,7 +98,7 @@ extension IntegrationTests {
         try await cluster.waitUntil("the path to be released", timeout: .seconds(15)) {
             let streams = try await cluster.json([LiveStream].self, "/v1/streams").filter { $0.kind == .play }
             let links = try await cluster.links()
-            return streams.isEmpty && links.values.allSatisfy { $0.reserved_bps == 0 }
+            return streams.isEmpty && links.values.allSatisfy { $0.reservedBitsPerSecond == 0 }
         }
         fetch.cancel()
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }

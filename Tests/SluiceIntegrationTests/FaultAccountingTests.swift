@@ -57,7 +57,7 @@ extension IntegrationTests {
         let records = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.object == "clip" && $0.kind == .play }
         #expect(records.count == 1, "\(records)")
         #expect(records.first?.bytes == Int64(bytes.count) && records.first?.endReason == .completed, "\(records)")
-        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        #expect(try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 })
     }
 
     @Test func aRevokedStreamIsBilledWhatItsViewerReceived() async throws {

@@ -268,7 +268,7 @@ extension IntegrationTests.OperatorCLITests {
         #expect(played.status == 1 && played.output.contains("not in the catalog"), "\(played.output)")
         try cluster.put(sample, as: "doomed")
         #expect(try await cluster.json([ObjectRow].self, "/v1/objects").contains { $0.object.name == "doomed" })
-        #expect(try await cluster.links().values.allSatisfy { $0.reserved_bps == 0 })
+        #expect(try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 })
     }
 
     struct ObjectRow: Decodable { var object: MediaObject }

@@ -61,7 +61,7 @@ extension IntegrationTests {
         // last frame may be missing; every frame it has must be the source's, in order.
         #expect(received.count >= expected.count - 1, "received \(received.count) of \(expected.count) frames")
         #expect(Array(expected.prefix(received.count)) == received)
-        try await cluster.waitUntil("the path to be released") { try await cluster.links()["core-edge"]?.reserved_bps == 0 }
+        try await cluster.waitUntil("the path to be released") { try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0 }
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.count == 1)
         #expect(usage.first?.bytes == Int64(try #require(FileManager.default.contents(atPath: source)).count))
@@ -131,7 +131,7 @@ extension IntegrationTests {
             cluster.rtspURL + "/clip?key=\(cluster.apiKey)",
         ])
         #expect(played.status == 0, "\(played.output.suffix(2000))")
-        try await cluster.waitUntil("the stream to end") { try await cluster.links()["core-edge"]?.reserved_bps == 0 }
+        try await cluster.waitUntil("the stream to end") { try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0 }
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(usage.count == 1)
         #expect(usage.first?.bytes == Int64(try #require(FileManager.default.contents(atPath: source)).count))
@@ -166,7 +166,7 @@ extension IntegrationTests {
         let maximum = Maximum()
         let poller = Task {
             while !Task.isCancelled {
-                if let reserved = try? await cluster.links()["core-edge"]?.reserved_bps { maximum.value.withLock { $0 = max($0, reserved) } }
+                if let reserved = try? await cluster.links()["core-edge"]?.reservedBitsPerSecond { maximum.value.withLock { $0 = max($0, reserved) } }
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
@@ -214,7 +214,7 @@ extension IntegrationTests {
         player.waitUntilExit()
         try await cluster.waitUntil("the session to time out and the path to be released", timeout: .seconds(15)) {
             let streams = try await cluster.json([LiveStream].self, "/v1/streams")
-            let reserved = try await cluster.links()["core-edge"]?.reserved_bps
+            let reserved = try await cluster.links()["core-edge"]?.reservedBitsPerSecond
             return streams.isEmpty && reserved == 0
         }
         let usage = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }

@@ -91,7 +91,7 @@ extension IntegrationTests {
             return status.replicas.map(\.engine) == ["engine-a"] && !FileManager.default.fileExists(atPath: copyPath)
         }
         let links = try await cluster.links()
-        #expect(links.values.allSatisfy { $0.reserved_bps == 0 }, "\(links)")
+        #expect(links.values.allSatisfy { $0.reservedBitsPerSecond == 0 }, "\(links)")
         #expect(cluster.director?.log.contains("abandoning a dynamic replica") == true)
     }
 

@@ -98,12 +98,12 @@ extension IntegrationTests {
         try await cluster.waitUntil("the bottleneck to be free before \(player)", timeout: .seconds(30)) {
             guard try self.reserved(server, "handoff")["core-edge"] == 0 else { return false }
             return try JSONDecoder().decode([Cluster.LinkRow].self, from: try await cluster.get("/v1/links", base: cluster.directorURLs[1]).body)
-                .first { $0.name == "core-edge" }?.reserved_bps == 0
+                .first { $0.name == "core-edge" }?.reservedBitsPerSecond == 0
         }
         #expect(await play(cluster, base: cluster.directorURLs[1], object: "clip") == 302)
         try await cluster.waitUntil("director 0 to see the slot taken") {
             try JSONDecoder().decode([Cluster.LinkRow].self, from: try await cluster.get("/v1/links", base: cluster.directorURLs[0]).body)
-                .first { $0.name == "core-edge" }?.reserved_bps ?? 0 > 0
+                .first { $0.name == "core-edge" }?.reservedBitsPerSecond ?? 0 > 0
         }
     }
 

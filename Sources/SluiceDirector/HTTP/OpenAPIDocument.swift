@@ -216,7 +216,7 @@ paths:
             application/json:
               schema:
                 type: array
-                items: { type: object, properties: { name: { type: string }, from: { type: string }, to: { type: string }, capacity_bps: { type: integer }, reserved_bps: { type: integer } } }
+                items: { type: object, properties: { name: { type: string }, from: { type: string }, to: { type: string }, capacityBitsPerSecond: { type: integer }, reservedBitsPerSecond: { type: integer } } }
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
   /v1/streams:

@@ -19,6 +19,9 @@ struct EngineRoutes {
 
     func register(on router: Router<EngineRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: EngineOpenAPIDocument.yaml)))
+        }
         router.get("/stream/:object", use: stream)
         router.head("/stream/:object", use: stream)
         router.put("/objects/:object", use: upload)
