@@ -138,6 +138,14 @@ public actor StreamTable {
         return entries[streamID]?.bytesSent ?? 0
     }
 
+    /// Counts `bytes` about to be written, unless the stream was revoked or superseded
+    /// meanwhile (nil: write nothing more). Counting before the write means a revocation that
+    /// arrives while the bytes are on their way bills them.
+    func sending(_ bytes: Int, for streamID: UInt32, generation: UInt64) -> Int64? {
+        guard entries[streamID]?.generation == generation else { return nil }
+        return add(bytes, to: streamID)
+    }
+
     /// The connection of `generation` is done. Unless another connection takes over within
     /// the grace period, the stream ends with `reason`. `revoked` ends it at once, silently.
     func detach(_ streamID: UInt32, generation: UInt64, reason: UsageRecord.EndReason, revoked: Bool) {

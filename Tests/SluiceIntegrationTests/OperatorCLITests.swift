@@ -217,6 +217,12 @@ extension IntegrationTests {
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             player.waitUntilExit()
             #expect(player.terminationStatus == 3 && output.contains("torn down by an operator"), "\(url): \(output)")
+            // The usage record bills what the engine had sent when it stopped: what the player got.
+            let received = output.split(separator: "\n").first { $0.hasPrefix("received:") }
+                .flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int64($0) } } ?? -1
+            let record = try await cluster.json([UsageRecord].self, "/v1/usage").first { $0.streamID == id }
+            let billed = record?.bytes ?? -1
+            #expect(billed >= received && billed <= received + received / 50 + 65_536, "\(url): billed \(billed) bytes, the player received \(received)")
         }
     }
 }

@@ -362,7 +362,17 @@ struct DirectorRoutes {
 
     @Sendable func usage(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
-        let since = Timestamp(millisecondsSinceEpoch: request.uri.queryParameters.get("since").flatMap(Int64.init) ?? 0)
+        // `since`: RFC 3339, or milliseconds since the epoch.
+        var since = Timestamp(millisecondsSinceEpoch: 0)
+        if let text = request.uri.queryParameters.get("since") {
+            if let time = Timestamp(rfc3339: String(text)) {
+                since = time
+            } else if let milliseconds = Int64(String(text)) {
+                since = Timestamp(millisecondsSinceEpoch: milliseconds)
+            } else {
+                throw HTTPError(.badRequest, message: "since must be an RFC 3339 time (2026-12-02T10:00:00Z) or milliseconds since the epoch")
+            }
+        }
         let limit = min(100_000, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 10_000)
         let records = try await director.usage(since: since, limit: limit)
         switch request.uri.queryParameters.get("format") ?? "json" {

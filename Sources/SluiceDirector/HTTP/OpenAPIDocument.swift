@@ -262,7 +262,7 @@ paths:
       tags: [operator]
       summary: Usage records (one per finished stream, upload or copy)
       parameters:
-        - { name: since, in: query, description: Milliseconds since the epoch (records that ended at or after), schema: { type: integer } }
+        - { name: since, in: query, description: "Records that ended at or after this time: RFC 3339 (2026-12-02T10:00:00Z) or milliseconds since the epoch", schema: { type: string } }
         - { name: limit, in: query, schema: { type: integer, maximum: 100000 } }
         - { name: format, in: query, schema: { type: string, enum: [json, jsonl, csv] } }
       responses:

@@ -55,8 +55,15 @@ struct PacedSender: Sendable {
                     // The engine stops: cut the connection as a killed process would; the player's
                     // reconnect (with a Range) goes through the director to a live replica.
                     if Task.isShuttingDownGracefully { throw Stop.shuttingDown }
-                    try await writer.write(chunk)
-                    total = await streams.add(chunk.readableBytes, to: id)
+                    // A stream revoked while this chunk waited for its tokens sends nothing more.
+                    guard let counted = await streams.sending(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
+                    total = counted
+                    do {
+                        try await writer.write(chunk)
+                    } catch {
+                        total = await streams.add(-chunk.readableBytes, to: id)  // never left
+                        throw error
+                    }
                     if clock.now - lastRenewal >= renewInterval {
                         lastRenewal = clock.now
                         do {
