@@ -168,15 +168,24 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
+    /// How this binary was started, so the printed commands run as they are (`swift run`
+    /// and `.build/debug/sluice` are not on PATH).
+    static var invocation: String {
+        let argument = CommandLine.arguments.first ?? "sluice"
+        guard argument.contains("/") else { return "sluice" }
+        let path = argument.hasPrefix("/") ? argument : FileManager.default.currentDirectoryPath + "/" + argument
+        return URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
     private func printTour(directorURL: String, rtspURL: String, apiKey: String?) {
         let key = apiKey.map { "?key=\($0)" } ?? ""
         announce("""
 
             Sluice demo is running (Ctrl-C to stop).
-              HTTP, with the client: sluice play '\(directorURL)/play/sample\(key)' --out /tmp/sample.ts
+              HTTP, with the client: \(Self.invocation) play '\(directorURL)/play/sample\(key)' --out /tmp/sample.ts --force
               HTTP, with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
               HTTP, with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
-              RTSP, with the client: sluice play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts
+              RTSP, with the client: \(Self.invocation) play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts --force
               RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
               RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
               links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
