@@ -403,6 +403,7 @@ public struct Configuration: Sendable {
 /// Every problem in a configuration, one per line.
 public struct ConfigurationError: Error, CustomStringConvertible {
     public var problems: [String]
+    public init(problems: [String]) { self.problems = problems }
     public var description: String { "configuration has \(problems.count) problem(s):\n" + problems.map { "  - \($0)" }.joined(separator: "\n") }
 }
 

@@ -35,7 +35,7 @@ extension Director {
         for action in actions {
             switch action {
             case .copy(let object, let source, let target):
-                logger.info("object overloaded: copying to a lightly loaded engine", metadata: [
+                logger.info("object in demand: copying to a lightly loaded engine", metadata: [
                     "object": "\(object)", "from": "\(source)", "to": "\(target)",
                     "demand": "\(controller.replication.counts(object, at: now))",
                 ])

@@ -100,7 +100,7 @@ struct EngineCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "sluice.engine.\(name)")
         let configuration = try config.load(logger: check ? nil : logger)
         guard var settings = configuration.engine(named: name) else {
-            throw ValidationError("engine '\(name)' is not declared under `engines:` in \(config.name); declared: \(configuration.engines.map(\.name).joined(separator: ", "))")
+            throw ConfigurationError(problems: ["engine '\(name)' is not declared under `engines:` in \(config.name); declared: \(configuration.engines.map(\.name).joined(separator: ", "))"])
         }
         if check { return announce("\(config.name): configuration is valid for engine \(name)") }
         if let listen { (settings.host, settings.port) = try parseListen(listen) }

@@ -13,6 +13,21 @@ extension IntegrationTests {
         return directory
     }
 
+    /// Starts `sluice play` and returns once its stream is claimed; its stdout and stderr go to the pipe.
+    static func playing(_ cluster: Cluster, _ arguments: [String]) async throws -> (Process, Pipe) {
+        let player = Process()
+        player.executableURL = URL(fileURLWithPath: Cluster.binary)
+        player.arguments = arguments
+        let pipe = Pipe()
+        player.standardOutput = pipe
+        player.standardError = pipe
+        try player.run()
+        try await cluster.waitUntil("the stream to be playing") {
+            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
+        }
+        return (player, pipe)
+    }
+
     /// A TCP port some other process holds.
     static func occupiedPort() async throws -> (any Channel, Int) {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
@@ -201,16 +216,7 @@ extension IntegrationTests {
         #expect(rtsp.status == 0 && rtsp.output.contains("ending:   completed"), "\(rtsp.output)")
         // Torn down by an operator mid-stream: 3, with the same message over HTTP and RTSP.
         for url in [cluster.directorURL + "/play/long", cluster.rtspURL + "/long"] {
-            let player = Process()
-            player.executableURL = URL(fileURLWithPath: Cluster.binary)
-            player.arguments = ["play", url, "--key", cluster.apiKey, "--director", cluster.directorURL]
-            let pipe = Pipe()
-            player.standardOutput = pipe
-            player.standardError = pipe
-            try player.run()
-            try await cluster.waitUntil("the stream to be playing") {
-                try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
-            }
+            let (player, pipe) = try await Self.playing(cluster, ["play", url, "--key", cluster.apiKey, "--director", cluster.directorURL])
             try await Task.sleep(for: .milliseconds(500))
             let id = try await cluster.json([LiveStream].self, "/v1/streams").first?.id ?? 0
             _ = try Cluster.runTool("/usr/bin/curl", ["-s", "-X", "DELETE", "-H", "Authorization: Bearer \(Cluster.apiKey)", cluster.directorURL + "/v1/streams/\(id)"])
@@ -244,16 +250,7 @@ extension IntegrationTests.OperatorCLITests {
 
         // Playing: refused without --force; with it the stream ends, reason 'deleted', and the
         // player says so with its own exit status.
-        let player = Process()
-        player.executableURL = URL(fileURLWithPath: Cluster.binary)
-        player.arguments = ["play", cluster.directorURL + "/play/doomed", "--key", cluster.apiKey]
-        let pipe = Pipe()
-        player.standardOutput = pipe
-        player.standardError = pipe
-        try player.run()
-        try await cluster.waitUntil("the stream to be playing") {
-            try await cluster.json([LiveStream].self, "/v1/streams").first?.isClaimed == true
-        }
+        let (player, pipe) = try await Self.playing(cluster, ["play", cluster.directorURL + "/play/doomed", "--key", cluster.apiKey])
         let busy = try cluster.run(["delete", "doomed", "--director", cluster.directorURL, "--key", cluster.apiKey])
         #expect(busy.status == 1 && busy.output.contains("HTTP 409") && busy.output.contains("force"), "\(busy.output)")
         let forced = try cluster.run(["delete", "doomed", "--force", "--director", cluster.directorURL, "--key", cluster.apiKey])
@@ -362,5 +359,71 @@ extension IntegrationTests.OperatorCLITests {
         let directorURL = try await director.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
         #expect(try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", directorURL + "/readyz"]).output == "ready\n 200")
         director.stop()
+    }
+}
+
+extension IntegrationTests.OperatorCLITests {
+    /// The shipped configuration with the demo's numbers, as the issue tried it: many players of
+    /// the sample fill engine-a's uplink, and the director copies it to engine-b before the
+    /// uplink is full, at the rate the uplink has left.
+    @Test func theShippedConfigurationCopiesAHotObjectBeforeItsUplinkIsFull() async throws {
+        let directory = try Self.scratch()
+        let config = directory + "/sluice.yaml"
+        #expect(try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory]).status == 0)
+        // The shipped file with every port left to the system.
+        for port in ["8080", "8554", "8081", "8082"] {
+            let text = try String(contentsOfFile: config, encoding: .utf8)
+            try text.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:0").write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let key = try #require(try String(contentsOfFile: config, encoding: .utf8).split(separator: "\n")
+            .first { $0.contains("apiKeys: [") }.flatMap { $0.split(separator: "[").last?.split(separator: "]").first }.map(String.init))
+        let director = try ServerProcess(name: "director", arguments: ["director", "--config", config])
+        let url = try await director.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
+        var engines: [ServerProcess] = []
+        for name in ["engine-a", "engine-b"] {
+            let engine = try ServerProcess(name: name, arguments: ["engine", "--config", config, "--name", name, "--director", url])
+            _ = try await engine.waitFor("engine \(name) listening on ")
+            engines.append(engine)
+        }
+        defer {
+            for engine in engines { engine.stop() }
+            director.stop()
+        }
+        // The demo's sample: 30 s at about 1.68 Mbit/s, stored on engine-a.
+        let sample = directory + "/sample.ts"
+        #expect(try Cluster.runTool(Cluster.binary, ["sample", "--out", sample, "--seconds", "30", "--bitrate", "1680000"]).status == 0)
+        let put = try Cluster.runTool(Cluster.binary, ["put", sample, "--name", "sample"], environment: ["SLUICE_DIRECTOR": url, "SLUICE_KEY": key])
+        #expect(put.status == 0 && put.output.contains("on engine-a"), "\(put.output)")
+        // 48 viewers, each at about 1.76 Mbit/s reserved: 85 % of engine-a's 100 Mbit/s uplink.
+        var players: [Process] = []
+        defer { for player in players where player.isRunning { player.terminate() } }
+        for _ in 0..<48 {
+            let player = Process()
+            player.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            player.arguments = ["-s", "-L", "-o", "/dev/null", "-H", "Authorization: Bearer \(key)", url + "/play/sample"]
+            try player.run()
+            players.append(player)
+        }
+        struct Status: Decodable {
+            struct Replica: Decodable { var state: String; var engine: String }
+            var replicas: [Replica]
+            var copyBlocked: String?
+        }
+        let deadline = ContinuousClock.now + .seconds(25)
+        var status: Status?
+        while ContinuousClock.now < deadline {
+            let reply = try Cluster.runTool("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer \(key)", url + "/v1/objects/sample"])
+            status = try? JSONDecoder().decode(Status.self, from: Data(reply.output.utf8))
+            if status?.replicas.contains(where: { $0.engine == "engine-b" && $0.state == "dynamic" }) == true { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(status?.replicas.contains { $0.engine == "engine-b" && $0.state == "dynamic" } == true,
+                "no copy on engine-b: \(String(describing: status)); director log:\n\(director.log.suffix(2000))")
+        #expect(director.log.contains("object in demand: copying") && director.log.contains("copy ordered"), "\(director.log.suffix(2000))")
+        // At what the uplink had left beside the streams, not the 50 Mbit/s copyRate.
+        let ordered = director.log.split(separator: "\n").first { $0.contains("copy ordered") } ?? ""
+        let rate = ordered.split(separator: " ").first { $0.hasPrefix("rate_bps=") }.flatMap { Int64($0.dropFirst("rate_bps=".count)) } ?? 0
+        #expect(rate > 1_764_000 && rate < 20_000_000, "copy at \(rate) bit/s: \(ordered)")
+        print("shipped configuration: 48 viewers of the sample; copy to engine-b ordered at \(rate) bit/s")
     }
 }
