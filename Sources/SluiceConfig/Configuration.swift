@@ -33,7 +33,13 @@ public struct Configuration: Sendable {
         public var usageWebhook: String?
         /// What each user, key and group may hold at once.
         public var quotas = QuotaPolicy()
+        /// The director's log level (`trace` ... `critical`); nil: `--log-level` or `info`.
+        /// A reload applies it.
+        public var logLevel: String?
     }
+
+    /// The levels `director.logLevel` and `--log-level` take, most verbose first.
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     public struct Engine: Sendable {
         public var name: String
@@ -147,6 +153,11 @@ public struct Configuration: Sendable {
             advertiseRTSPURL: rawDirector.advertiseRTSPURL,
             replication: replication, usageWebhook: rawDirector.usageWebhook)
         director.quotas = quotaPolicy(rawDirector.quotas, problems: &problems)
+        if let level = rawDirector.logLevel {
+            if logLevels.contains(level) { director.logLevel = level } else {
+                problems.append("director.logLevel: '\(level.prefix(32))' is not one of \(logLevels.joined(separator: ", "))")
+            }
+        }
         if let hook = rawDirector.usageWebhook, !(hook.hasPrefix("http://") || hook.hasPrefix("https://")) || URL(string: hook)?.host == nil {
             problems.append("director.usageWebhook: '\(hook.prefix(64))' is not an http:// or https:// URL")
         }
@@ -429,6 +440,7 @@ struct RawConfiguration: Decodable {
         var bufferSeconds: Double?
         var ingestRate: String?
         var quotas: RawQuotas?
+        var logLevel: String?
     }
 
     struct RawQuota: Decodable { var maxStreams: String?; var maxRate: String? }

@@ -15,7 +15,7 @@ public struct ConfigurationReload: Sendable, Equatable, Codable {
 
     /// Settings a director takes while it runs.
     static let live: Set<String> = [
-        "director.apiKeys", "director.quotas", "director.usageWebhook", "licensing", "replication",
+        "director.apiKeys", "director.quotas", "director.usageWebhook", "director.logLevel", "licensing", "replication",
     ]
 
     /// Compares two configuration texts setting by setting (sections of `director:`, and every

@@ -54,6 +54,7 @@ director:
   maxQueueLength: 1000
   ingestRate: 200Mbit          # write bandwidth reserved for one upload
   rtspPauseTimeout: 5m         # a paused RTSP session keeps its reservation this long
+  # logLevel: debug            # trace ... critical; a reload (SIGHUP) applies it; --log-level wins at start
   quotas:                      # what one user, one key, one group may hold at once
     user: { maxStreams: 10, maxRate: 100Mbit }    # each user (admins excepted) without a quota of their own
     key: { maxStreams: unlimited, maxRate: unlimited }

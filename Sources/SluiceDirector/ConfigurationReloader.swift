@@ -14,14 +14,19 @@ final class ConfigurationReloader: Sendable {
     let read: @Sendable () throws -> Configuration
     let director: Director
     let webhook: WebhookTarget?
+    let setLogLevel: (@Sendable (String) -> Void)?
     let logger: Logger
     private let current: Mutex<Configuration>
 
-    init(current: Configuration, read: @escaping @Sendable () throws -> Configuration, director: Director, webhook: WebhookTarget?, logger: Logger) {
+    init(
+        current: Configuration, read: @escaping @Sendable () throws -> Configuration, director: Director, webhook: WebhookTarget?,
+        setLogLevel: (@Sendable (String) -> Void)?, logger: Logger
+    ) {
         self.current = Mutex(current)
         self.read = read
         self.director = director
         self.webhook = webhook
+        self.setLogLevel = setLogLevel
         self.logger = logger
     }
 
@@ -37,6 +42,15 @@ final class ConfigurationReloader: Sendable {
             } else {
                 report.applied.removeAll { $0 == "director.usageWebhook" }
                 report.needsRestart.append("director.usageWebhook")
+            }
+        }
+        if report.applied.contains("director.logLevel") {
+            if let level = next.director.logLevel, let setLogLevel {
+                setLogLevel(level)
+            } else {
+                // Taken out of the file: the level given at start stays until a restart.
+                report.applied.removeAll { $0 == "director.logLevel" }
+                report.needsRestart.append("director.logLevel")
             }
         }
         await director.apply(

@@ -15,6 +15,8 @@ public struct DirectorServer: Sendable {
     /// Reads the configuration again for a reload (SIGHUP, `POST /v1/reload`); nil: reloads
     /// re-apply the configuration the director started with.
     public var reread: (@Sendable () throws -> Configuration)?
+    /// Sets the process's log level when a reload brings a new `director.logLevel`.
+    public var setLogLevel: (@Sendable (String) -> Void)?
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -45,6 +47,7 @@ public struct DirectorServer: Sendable {
             let shared = try await PostgresStore.open(url: url, directorID: id, logger: logger)
             (store, storeName) = (shared, shared.path)
         } else {
+            try DataDirectory.prepare(settings.dataDirectory, for: "the director", setting: "director.dataDirectory in the config or --data-dir")
             let embedded = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
             (store, storeName) = (embedded, embedded.path)
         }
@@ -75,7 +78,7 @@ public struct DirectorServer: Sendable {
         let webhook = settings.usageWebhook.map(WebhookTarget.init)
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
-            current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, logger: logger)
+            current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, setLogLevel: setLogLevel, logger: logger)
         DirectorRoutes(director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader).register(on: router)
 
         let logger = self.logger

@@ -37,6 +37,7 @@ public struct EngineServer: Sendable {
     /// Everything an engine is — object store opened and verified, RTP sockets bound, routes,
     /// registration, background work — built but not yet running, so tests can run it in-process.
     public func buildApplication(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> EngineApplication {
+        try DataDirectory.prepare(settings.dataDirectory, for: "engine \(settings.name)", setting: "engines[].dataDirectory in the config or --data-dir")
         let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
         try await objects.open()
         let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// `--log-format json`: one JSON object per line on stderr (`time`, `level`, `label`,
 /// `message`, `source`, and every metadata key), for log shippers.
@@ -34,4 +35,45 @@ struct JSONLogHandler: LogHandler {
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date())
     }
+}
+
+/// The process's log level, one for every logger, changed while it runs (a reload's
+/// `director.logLevel`).
+enum LogLevelSwitch {
+    private static let levels: [Logger.Level] = [.trace, .debug, .info, .notice, .warning, .error, .critical]
+    private static let current = Atomic<Int>(2)
+
+    static func set(_ name: String) {
+        guard let index = levels.firstIndex(where: { $0.rawValue == name }) else { return }
+        current.store(index, ordering: .relaxed)
+    }
+
+    static var level: Logger.Level { levels[current.load(ordering: .relaxed)] }
+}
+
+/// A handler whose level is always `LogLevelSwitch.level`.
+struct LevelFollowingHandler: LogHandler {
+    var inner: any LogHandler
+
+    var logLevel: Logger.Level {
+        get { LogLevelSwitch.level }
+        set {}  // one level for the process, set through LogLevelSwitch
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+
+    func log(event: LogEvent) { inner.log(event: event) }
 }

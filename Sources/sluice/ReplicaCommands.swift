@@ -146,7 +146,7 @@ struct ReloadCommand: AsyncParsableCommand {
         abstract: "Have the director re-read its configuration file (as SIGHUP does) and say what it applied.",
         discussion: """
             Applied at once: director.apiKeys, director.quotas, director.usageWebhook (a new URL), \
-            licensing and replication. Anything else that changed is listed as needing a restart. \
+            director.logLevel, licensing and replication. Anything else that changed is listed as needing a restart. \
             A file with problems is refused whole; the running settings stay.
             """)
 

@@ -41,12 +41,15 @@ struct DirectorCommand: AsyncParsableCommand {
         let logger = logging.bootstrap(label: "sluice.director")
         let configuration = try self.configuration(logger: check ? nil : logger)
         if check { return announce("\(config.name): configuration is valid") }
+        // The option or SLUICE_LOG_LEVEL wins at start; the file's level otherwise, and at every reload.
+        if logging.requestedLevel == nil, let level = configuration.director.logLevel { LogLevelSwitch.set(level) }
         let host = configuration.director.host
         let rtspHost = configuration.director.rtspHost
         var server = DirectorServer(configuration: configuration, logger: logger)
         // SIGHUP and `sluice reload` read the file again, with this command's options on top.
         let command = self
         server.reread = { try command.configuration(logger: nil) }
+        server.setLogLevel = { LogLevelSwitch.set($0) }
         try await StartupSignals.run { [server] started in
             try await server.run { port in
                 started()

@@ -22,26 +22,26 @@ struct Sluice: AsyncParsableCommand {
 
 /// Options every server command shares.
 struct LoggingOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: $SLUICE_LOG_LEVEL, else info).")
-    var logLevel: String = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"] ?? "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: $SLUICE_LOG_LEVEL, else the config's director.logLevel, else info).")
+    var logLevel: String?
     @Option(help: "Log format on stderr: text, or json (one object per line).")
     var logFormat: String = "text"
 
+    /// The level asked for at start: the option, else `SLUICE_LOG_LEVEL`; nil when neither.
+    var requestedLevel: String? { logLevel ?? ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap { $0.isEmpty ? nil : $0 } }
+
     func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; not '\(logLevel)'")
+        if let level = requestedLevel, Logger.Level(rawValue: level) == nil {
+            throw ValidationError("the log level must be one of trace, debug, info, notice, warning, error, critical; not '\(level)'")
         }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json; not '\(logFormat)'") }
     }
 
     func bootstrap(label: String) -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LogLevelSwitch.set(requestedLevel ?? "info")
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
-            if json { return JSONLogHandler(label: label, logLevel: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            LevelFollowingHandler(inner: json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label))
         }
         return Logger(label: label)
     }

@@ -98,6 +98,10 @@ extension IntegrationTests {
         ])
         #expect(engine.status == 1 && engine.output.contains("engine engine-a HTTP cannot listen on 127.0.0.1:\(port)"), "\(engine.output)")
         #expect(ContinuousClock.now - start < .seconds(15), "three refusals took \(ContinuousClock.now - start)")
+        // A data directory that cannot be made is named with its setting, not as a library error.
+        let unusable = try Cluster.runTool(Cluster.binary, ["director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--data-dir", "/proc/sluice"])
+        #expect(unusable.status == 1 && unusable.output.contains("the director cannot use its data directory /proc/sluice") && unusable.output.contains("--data-dir"), "\(unusable.output)")
+        #expect(!unusable.output.contains("NSCocoaErrorDomain"), "\(unusable.output)")
     }
 
     @Test func theDemoStopsWithAnErrorWhenItsPortIsTakenAndOnSignalsDuringStartUp() async throws {
@@ -327,6 +331,18 @@ extension IntegrationTests.OperatorCLITests {
         #expect(reloaded.status == 0 && reloaded.output.contains("applied: director.apiKeys, director.quotas"), "\(reloaded.output)")
         #expect(reloaded.output.contains("needs a restart: director.heartbeatTimeout"), "\(reloaded.output)")
         #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 1, "the key left the file")
+        // The log level: at warning, a user added is no longer logged (info); back at info it is.
+        try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  logLevel: warning")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        let quieter = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
+        #expect(quieter.output.contains("director.logLevel"), "\(quieter.output)")
+        #expect(try cluster.run(["user", "add", "quiet", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
+        try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  logLevel: info")
+            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        #expect(try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
+        #expect(try cluster.run(["user", "add", "loud", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
+        try await cluster.waitUntil("the second user's log line") { director.log.contains("user=loud") }
+        #expect(!director.log.contains("user=quiet"), "logged at info while the level was warning")
         // A file with problems changes nothing.
         try (original + "\nbogus: 1\n").write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
         let refused = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])

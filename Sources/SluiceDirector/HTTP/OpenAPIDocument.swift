@@ -281,7 +281,7 @@ paths:
       summary: Re-read the configuration file, as SIGHUP does (sluice reload)
       description: |
         Applied at once: director.apiKeys, director.quotas, director.usageWebhook (a new URL),
-        licensing, replication. Everything else changed is listed as needing a restart.
+        director.logLevel, licensing, replication. Everything else changed is listed as needing a restart.
       responses:
         "200":
           description: What was applied and what needs a restart
