@@ -101,6 +101,8 @@ struct EngineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "sluice.engine.\(name)")
+        // An engine has nothing to reload: a SIGHUP meant for the director must not kill it.
+        signal(SIGHUP, SIG_IGN)
         let configuration = try config.load(logger: check ? nil : logger)
         guard var settings = configuration.engine(named: name) else {
             throw ConfigurationError(problems: ["engine '\(name)' is not declared under `engines:` in \(config.name); declared: \(configuration.engines.map(\.name).joined(separator: ", "))"])

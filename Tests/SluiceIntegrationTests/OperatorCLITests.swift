@@ -360,6 +360,10 @@ extension IntegrationTests.OperatorCLITests {
             "--director", "http://127.0.0.1:\(port)", "--log-format", "json",
         ])
         let url = try await engine.waitFor("engine engine-a listening on ").trimmingCharacters(in: .whitespaces)
+        // A SIGHUP meant for a director does not stop an engine.
+        kill(engine.process.processIdentifier, SIGHUP)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(engine.process.isRunning, "SIGHUP stopped the engine")
         let notReady = try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", url + "/readyz"])
         #expect(notReady.output.hasSuffix(" 503") && notReady.output.contains("127.0.0.1:\(port)"), "\(notReady.output)")
         #expect(try Cluster.runTool("/usr/bin/curl", ["-s", "-w", " %{http_code}", url + "/healthz"]).output.hasSuffix(" 200"))
