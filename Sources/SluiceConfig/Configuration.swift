@@ -33,6 +33,8 @@ public struct Configuration: Sendable {
         public var usageWebhook: String?
         /// What each user, key and group may hold at once.
         public var quotas = QuotaPolicy()
+        /// A bearer token that may read `/metrics` and nothing else (a scraper's credential).
+        public var metricsToken: String?
         /// The director's log level (`trace` ... `critical`); nil: `--log-level` or `info`.
         /// A reload applies it.
         public var logLevel: String?
@@ -153,6 +155,9 @@ public struct Configuration: Sendable {
             advertiseRTSPURL: rawDirector.advertiseRTSPURL,
             replication: replication, usageWebhook: rawDirector.usageWebhook)
         director.quotas = quotaPolicy(rawDirector.quotas, problems: &problems)
+        if let token = rawDirector.metricsToken {
+            if token.utf8.count >= 16 { director.metricsToken = token } else { problems.append("director.metricsToken must be at least 16 characters") }
+        }
         if let level = rawDirector.logLevel {
             if logLevels.contains(level) { director.logLevel = level } else {
                 problems.append("director.logLevel: '\(level.prefix(32))' is not one of \(logLevels.joined(separator: ", "))")
@@ -441,6 +446,7 @@ struct RawConfiguration: Decodable {
         var ingestRate: String?
         var quotas: RawQuotas?
         var logLevel: String?
+        var metricsToken: String?
     }
 
     struct RawQuota: Decodable { var maxStreams: String?; var maxRate: String? }

@@ -18,7 +18,7 @@ indirect enum ConfigurationSchema: Sendable {
             "dataDirectory": .value, "store": .value, "id": .value, "advertiseURL": .value, "advertiseRTSPURL": .value,
             "usageWebhook": .value, "apiKeys": .list(.value), "maxWait": .value, "leaseSlack": .value,
             "heartbeatTimeout": .value, "claimTimeout": .value, "rateHeadroom": .value, "maxQueueLength": .value,
-            "bufferSeconds": .value, "ingestRate": .value, "logLevel": .value,
+            "bufferSeconds": .value, "ingestRate": .value, "logLevel": .value, "metricsToken": .value,
             "quotas": .fields(["user": quota, "key": quota, "groups": .named(quota)]),
         ]),
         "licensing": .fields([

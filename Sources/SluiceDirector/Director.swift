@@ -39,6 +39,8 @@ public actor Director {
     var licensing: LicensePolicy
     /// How much each user, key and group may hold at once.
     var quotas: QuotaPolicy
+    /// Counters of what the director decided, and the exposition of its state.
+    public nonisolated let metrics: DirectorMetrics
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
     /// The play streams of each failed engine, once ended: the RTSP front door reads them and
     /// moves its sessions. A stream rather than a callback, so neither side calls the other.
@@ -55,8 +57,10 @@ public actor Director {
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
         grantSecret: String? = nil, configurationKeys: Set<String> = [],
-        licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn), quotas: QuotaPolicy = QuotaPolicy()
+        licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn), quotas: QuotaPolicy = QuotaPolicy(),
+        metrics: DirectorMetrics = DirectorMetrics()
     ) {
+        self.metrics = metrics
         self.licensing = licensing
         self.quotas = quotas
         self.controller = controller

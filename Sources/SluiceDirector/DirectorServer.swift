@@ -17,6 +17,8 @@ public struct DirectorServer: Sendable {
     public var reread: (@Sendable () throws -> Configuration)?
     /// Sets the process's log level when a reload brings a new `director.logLevel`.
     public var setLogLevel: (@Sendable (String) -> Void)?
+    /// The version `sluice_build_info` reports.
+    public var version = "dev"
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -58,7 +60,8 @@ public struct DirectorServer: Sendable {
         let licensing = LicensePolicy(trustedKeys: configuration.licensing.trustedKeys, profiles: configuration.licensing.profiles)
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
-            configurationKeys: Set(settings.apiKeys), licensing: licensing, quotas: settings.quotas)
+            configurationKeys: Set(settings.apiKeys), licensing: licensing, quotas: settings.quotas,
+            metrics: DirectorMetrics(version: version))
         do {
             try await director.restore()
         } catch {
@@ -79,7 +82,10 @@ public struct DirectorServer: Sendable {
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
             current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, setLogLevel: setLogLevel, logger: logger)
-        DirectorRoutes(director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader).register(on: router)
+        DirectorRoutes(
+            director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader,
+            metricsToken: settings.metricsToken
+        ).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(

@@ -114,3 +114,11 @@ extension Director {
         controller.replicationPolicyChanged(replication)
     }
 }
+
+extension Director {
+    /// `GET /metrics`: the counters, and the gauges of state as the core holds it now.
+    public func metricsExposition() -> [UInt8] {
+        let live = controller.streams.values.reduce(into: [LiveStream.Kind: Int]()) { $0[$1.kind, default: 0] += 1 }
+        return metrics.scrape(links: linkViews(), queueDepth: controller.queue.count, live: live)
+    }
+}

@@ -50,6 +50,7 @@ struct DirectorCommand: AsyncParsableCommand {
         let command = self
         server.reread = { try command.configuration(logger: nil) }
         server.setLogLevel = { LogLevelSwitch.set($0) }
+        server.version = Sluice.version
         try await StartupSignals.run { [server] started in
             try await server.run { port in
                 started()

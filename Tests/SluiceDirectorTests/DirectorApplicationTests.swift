@@ -16,9 +16,10 @@ import Testing
     static let key = "operator-key"
     let directory = NSTemporaryDirectory() + "sluice-app-" + UUID().uuidString
 
-    func build(coreEdge: String = "3200000") async throws -> DirectorApplication {
+    func build(coreEdge: String = "3200000", metricsToken: String? = nil) async throws -> DirectorApplication {
         let yaml = """
             director:
+              \(metricsToken.map { "metricsToken: \($0)" } ?? "")
               listen: 127.0.0.1:0
               rtspListen: 127.0.0.1:0
               dataDirectory: \(directory)
@@ -103,6 +104,58 @@ import Testing
             }
         }
         #expect(await built.director.liveStreams().count == 3)
+        await built.director.shutdown()
+    }
+}
+
+extension DirectorApplicationTests {
+    /// `/metrics` is Prometheus text: every line a comment or `name{labels} value`; admissions
+    /// and refusals count by transport and reason, and the link gauges follow the reservations.
+    @Test func metricsFollowAdmissionsAndReservations() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build(coreEdge: "1500000")
+        try await built.application.test(.router) { client in
+            try await registerEngine(client)
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/play/clip", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .found) }
+            // The second viewer does not fit the 1.5 Mbit/s core-edge: refused as path_full.
+            try await client.execute(uri: "/play/clip?maxWait=0", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                var samples: [String: Double] = [:]
+                for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                    let parts = line.split(separator: " ")
+                    #expect(parts.count == 2 && Double(parts[1]) != nil, "not a sample: \(line)")
+                    samples[String(parts[0])] = Double(parts[1])
+                }
+                #expect(samples[#"sluice_admissions_total{transport="http",result="admitted"}"#] == 1, "\(text)")
+                #expect(samples[#"sluice_admissions_total{transport="http",result="refused"}"#] == 1, "\(text)")
+                #expect(samples[#"sluice_refusals_total{reason="path_full"}"#] == 1, "\(text)")
+                #expect(samples[#"sluice_link_capacity_bps{link="core-edge"}"#] == 1_500_000)
+                #expect(samples[#"sluice_link_reserved_bps{link="core-edge"}"#] == 1_050_000, "the admitted stream's rate with 5 % headroom")
+                #expect(samples[#"sluice_live_streams{kind="play"}"#] == 1 && samples["sluice_queue_depth"] == 0)
+                #expect(samples.keys.contains { $0.hasPrefix("sluice_build_info{") })
+            }
+        }
+        await built.director.shutdown()
+    }
+
+    /// A scraper's token reads `/metrics` and nothing else.
+    @Test func theMetricsTokenReadsMetricsOnly() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build(metricsToken: "scraper-token-0123456789")
+        try await built.application.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scraper-token-0123456789"]) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scraper-token-012345678"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/v1/streams", method: .get, headers: [.authorization: "Bearer scraper-token-0123456789"]) {
+                #expect($0.status == .unauthorized)
+            }
+        }
         await built.director.shutdown()
     }
 }

@@ -218,6 +218,10 @@ extension IntegrationTests {
         #expect(http.status == 0 && http.output.contains("ending:   completed"), "\(http.output)")
         let rtsp = try cluster.run(["play", cluster.rtspURL + "/short", "--key", cluster.apiKey, "--director", cluster.directorURL])
         #expect(rtsp.status == 0 && rtsp.output.contains("ending:   completed"), "\(rtsp.output)")
+        // The director's metrics count both front doors.
+        let metrics = String(decoding: try await cluster.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains(#"sluice_admissions_total{transport="rtsp",result="admitted"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"sluice_admissions_total{transport="http",result="admitted"} 1"#), "\(metrics)")
         // Torn down by an operator mid-stream: 3, with the same message over HTTP and RTSP.
         for url in [cluster.directorURL + "/play/long", cluster.rtspURL + "/long"] {
             let (player, pipe) = try await Self.playing(cluster, ["play", url, "--key", cluster.apiKey, "--director", cluster.directorURL])

@@ -11,6 +11,8 @@ struct DirectorRoutes {
     let engineToken: String
     /// Applies the configuration file again (nil in tests without one).
     var reloader: ConfigurationReloader?
+    /// A bearer token that may read `/metrics` and nothing else (`director.metricsToken`).
+    var metricsToken: String?
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -24,6 +26,7 @@ struct DirectorRoutes {
         [
             Route(method: .get, path: "/healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) },
             Route(method: .get, path: "/readyz", handler: ready),
+            Route(method: .get, path: "/metrics", handler: metrics),
             Route(method: .get, path: "/openapi.yaml") { _, _ in
                 Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
             },
@@ -100,6 +103,19 @@ struct DirectorRoutes {
     private func bearer(_ request: Request) -> String? {
         guard let value = request.headers[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
         return String(value.dropFirst(7))
+    }
+
+    /// Prometheus text exposition; for the metrics token or an admin.
+    @Sendable func metrics(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let metricsToken, let presented = bearer(request), GrantSigner.sha256Hex(presented) == GrantSigner.sha256Hex(metricsToken) {
+            // The scraper's own credential: nothing else.
+        } else {
+            _ = try await caller(request, needs: .admin)
+        }
+        let body = await director.metricsExposition()
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// Re-reads the configuration file, as SIGHUP does; says what it applied and what needs a restart.

@@ -25,6 +25,14 @@ tags:
   - name: engine
     description: Called by engines with the cluster token.
 paths:
+  /metrics:
+    get:
+      tags: [operator]
+      summary: Prometheus text exposition (the director.metricsToken as a bearer token, or an admin key)
+      responses:
+        "200": { description: Metrics, content: { text/plain: { schema: { type: string } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
+        "403": { $ref: "#/components/responses/Forbidden" }
   /readyz:
     get:
       summary: Readiness - admitting, with its store answering (503 and a Problem otherwise)

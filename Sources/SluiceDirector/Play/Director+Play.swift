@@ -4,6 +4,16 @@ import SluiceGrant
 /// The one play decision every front door calls, and the upload decision beside it.
 extension Director: PlayAdmission {
     public func admitPlay(_ request: PlayRequest) async -> Result<PlayTicket, AdmissionRefusal> {
+        let result = await decidePlay(request)
+        if case .failure(let refusal) = result {
+            metrics.admission(transport: request.transport, refusal: refusal)
+        } else {
+            metrics.admission(transport: request.transport, refusal: nil)
+        }
+        return result
+    }
+
+    private func decidePlay(_ request: PlayRequest) async -> Result<PlayTicket, AdmissionRefusal> {
         let stream: LiveStream
         switch await admit(
             .play(object: request.object), clientAddress: request.clientAddress, maxWait: request.maxWait,

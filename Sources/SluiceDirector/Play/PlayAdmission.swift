@@ -25,6 +25,8 @@ public struct PlayRequest: Sendable {
     /// Completes when the viewer goes away (its connection's `closeFuture`): if it is waiting
     /// in the queue then, it leaves at once.
     public var hangUp: EventLoopFuture<Void>?
+    /// The front door that asked (`http`, `rtsp`): a metrics label.
+    public var transport = "http"
 
     public init(
         object: String, clientAddress: String, principal: Principal, maxWait: Duration? = nil,

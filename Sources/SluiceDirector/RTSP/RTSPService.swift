@@ -153,10 +153,11 @@ actor RTSPService {
             logger.info("rtsp setup refused: unusable transport", metadata: ["client": "\(peer.clientHost)", "reason": "\(reason)"])
             return RTSPResponse(status: 461, headers: RTSPHeaders([("X-Sluice-Reason", reason)]))
         }
-        let play = PlayRequest(
+        var play = PlayRequest(
             object: name, clientAddress: peer.clientHost, principal: principal, maxWait: target.maxWait,
             profile: .licensed(license: request.headers["X-Sluice-License"] ?? target.license, requested: target.profile),
             hangUp: peer.hangUp)
+        play.transport = "rtsp"
         let ticket: PlayTicket
         switch await director.admitPlay(play) {
         case .failure(let refusal):
@@ -299,9 +300,10 @@ actor RTSPService {
             machine.moveFailed(session: session.id, now: clock.now())
         }
         guard resume.milliseconds < session.durationMilliseconds else { return fail("the stream was at its end") }
-        let play = PlayRequest(
+        var play = PlayRequest(
             object: session.object, clientAddress: session.clientHost, principal: session.principal, maxWait: .seconds(2),
             profile: .kept(session.profile), preferredStreamID: session.streamID)
+        play.transport = "rtsp"
         let ticket: PlayTicket
         switch await director.admitPlay(play) {
         case .failure(let refusal): return fail(refusal.message)
