@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Where a command writes what it receives: the path the user named, written into as it is.
 ///
@@ -11,16 +12,15 @@ import Darwin
 /// exists is refused unless the user said `--force`, and then truncated in place (its inode,
 /// owner and mode stay). A symbolic link is followed to what it names. A new file is created
 /// with `O_EXCL`, so a file or link appearing between the check and the open is refused too.
-public final class OutputFile: @unchecked Sendable {
+public final class OutputFile: Sendable {
     /// What the path was when opened.
     public enum Kind: Sendable, Equatable { case standardOutput, newFile, replacedFile, special }
 
     public let path: String
     public let kind: Kind
     private let descriptor: Int32
-    // Writes come from one task at a time (a player's receive loop); the lock covers close.
-    private let lock = Lock()
-    private var closed = false
+    // Writes come from one task at a time (a player's receive loop); this guards close.
+    private let closed = Mutex(false)
 
     private init(path: String, kind: Kind, descriptor: Int32) {
         self.path = path
@@ -28,7 +28,7 @@ public final class OutputFile: @unchecked Sendable {
         self.descriptor = descriptor
     }
 
-    deinit { if !closed && kind != .standardOutput { _ = systemClose(descriptor) } }
+    deinit { close() }
 
     /// Opens `path` for writing as described above; throws `ClientError` naming the path and why.
     public static func open(_ path: String, force: Bool = false) throws -> OutputFile {
@@ -73,22 +73,11 @@ public final class OutputFile: @unchecked Sendable {
     public func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
     public func close() {
-        lock.withLock {
-            guard !closed else { return }
-            closed = true
-            if kind != .standardOutput { _ = systemClose(descriptor) }
+        let first = closed.withLock { wasClosed in
+            defer { wasClosed = true }
+            return !wasClosed
         }
-    }
-}
-
-private final class Lock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
+        if first && kind != .standardOutput { _ = systemClose(descriptor) }
     }
 }
 

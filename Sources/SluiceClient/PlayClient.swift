@@ -95,7 +95,6 @@ public struct PlayClient: Sendable {
             report.streamID = streamID
             return report
         }
-        let file = output
         var hasher = SHA256()
         var bytes: Int64 = 0
         var firstByte: ContinuousClock.Instant?
@@ -105,7 +104,7 @@ public struct PlayClient: Sendable {
                 if firstByte == nil { firstByte = clock.now }
                 bytes += Int64(chunk.readableBytes)
                 chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-                try chunk.withUnsafeReadableBytes { try file?.write($0) }
+                try chunk.withUnsafeReadableBytes { try output?.write($0) }
             }
         } catch let error as ClientError {
             throw error  // the output cannot be written
@@ -131,7 +130,7 @@ public struct PlayClient: Sendable {
     /// Why the director ended the stream, or nil when it cannot say.
     private func ending(after playURL: String, streamID: UInt32?, apiKey: String?, client: HTTPClient) async -> PlayEnding? {
         guard let streamID else { return nil }
-        guard let (reason, _) = await StreamOutcome.endReason(directorURL: playURL, streamID: streamID, apiKey: apiKey, client: client) else { return nil }
+        guard let reason = await StreamOutcome.endReason(directorURL: playURL, streamID: streamID, apiKey: apiKey, client: client) else { return nil }
         // The engine cut the connection, so a record saying "completed" or "client gone" is the
         // engine's view of a connection that broke.
         let ending = PlayEnding(reason: reason)

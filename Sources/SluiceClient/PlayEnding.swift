@@ -72,7 +72,7 @@ struct StreamOutcome {
     /// director cannot say.
     static func endReason(
         directorURL: String, streamID: UInt32, apiKey: String?, client: HTTPClient, patience: Duration = .seconds(10)
-    ) async -> (reason: UsageRecord.EndReason, detail: String?)? {
+    ) async -> UsageRecord.EndReason? {
         guard var components = URLComponents(string: directorURL) else { return nil }
         let key = apiKey ?? components.queryItems?.first { $0.name == "key" }?.value
         components.path = "/v1/streams/\(streamID)"
@@ -86,9 +86,9 @@ struct StreamOutcome {
             guard let response = try? await client.execute(request, timeout: .seconds(5)),
                   let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
             // The key the stream was played with no longer authenticates: it was revoked.
-            if response.status == .unauthorized { return (.revoked, nil) }
+            if response.status == .unauthorized { return .revoked }
             guard response.status == .ok, let state = try? JSONDecoder().decode(State.self, from: Data(body.readableBytesView)) else { return nil }
-            if let usage = state.usage { return (usage.endReason, nil) }
+            if let usage = state.usage { return usage.endReason }
             try? await Task.sleep(for: .milliseconds(250))
         }
         return nil

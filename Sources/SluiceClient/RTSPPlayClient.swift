@@ -211,7 +211,7 @@ public struct RTSPPlayClient: Sendable {
             // says otherwise (an operator's teardown also ends with a BYE).
             let ended = report.goodbyeSeen
             if let streamID = report.streamID,
-               let (reason, _) = await StreamOutcome.endReason(
+               let reason = await StreamOutcome.endReason(
                    directorURL: director, streamID: streamID, apiKey: key, client: client, patience: ended ? .seconds(2) : .seconds(10)) {
                 let ending = PlayEnding(reason: reason)
                 // Our own TEARDOWN after a silence is a player stop, not a completed play.

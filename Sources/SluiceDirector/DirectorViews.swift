@@ -92,15 +92,10 @@ public struct StreamState: Codable, Sendable {
 }
 
 extension Director {
-    /// How far back `streamState` looks for the usage record of a stream that is no longer live.
-    static let endedStreamLookback: Duration = .seconds(600)
-
-    /// Live, or ended within the last ten minutes (its usage record), or nil.
+    /// Live, or ended (its latest usage record), or nil.
     public func streamState(id: UInt32) async throws -> StreamState? {
         if let live = controller.streams[id] { return StreamState(state: "live", stream: live) }
-        let since = Timestamp(millisecondsSinceEpoch: clock.now().millisecondsSinceEpoch - Int64(Self.endedStreamLookback.components.seconds) * 1000)
-        guard let record = try await store.usage(since: since, limit: 100_000).last(where: { $0.streamID == id }) else { return nil }
-        return StreamState(state: "ended", usage: record)
+        return try await store.usage(streamID: id).map { StreamState(state: "ended", usage: $0) }
     }
 }
 

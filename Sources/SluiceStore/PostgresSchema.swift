@@ -130,5 +130,7 @@ enum PostgresSchema {
                 .replacingOccurrences(of: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director)", with: "end_reason, fraction_lost, cumulative_lost, jitter_ms, director, user_name)"),
         ],
         ["CREATE TABLE object_access (object text PRIMARY KEY, body text NOT NULL)"],
+        // What became of one stream (`GET /v1/streams/{id}`), without reading the whole table.
+        ["CREATE INDEX usage_stream ON usage (stream_id)"],
     ]
 }

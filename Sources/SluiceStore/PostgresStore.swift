@@ -35,26 +35,15 @@ public final class PostgresStore: SharedStore {
     /// and migrates the schema.
     public static func open(url: String, directorID: String, logger: Logger) async throws -> PostgresStore {
         let configuration = try configuration(from: url)
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let redacted = "postgres://\(configuration.username)@\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)/\(configuration.database ?? configuration.username)"
-        do {
-            try await waitUntilReachable(host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, url: redacted, logger: logger)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw CancellationError()
-        }
+        try await waitUntilReachable(host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, url: redacted, logger: logger)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let store = PostgresStore(client: client, directorID: directorID, path: redacted, logger: logger)
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.migrate() }
-                group.addTask {
-                    try await Task.sleep(for: startupDeadline)
-                    throw StoreError("no answer from the PostgreSQL store at \(redacted) within \(startupDeadline) (wrong password or database, or a server that does not answer)")
-                }
-                try await group.next()
-                group.cancelAll()
-            }
+            try await store.bounded(
+                timeout: startupDeadline,
+                "no answer from the PostgreSQL store at \(redacted) within \(startupDeadline) (wrong password or database, or a server that does not answer)"
+            ) { try await store.migrate() }
         } catch let error as StoreError {
             try? await store.close()
             throw error
@@ -268,6 +257,15 @@ public final class PostgresStore: SharedStore {
               fraction_lost, cumulative_lost, jitter_ms, user_name
             FROM usage WHERE ended_ms >= \(since.millisecondsSinceEpoch) ORDER BY seq LIMIT \(Int64(max(0, limit)))
             """)).map(\.record)
+    }
+
+    public func usage(streamID: UInt32) async throws -> UsageRecord? {
+        try await usageRows(try await query(
+            """
+            SELECT seq, stream_id, kind, object, engine, client, started_ms, ended_ms, bytes, reserved_bps, end_reason,
+              fraction_lost, cumulative_lost, jitter_ms, user_name
+            FROM usage WHERE stream_id = \(Int64(streamID)) ORDER BY seq DESC LIMIT 1
+            """)).first?.record
     }
 
     public func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {
@@ -517,12 +515,16 @@ public final class PostgresStore: SharedStore {
         try await bounded { try await self.client.query(query) }
     }
 
-    private func bounded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
+    /// `body`, or a `StoreError` saying `failure` (default: the statement timed out) once `timeout` passes.
+    private func bounded<T: Sendable>(
+        timeout: Duration = statementTimeout, _ failure: String? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        let failure = failure ?? "PostgreSQL at \(path) did not answer within \(timeout)"
+        return try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
-                try await Task.sleep(for: Self.statementTimeout)
-                throw StoreError("PostgreSQL at \(self.path) did not answer within \(Self.statementTimeout)")
+                try await Task.sleep(for: timeout)
+                throw StoreError(failure)
             }
             defer { group.cancelAll() }
             guard let result = try await group.next() else { throw CancellationError() }

@@ -40,6 +40,8 @@ public final class SQLiteStore: SluiceStore {
             "ALTER TABLE usage ADD COLUMN user_name TEXT",
         ],
         ["CREATE TABLE object_access (object TEXT PRIMARY KEY, body TEXT NOT NULL)"],
+        // What became of one stream (`GET /v1/streams/{id}`), without reading the whole table.
+        ["CREATE INDEX usage_stream ON usage (stream_id)"],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -170,6 +172,11 @@ public final class SQLiteStore: SluiceStore {
 
     public func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord] {
         try await usageRows("ended_ms >= ?", after: since.millisecondsSinceEpoch, limit: limit).map(\.record)
+    }
+
+    public func usage(streamID: UInt32) async throws -> UsageRecord? {
+        // One stream has few records (an RTSP session moved off a failed engine keeps its ID).
+        try await usageRows("stream_id = ?", after: Int64(streamID), limit: 64).last?.record
     }
 
     public func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)] {

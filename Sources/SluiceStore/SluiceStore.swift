@@ -23,6 +23,8 @@ public protocol SluiceStore: Sendable {
     func deleteStream(id: UInt32) async throws
     func append(usage: UsageRecord) async throws
     func usage(since: Timestamp, limit: Int) async throws -> [UsageRecord]
+    /// The latest usage record of one stream (indexed), nil when it has none.
+    func usage(streamID: UInt32) async throws -> UsageRecord?
     /// Records in the order they were written, after position `sequence` (0: from the first).
     func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)]
     /// How far a consumer of usage records (the webhook) has got; 0 when it never delivered.

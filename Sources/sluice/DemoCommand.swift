@@ -137,9 +137,9 @@ struct DemoCommand: AsyncParsableCommand {
             announce("demo: made \(sampleSeconds) s of test video with ffmpeg")
         } else {
             let bytes = SyntheticTransportStream.make(durationMilliseconds: Int64(sampleSeconds) * 1000, bitsPerSecond: 2_000_000)
-            guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-                throw ClientError("cannot write the sample to \(path)")
-            }
+            let file = try OutputFile.open(path, force: true)
+            defer { file.close() }
+            try file.write(bytes)
             announce("demo: ffmpeg not found; made \(sampleSeconds) s of synthetic MPEG-TS at 2 Mbit/s")
         }
         let result = try await UploadClient().put(file: path, name: "sample", directorURL: directorURL, apiKey: apiKey)

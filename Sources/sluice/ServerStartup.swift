@@ -29,20 +29,20 @@ struct ConfigOption: ParsableArguments {
 /// store, binding, waiting for a director), before its service group handles them itself: a
 /// signal stops the process at any point of start-up.
 enum StartupSignals {
-    /// Runs `body`; a signal cancels it unless `handledElsewhere` says the servers' own
-    /// graceful shutdown has taken over. `always` cancels at any time (the demo, whose servers
-    /// all stop with it).
+    /// Runs `body`; a signal cancels it until `body` calls `started` (from then on the servers'
+    /// own graceful shutdown handles signals). `always` cancels at any time (the demo, whose
+    /// servers all stop with it).
     static func run(always: Bool = false, _ body: @escaping @Sendable (_ started: @escaping @Sendable () -> Void) async throws -> Void) async throws {
         let started = OnceSet()
         let signalled = OnceSet()
-        let task = Task { try await body { started.set() } }
+        let (signals, delivery) = AsyncStream.makeStream(of: Void.self)
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 if always || !started.isSet {
                     signalled.set()
-                    task.cancel()
+                    delivery.yield()
                 }
             }
             source.resume()
@@ -50,7 +50,18 @@ enum StartupSignals {
         }
         defer { sources.forEach { $0.cancel() } }
         do {
-            try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+            // The first to finish ends both: `body`, or a signal (which cancels `body`).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await body { started.set() } }
+                group.addTask {
+                    for await _ in signals { throw CancellationError() }
+                }
+                defer {
+                    delivery.finish()
+                    group.cancelAll()
+                }
+                try await group.next()
+            }
         } catch where signalled.isSet {
             // Stopped on purpose: whatever the cancellation surfaced as is not a failure.
             FileHandle.standardError.write(Data("sluice: stopped by a signal\n".utf8))

@@ -159,3 +159,47 @@ extension DirectorApplicationTests {
         await built.director.shutdown()
     }
 }
+
+extension DirectorApplicationTests {
+    /// `GET /v1/streams/{id}`: a viewer learns what became of its own stream, and another
+    /// viewer's stream answers exactly like one that does not exist.
+    @Test func aViewerSeesItsOwnStreamsStateOnly() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build()
+        try await built.application.test(.router) { client in
+            try await registerEngine(client)
+            var keys: [String] = []
+            for name in ["vera", "otto"] {
+                try await client.execute(
+                    uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"name":"\#(name)","role":"viewer"}"#)) { #expect($0.status == .created) }
+                try await client.execute(uri: "/v1/users/\(name)/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
+                    struct Created: Decodable { var key: String }
+                    keys.append(try JSONDecoder().decode(Created.self, from: Data(response.body.readableBytesView)).key)
+                }
+            }
+            let id = try await client.execute(uri: "/play/clip", method: .get, headers: [.authorization: "Bearer \(keys[0])"]) { response in
+                #expect(response.status == .found)
+                return response.headers[HTTPField.Name("X-Sluice-Stream-ID")!] ?? ""
+            }
+            try await client.execute(uri: "/v1/streams/\(id)", method: .get, headers: [.authorization: "Bearer \(keys[0])"]) { response in
+                #expect(response.status == .ok && String(buffer: response.body).contains(#""state":"live""#))
+            }
+            let othersAnswer = try await client.execute(uri: "/v1/streams/\(id)", method: .get, headers: [.authorization: "Bearer \(keys[1])"]) {
+                ($0.status, String(buffer: $0.body))
+            }
+            let missingAnswer = try await client.execute(uri: "/v1/streams/12345", method: .get, headers: [.authorization: "Bearer \(keys[1])"]) {
+                ($0.status, String(buffer: $0.body))
+            }
+            #expect(othersAnswer.0 == .notFound && missingAnswer.0 == .notFound)
+            #expect(othersAnswer.1.replacingOccurrences(of: id, with: "12345") == missingAnswer.1, "the answers differ only in the ID")
+            // Ended by an operator: its owner reads the usage record's reason.
+            try await client.execute(uri: "/v1/streams/\(id)", method: .delete, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/streams/\(id)", method: .get, headers: [.authorization: "Bearer \(keys[0])"]) { response in
+                let body = String(buffer: response.body)
+                #expect(response.status == .ok && body.contains(#""state":"ended""#) && body.contains(#""endReason":"torn_down""#), "\(body)")
+            }
+        }
+        await built.director.shutdown()
+    }
+}

@@ -238,7 +238,7 @@ paths:
   /v1/streams/{id}:
     get:
       tags: [play]
-      summary: What became of a stream (a viewer's own, any for an admin) - live, or ended with its usage record (ten minutes back)
+      summary: What became of a stream (a viewer's own, any for an admin) - live, or ended with its latest usage record
       parameters: [{ $ref: "#/components/parameters/id" }]
       responses:
         "200":

@@ -5,11 +5,8 @@ import SluiceGrant
 extension Director: PlayAdmission {
     public func admitPlay(_ request: PlayRequest) async -> Result<PlayTicket, AdmissionRefusal> {
         let result = await decidePlay(request)
-        if case .failure(let refusal) = result {
-            metrics.admission(transport: request.transport, refusal: refusal)
-        } else {
-            metrics.admission(transport: request.transport, refusal: nil)
-        }
+        let refusal: AdmissionRefusal? = if case .failure(let refusal) = result { refusal } else { nil }
+        metrics.admission(transport: request.transport, refusal: refusal)
         return result
     }
 
