@@ -53,6 +53,9 @@ public actor Director {
     var restoredUnrenewed: Set<UInt32> = []
     /// When each stream's progress (bytes, claimed) was last saved between lease extensions.
     var progressSavedAt: [UInt32: Timestamp] = [:]
+    /// The front door (http, rtsp) of each play stream this director admitted: a metrics label
+    /// and a console column. Pruned at each scrape; streams of other directors count as http.
+    var playTransports: [UInt32: String] = [:]
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
@@ -139,7 +142,10 @@ public actor Director {
                 await admitted(stream)
                 return .success(stream)
             case .refused(var refusal):
-                if refusal.code == .queueFull { refusal.handOff = peerHandOff }
+                if refusal.code == .queueFull {
+                    refusal.handOff = peerHandOff
+                    if refusal.handOff != nil { metrics.handOff(.peerDirector) }
+                }
                 logger.info("request refused", metadata: ["object": "\(request.objectName)", "reason": "\(refusal)"])
                 return .failure(refusal)
             case .queued(let refusal):
@@ -147,7 +153,7 @@ public actor Director {
                 if shared != nil { waitingRequests[ticket] = request }
                 // A client that hangs up while waiting gives its place in the queue up at once.
                 // Watched only now, so a request admitted at once costs nothing for it.
-                return await withTaskCancellationHandler {
+                let result = await withTaskCancellationHandler {
                     await withCheckedContinuation { continuation in
                         waiting[ticket] = continuation
                         if Task.isCancelled { return waitCancelled(ticket: ticket) }
@@ -158,6 +164,8 @@ public actor Director {
                 } onCancel: {
                     Task { await self.waitCancelled(ticket: ticket) }
                 }
+                metrics.queueWait(clock.now() - now, admitted: (try? result.get()) != nil)
+                return result
             }
         }
     }
@@ -224,7 +232,7 @@ public actor Director {
         guard let shared else { return nil }
         let outcome: SharedAdmission
         do {
-            outcome = try await shared.admit(stream)
+            outcome = try await timed("admit") { try await shared.admit(stream) }
         } catch {
             controller.admissionRejected(stream)
             logger.error("shared store unreachable: admission refused", metadata: ["stream_id": "\(stream.id)", "error": "\(error)"])
@@ -304,9 +312,16 @@ public actor Director {
         await Task { try? await store.close() }.value
     }
 
+    /// Runs one store round trip and records how long it took.
+    func timed<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        defer { metrics.store(operation, took: ContinuousClock.now - start) }
+        return try await body()
+    }
+
     func persist(_ body: (any SluiceStore) async throws -> Void) async {
         do {
-            try await body(store)
+            try await timed("write") { try await body(store) }
         } catch {
             logger.error("store write failed", metadata: ["error": "\(error)"])
         }

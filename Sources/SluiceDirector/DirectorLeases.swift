@@ -58,13 +58,14 @@ extension Director {
         }
         guard let shared else {
             for stream in extended { await persist { try await $0.save(stream: stream) } }
+            metrics.lease(.renewed, count: leases.count)
             return leases
         }
         let renewals = reports.compactMap { report in
             leases[report.streamID].map { LeaseRenewal(streamID: report.streamID, expiry: $0, bytesSent: report.bytesSent) }
         }
         do {
-            for id in try await shared.renew(renewals) {
+            for id in try await timed("renew", { try await shared.renew(renewals) }) {
                 leases[id] = nil
                 let (_, outcomes) = controller.streamEnded(id: id, now: now)
                 await deliver(outcomes)
@@ -73,6 +74,7 @@ extension Director {
             // The store is unreachable: keep the engines sending; leases are renewed again soon.
             logger.error("shared store unreachable: renewals not saved", metadata: ["count": "\(reports.count)", "error": "\(error)"])
         }
+        metrics.lease(.renewed, count: leases.count)
         return leases
     }
 
@@ -87,7 +89,8 @@ extension Director {
         if let shared {
             // Whichever director admitted it, the store ends it once and writes its record.
             do {
-                result = try await shared.end(streamID, StreamEnding(at: now, bytesSent: bytesSent, quality: quality, reason: reason)) ?? ended
+                let ending = StreamEnding(at: now, bytesSent: bytesSent, quality: quality, reason: reason)
+                result = try await timed("end", { try await shared.end(streamID, ending) }) ?? ended
             } catch {
                 logger.error("shared store unreachable: stream end not saved", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
             }
@@ -123,6 +126,7 @@ extension Director {
             // Restored after a restart and never renewed since: the restart is why it ended.
             let reason: UsageRecord.EndReason = restoredUnrenewed.remove(stream.id) != nil ? .directorRestart : .leaseExpired
             guard await confirmSharedExpiry(of: stream, StreamEnding(at: now, reason: reason, expiredBy: now)) else { continue }
+            metrics.lease(.expired)
             logger.warning("lease expired", metadata: ["stream_id": "\(stream.id)", "engine": "\(stream.engine)", "reason": "\(reason.rawValue)"])
             if shared == nil { await finished(stream, at: now, reason: reason) }
         }
@@ -130,6 +134,7 @@ extension Director {
             let reason: UsageRecord.EndReason = restoredUnrenewed.remove(stream.id) != nil ? .directorRestart : .unclaimed
             let ending = StreamEnding(at: now, reason: reason, unclaimedSince: now - controller.policy.claimTimeout)
             guard await confirmSharedExpiry(of: stream, ending) else { continue }
+            metrics.lease(.unclaimed)
             logger.info("stream released: the client never started it", metadata: ["stream_id": "\(stream.id)", "object": "\(stream.object)", "reason": "\(reason.rawValue)"])
             if shared == nil { await finished(stream, at: now, reason: reason) }
         }

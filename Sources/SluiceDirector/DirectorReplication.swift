@@ -97,6 +97,7 @@ extension Director {
             "object": "\(object)", "from": "\(source)", "to": "\(target)", "stream_id": "\(stream.id)",
             "rate_bps": "\(stream.bitsPerSecond)", "route": "\(stream.reservation.links.joined(separator: ","))", "kind": "\(kind.rawValue)",
         ])
+        metrics.copy(.started)
         return .success(job)
     }
 
@@ -113,6 +114,7 @@ extension Director {
             "object": "\(job.object)", "engine": "\(engine)", "kind": "\(job.kind.rawValue)",
             "copy_ms": "\((clock.now() - job.startedAt).wholeMilliseconds)",
         ])
+        metrics.copy(.finished)
         await deliver(outcomes)
         return true
     }
@@ -120,6 +122,7 @@ extension Director {
     public func copyFailed(streamID: UInt32, engine: String, reason: String) async {
         guard let job = controller.replication.copies[streamID], job.target == engine else { return }
         _ = controller.copyFailed(id: streamID)
+        metrics.copy(.failed)
         logger.warning("copy failed", metadata: ["object": "\(job.object)", "from": "\(job.source)", "to": "\(engine)", "reason": "\(reason)"])
         await end(streamID: streamID, bytesSent: nil, reason: .failed)
     }
@@ -197,6 +200,7 @@ extension Director {
         }.sorted { $0.id < $1.id }
         for job in controller.replication.copies.values where job.source == engine || job.target == engine {
             _ = controller.copyFailed(id: job.id)
+            metrics.copy(.failed)
         }
         var moved: [LiveStream] = []
         for stream in lost {

@@ -78,6 +78,7 @@ public struct DirectorServer: Sendable {
         }
         let router = Router(context: SluiceRequestContext.self)
         router.middlewares.add(ProblemMiddleware(server: "director", logger: logger))
+        router.middlewares.add(HTTPMetrics.middleware())
         let webhook = settings.usageWebhook.map(WebhookTarget.init)
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
@@ -105,7 +106,7 @@ public struct DirectorServer: Sendable {
         var services: [any Service] = [LeaseSweeper(director: director), rtsp, ReloadOnHangUp(reloader: reloader)]
         if let shared = store as? any SharedStore { services.append(SharedStateFollower(director: director, changes: shared.changes())) }
         if let url = settings.usageWebhook, let webhook {
-            services.append(UsageWebhook(target: webhook, store: store, grantSecret: configuration.grantSecret, logger: logger))
+            services.append(UsageWebhook(target: webhook, store: store, grantSecret: configuration.grantSecret, backlog: director.metrics.webhookBacklog, logger: logger))
             logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
         }
         let httpConnections = ConnectionCounter(limit: limits.maxConnectionsPerClient)

@@ -23,6 +23,7 @@ extension Director {
         let now = clock.now()
         let request = AdmissionRequest(ticket: 0, kind: kind, clientAddress: clientAddress, deadline: now + controller.policy.maxWait)
         guard case .refused(let refusal) = probe.requestReceived(request, now: now), refusal.code == .queueFull else { return nil }
+        metrics.handOff(.peerDirector)
         return handOff
     }
 

@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 
 /// What the director shows of its state: values made on its actor, so a front door never
 /// holds (and never decides on) a copy of the admission core.
@@ -113,7 +114,13 @@ extension Director {
 extension Director {
     /// `GET /metrics`: the counters, and the gauges of state as the core holds it now.
     public func metricsExposition() -> [UInt8] {
-        let live = controller.streams.values.reduce(into: [LiveStream.Kind: Int]()) { $0[$1.kind, default: 0] += 1 }
-        return metrics.scrape(links: linkViews(), queueDepth: controller.queue.count, live: live)
+        playTransports = playTransports.filter { controller.streams[$0.key] != nil }
+        let live = controller.streams.values.reduce(into: [String: Int]()) { counts, stream in
+            counts[stream.kind == .play ? transport(of: stream.id) : stream.kind.rawValue, default: 0] += 1
+        }
+        return metrics.scrape(links: linkViews(), queueDepth: controller.queue.count, live: live) + HTTPMetrics.registry.emitToBuffer()
     }
+
+    /// How a play stream is delivered: rtsp or http.
+    func transport(of streamID: UInt32) -> String { playTransports[streamID] ?? "http" }
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Prometheus
 import NIOCore
 import ServiceLifecycle
 import SluiceCore
@@ -31,6 +32,8 @@ struct UsageWebhook: Service {
     var url: String { target.url }
     let store: any SluiceStore
     let grantSecret: String
+    /// Records not yet taken by the receiver (a metric), counted after each batch.
+    let backlog: Gauge
     let logger: Logger
 
     func run() async throws {
@@ -46,6 +49,7 @@ struct UsageWebhook: Service {
                 if cursor == nil { cursor = try await store.deliveryCursor(Self.consumer) }
                 let position = cursor ?? 0
                 let batch = try await store.usage(afterSequence: position, limit: Self.batchSize)
+                backlog.set(Double(batch.count < Self.batchSize ? batch.count : try await store.usageCount(afterSequence: position)))
                 guard let last = batch.last?.sequence else {
                     try await Task.sleep(for: .seconds(1))
                     continue

@@ -20,6 +20,10 @@ public struct EngineServer: Sendable {
     public var advertisedURL: String?
     /// Deadlines and the per-address connection cap of the engine's HTTP listener.
     public var limits = ListenerLimits()
+    /// A bearer token that may read `/metrics` besides the cluster token (`director.metricsToken`).
+    public var metricsToken: String?
+    /// The version `sluice_build_info` reports.
+    public var version = "dev"
     public let logger: Logger
 
     public init(settings: Configuration.Engine, directorURL: String, grantSecret: String, logger: Logger) {
@@ -44,11 +48,13 @@ public struct EngineServer: Sendable {
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         router.middlewares.add(ProblemMiddleware(server: "engine \(settings.name)", logger: logger))
-        let rtpSessions = RTPSessionTable()
+        router.middlewares.add(HTTPMetrics.middleware())
+        let metrics = EngineMetrics(engine: settings.name, version: version)
+        let rtpSessions = RTPSessionTable(metrics: metrics)
         let work = BackgroundWork()
         let sockets: RTPSockets
         do {
-            sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, logger: logger)
+            sockets = try await RTPSockets.bind(host: settings.host, rtpPort: settings.rtpPort, dscp: settings.dscp, burstWindow: settings.rtpBurstWindow, sessions: rtpSessions, metrics: metrics, logger: logger)
         } catch {
             throw ListenError.from(error, listener: "engine \(settings.name) RTP", host: settings.host, port: settings.rtpPort, setting: "engines[].rtpPort in the config") ?? error
         }
@@ -67,7 +73,11 @@ public struct EngineServer: Sendable {
         ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
-            burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), logger: logger
+            burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), metrics: metrics, logger: logger
+        ).register(on: router)
+        MetricsRoute(
+            metrics: metrics, objects: objects, streams: streams, rtpSessions: rtpSessions, dataDirectory: settings.dataDirectory,
+            tokens: [GrantSigner.engineToken(secret: grantSecret)] + (metricsToken.map { [$0] } ?? [])
         ).register(on: router)
 
         let registration = Registration(

@@ -128,6 +128,11 @@ public actor StreamTable {
         closed[streamID] = now
     }
 
+    /// How many streams send with each I/O profile ("traditional" when none).
+    var countsByProfile: [String: Int] {
+        entries.values.reduce(into: [:]) { counts, entry in counts[entry.profile?.name ?? "traditional", default: 0] += 1 }
+    }
+
     /// Each live stream and the I/O profile it reads with.
     var profiles: [ClusterMessages.StreamProfile] {
         entries.map { .init(streamID: $0.key, object: $0.value.object, transport: "http", profile: $0.value.profile, since: $0.value.since) }

@@ -277,6 +277,12 @@ public final class PostgresStore: SharedStore {
             """))
     }
 
+    public func usageCount(afterSequence sequence: Int64) async throws -> Int {
+        var count: Int64 = 0
+        for try await n in try await query("SELECT count(*) FROM usage WHERE seq > \(sequence)").decode(Int64.self) { count = n }
+        return Int(count)
+    }
+
     public func deliveryCursor(_ consumer: String) async throws -> Int64 {
         let rows = try await query("SELECT sequence FROM delivery_cursors WHERE consumer = \(consumer)")
         var found: Int64 = 0

@@ -183,6 +183,11 @@ public final class SQLiteStore: SluiceStore {
         try await usageRows("seq > ?", after: sequence, limit: limit)
     }
 
+    public func usageCount(afterSequence sequence: Int64) async throws -> Int {
+        let rows = try await connection.query("SELECT count(*) AS n FROM usage WHERE seq > ?", [.integer(Int(sequence))])
+        return rows.first.map { Int($0.int64("n")) } ?? 0
+    }
+
     public func deliveryCursor(_ consumer: String) async throws -> Int64 {
         let rows = try await connection.query("SELECT sequence FROM delivery_cursors WHERE consumer = ?", [.text(consumer)])
         return rows.first.map { $0.int64("sequence") } ?? 0

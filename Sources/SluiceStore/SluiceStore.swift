@@ -28,6 +28,8 @@ public protocol SluiceStore: Sendable {
     /// Records in the order they were written, after position `sequence` (0: from the first).
     func usage(afterSequence sequence: Int64, limit: Int) async throws -> [(sequence: Int64, record: UsageRecord)]
     /// How far a consumer of usage records (the webhook) has got; 0 when it never delivered.
+    /// How many usage records come after `sequence` (a consumer's backlog).
+    func usageCount(afterSequence sequence: Int64) async throws -> Int
     func deliveryCursor(_ consumer: String) async throws -> Int64
     func saveDeliveryCursor(_ consumer: String, _ sequence: Int64) async throws
     /// Users and API keys (digests only), read at start; saved on every change.

@@ -53,7 +53,9 @@ struct DemoCommand: AsyncParsableCommand {
                     directorReady.continuation.finish()
                     rtspReady.continuation.finish()
                 }
-                try await DirectorServer(configuration: configuration, logger: Logger(label: "sluice.director")).run { port in
+                var director = DirectorServer(configuration: configuration, logger: Logger(label: "sluice.director"))
+                director.version = Sluice.version
+                try await director.run { port in
                     directorReady.continuation.yield(port)
                 } onRTSPListening: { port in
                     rtspReady.continuation.yield(port)
@@ -73,6 +75,8 @@ struct DemoCommand: AsyncParsableCommand {
                         settings: engine, directorURL: directorURL, grantSecret: configuration.grantSecret,
                         logger: Logger(label: "sluice.engine.\(engine.name)"))
                     server.limits = configuration.limits
+                    server.metricsToken = configuration.director.metricsToken
+                    server.version = Sluice.version
                     do {
                         try await server.run()
                     } catch {

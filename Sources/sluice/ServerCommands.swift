@@ -115,6 +115,8 @@ struct EngineCommand: AsyncParsableCommand {
             settings: settings, directorURL: director ?? configuration.directorURL, grantSecret: configuration.grantSecret, logger: logger)
         server.advertisedURL = advertise
         server.limits = configuration.limits
+        server.metricsToken = configuration.director.metricsToken
+        server.version = Sluice.version
         let host = settings.host
         let name = self.name
         let engine = server

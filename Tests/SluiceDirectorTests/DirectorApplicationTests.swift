@@ -118,8 +118,9 @@ extension DirectorApplicationTests {
             try await registerEngine(client)
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
             try await client.execute(uri: "/play/clip", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .found) }
-            // The second viewer does not fit the 1.5 Mbit/s core-edge: refused as path_full.
-            try await client.execute(uri: "/play/clip?maxWait=0", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .serviceUnavailable) }
+            // The second viewer does not fit the 1.5 Mbit/s core-edge: it waits 0.1 s in the queue
+            // and is refused as path_full.
+            try await client.execute(uri: "/play/clip?maxWait=0.1", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .serviceUnavailable) }
             try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { response in
                 #expect(response.status == .ok)
                 let text = String(buffer: response.body)
@@ -131,11 +132,27 @@ extension DirectorApplicationTests {
                 }
                 #expect(samples[#"sluice_admissions_total{transport="http",result="admitted"}"#] == 1, "\(text)")
                 #expect(samples[#"sluice_admissions_total{transport="http",result="refused"}"#] == 1, "\(text)")
-                #expect(samples[#"sluice_refusals_total{reason="path_full"}"#] == 1, "\(text)")
+                #expect(samples[#"sluice_refusals_total{reason="wait_expired"}"#] == 1, "\(text)")
                 #expect(samples[#"sluice_link_capacity_bps{link="core-edge"}"#] == 1_500_000)
                 #expect(samples[#"sluice_link_reserved_bps{link="core-edge"}"#] == 1_050_000, "the admitted stream's rate with 5 % headroom")
-                #expect(samples[#"sluice_live_streams{kind="play"}"#] == 1 && samples["sluice_queue_depth"] == 0)
+                #expect(samples[#"sluice_live_streams{transport="http"}"#] == 1 && samples["sluice_queue_depth"] == 0)
                 #expect(samples.keys.contains { $0.hasPrefix("sluice_build_info{") })
+                #expect(samples[#"sluice_queue_wait_seconds_count{result="refused"}"#] == 1, "the refused viewer waited in the queue")
+                #expect((samples[#"sluice_queue_wait_seconds_sum{result="refused"}"#] ?? 0) >= 0.1)
+                #expect(samples[#"sluice_leases_total{event="renewed"}"#] == 0)
+                #expect((samples[#"sluice_store_seconds_count{operation="write"}"#] ?? 0) >= 1, "the admission was saved")
+                #expect((samples[#"hb_requests{http_route="/play/{object}",http_request_method="GET",http_response_status_code="302"}"#] ?? 0) >= 1, "\(text)")
+                // Every family the README names is there, each declared once.
+                let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+                #expect(Set(families).count == families.count, "a family declared twice: \(families)")
+                for family in [
+                    "sluice_admissions_total", "sluice_refusals_total", "sluice_queue_depth", "sluice_queue_wait_seconds",
+                    "sluice_live_streams", "sluice_link_capacity_bps", "sluice_link_reserved_bps", "sluice_leases_total",
+                    "sluice_handoffs_total", "sluice_copies_total", "sluice_webhook_backlog_records", "sluice_store_seconds",
+                    "sluice_build_info", "hb_requests", "http_server_request_duration",
+                ] {
+                    #expect(families.contains(Substring(family)), "\(family) missing")
+                }
             }
         }
         await built.director.shutdown()

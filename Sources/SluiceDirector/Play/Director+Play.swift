@@ -7,6 +7,7 @@ extension Director: PlayAdmission {
         let result = await decidePlay(request)
         let refusal: AdmissionRefusal? = if case .failure(let refusal) = result { refusal } else { nil }
         metrics.admission(transport: request.transport, refusal: refusal)
+        if case .success(let ticket) = result { playTransports[ticket.stream.id] = request.transport }
         return result
     }
 

@@ -14,6 +14,14 @@ protocol RTSPDirector: PlayAdmission {
     func playStates(_ streams: [(id: UInt32, engine: String)]) async -> [UInt32: Director.PlayState]
     /// Failed engines and the play streams they carried, for the sessions to move.
     var engineFailures: AsyncStream<Director.EngineFailure> { get }
+    /// A session's stream continues on another replica after its engine failed (a metric).
+    func streamMovedOffFailedEngine()
 }
 
-extension Director: RTSPDirector {}
+extension RTSPDirector {
+    func streamMovedOffFailedEngine() {}
+}
+
+extension Director: RTSPDirector {
+    nonisolated func streamMovedOffFailedEngine() { metrics.handOff(.engineFailover) }
+}

@@ -322,6 +322,7 @@ actor RTSPService {
             return fail("engine '\(ticket.engine.name)' could not open the stream: \(error)")
         }
         machine.moveSucceeded(session: session.id, streamID: ticket.stream.id, engine: ticket.engine.name, engineURL: ticket.engine.url)
+        director.streamMovedOffFailedEngine()
         logger.warning("rtsp stream moved to another replica", metadata: [
             "session": "\(session.id)", "from": "\(session.engine)", "to": "\(ticket.engine.name)", "stream_id": "\(ticket.stream.id)",
             "position_ms": "\(resume.milliseconds)", "seq": "\(resume.sequence)", "same_ssrc": "\(ticket.stream.id == session.streamID)",

@@ -15,6 +15,7 @@ struct EngineRoutes {
     let burstBytes: Int
     let renewInterval: Duration
     let clock: any SluiceClock
+    let metrics: EngineMetrics
     let logger: Logger
 
     func register(on router: Router<EngineRequestContext>) {
@@ -61,7 +62,7 @@ struct EngineRoutes {
         if request.method == .head { return Response(status: status, headers: headers) }
         let sender = PacedSender(
             path: objects.path(of: name), range: selected.first..<(selected.last + 1), grant: grant, burstBytes: burstBytes,
-            renewInterval: renewInterval, streams: streams, director: director, logger: logger)
+            renewInterval: renewInterval, streams: streams, director: director, metrics: metrics, logger: logger)
         logger.info("stream starting", metadata: [
             "stream_id": "\(grant.streamID)", "object": "\(name)", "first_byte": "\(selected.first)", "rate_bps": "\(grant.bitsPerSecond)",
         ])

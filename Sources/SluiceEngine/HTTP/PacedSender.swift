@@ -14,6 +14,7 @@ struct PacedSender: Sendable {
     let renewInterval: Duration
     let streams: StreamTable
     let director: DirectorLink
+    let metrics: EngineMetrics
     let logger: Logger
 
     /// Reads are sized to about 5 ms at the stream's rate, between 16 KiB (a 4 Mbit/s stream
@@ -47,23 +48,28 @@ struct PacedSender: Sendable {
                 defer { reader.close() }
                 var offset = range.lowerBound
                 while offset < range.upperBound {
+                    let readStart = clock.now
                     let chunk = try await reader.readBuffer(at: offset, count: Int(min(Int64(chunkBytes), range.upperBound - offset)))
+                    metrics.readLatency.record(clock.now - readStart)
                     guard chunk.readableBytes > 0 else { throw ProfiledReader.ReaderError(message: "the object ended at byte \(offset), before its listed size") }
                     offset += Int64(chunk.readableBytes)
                     guard let wait = await streams.take(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
-                    if wait > .zero { try await Task.sleep(for: wait) }
+                    let due = clock.now + wait
+                    if wait > .zero { try await Task.sleep(until: due, clock: clock) }
                     // The engine stops: cut the connection as a killed process would; the player's
                     // reconnect (with a Range) goes through the director to a live replica.
                     if Task.isShuttingDownGracefully { throw Stop.shuttingDown }
                     // A stream revoked while this chunk waited for its tokens sends nothing more.
                     guard let counted = await streams.sending(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
                     total = counted
+                    metrics.httpLateness.record(max(.zero, clock.now - due))
                     do {
                         try await writer.write(chunk)
                     } catch {
                         total = await streams.add(-chunk.readableBytes, to: id)  // never left
                         throw error
                     }
+                    metrics.httpBytes.increment(by: Int64(chunk.readableBytes))
                     if clock.now - lastRenewal >= renewInterval {
                         lastRenewal = clock.now
                         do {

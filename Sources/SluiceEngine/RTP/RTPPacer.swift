@@ -39,12 +39,14 @@ final class RTPPacer: @unchecked Sendable {
     let channel: any Channel
     /// Nil: one datagram per send (the kernel has no `UDP_SEGMENT`, or bursts are off).
     let burst: RTPBurst?
+    let metrics: EngineMetrics
     private var queues: [UInt32: Queue] = [:]
     private var timer: RepeatedTask?
 
-    init(channel: any Channel, burst: RTPBurst?) {
+    init(channel: any Channel, burst: RTPBurst?, metrics: EngineMetrics) {
         self.channel = channel
         self.burst = burst
+        self.metrics = metrics
         timer = channel.eventLoop.scheduleRepeatedTask(initialDelay: Self.tick, delay: Self.tick) { [weak self] _ in
             self?.send(now: .now())
         }
@@ -84,6 +86,8 @@ final class RTPPacer: @unchecked Sendable {
         // Two ticks ahead: a tick that fires late, or a busy loop, still sends nothing late.
         let horizon = now + Self.tick * 2
         var wrote = false
+        var sentPackets = 0
+        var sentBytes = 0
         for (id, queue) in queues {
             var packets = 0
             var bytes = 0
@@ -92,13 +96,20 @@ final class RTPPacer: @unchecked Sendable {
                 let count = burst?.length(of: queue.packets[queue.head...], size: \.length, due: \.dueSinceBoot) ?? 1
                 let group = queue.packets[queue.head..<(queue.head + count)]
                 channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: Self.joined(group, allocator: channel.allocator)), promise: nil)
-                for packet in group { bytes += packet.payloadBytes }
+                for packet in group {
+                    bytes += packet.payloadBytes
+                    // This tick is when the packet is handed to the socket: its lateness is the
+                    // tick's against the packet's due instant (early ones, within the horizon, count 0).
+                    metrics.rtpLateness.recordNanoseconds(EngineMetrics.lateness(nanoseconds: Int64(now.uptimeNanoseconds) - Int64(packet.due.uptimeNanoseconds)))
+                }
                 packets += count
                 nextSequence = group[group.endIndex - 1].sequence &+ 1
                 queue.head += count
             }
             if packets > 0 {
                 wrote = true
+                sentPackets += packets
+                sentBytes += bytes
                 queue.session.recordSent(packets: packets, bytes: bytes, nextSequence: nextSequence)
                 if queue.head > 256 && queue.head * 2 > queue.packets.count {
                     queue.packets.removeFirst(queue.head)
@@ -111,7 +122,11 @@ final class RTPPacer: @unchecked Sendable {
                 queues[id] = nil
             }
         }
-        if wrote { channel.flush() }
+        if wrote {
+            channel.flush()
+            metrics.rtpPackets.increment(by: Int64(sentPackets))
+            metrics.rtpBytes.increment(by: Int64(sentBytes))
+        }
     }
 
     /// One buffer for a burst: the datagrams back to back, which `UDP_SEGMENT` cuts apart

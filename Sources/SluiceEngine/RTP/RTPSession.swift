@@ -179,19 +179,25 @@ final class RTPSession: Sendable {
 
     // MARK: RTCP side
 
-    func receiverReport(_ block: RTCP.ReportBlock) {
+    @discardableResult
+    func receiverReport(_ block: RTCP.ReportBlock) -> ReceptionQuality {
+        let quality = ReceptionQuality(
+            fractionLost: Double(block.fractionLost) / 256, cumulativeLost: Int64(block.cumulativeLost),
+            jitterMilliseconds: Double(block.jitter) / 90)
         shared.withLock {
-            $0.quality = ReceptionQuality(
-                fractionLost: Double(block.fractionLost) / 256, cumulativeLost: Int64(block.cumulativeLost),
-                jitterMilliseconds: Double(block.jitter) / 90)
+            $0.quality = quality
             $0.lastReceiverReport = ContinuousClock.now
         }
+        return quality
     }
 }
 
 /// Every RTP session of the engine, by stream ID (the SSRC).
 final class RTPSessionTable: Sendable {
     private let sessions = Mutex<[UInt32: RTPSession]>([:])
+    let metrics: EngineMetrics
+
+    init(metrics: EngineMetrics) { self.metrics = metrics }
 
     func insert(_ session: RTPSession) -> RTPSession? {
         sessions.withLock { table in
@@ -211,7 +217,7 @@ final class RTPSessionTable: Sendable {
 
     func receiverReport(_ block: RTCP.ReportBlock, from address: SocketAddress) {
         guard let session = session(block.ssrc), session.client.ipAddress == address.ipAddress else { return }
-        session.receiverReport(block)
+        metrics.receiverReport(session.receiverReport(block))
     }
 
 }

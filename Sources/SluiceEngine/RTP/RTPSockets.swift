@@ -13,6 +13,8 @@ final class RTPSockets: Sendable {
     let rtcp: any Channel
     /// Paces every stream's packets onto `rtp` from one timer.
     let pacer: RTPPacer
+    /// Where the send paths count and time what they send.
+    let metrics: EngineMetrics
 
     /// Bound once; kept so a closed channel never makes the engine advertise port 0.
     let rtpPort: Int
@@ -25,19 +27,20 @@ final class RTPSockets: Sendable {
         return bound == ip || bound == "0.0.0.0" || bound == "::" || ip.hasPrefix("127.") || ip == "::1"
     }
 
-    private init(rtp: any Channel, rtcp: any Channel, burst: RTPBurst?) {
+    private init(rtp: any Channel, rtcp: any Channel, burst: RTPBurst?, metrics: EngineMetrics) {
         self.rtp = rtp
         self.rtcp = rtcp
+        self.metrics = metrics
         rtpPort = rtp.localAddress?.port ?? 0
         rtcpPort = rtcp.localAddress?.port ?? 0
-        pacer = RTPPacer(channel: rtp, burst: burst)
+        pacer = RTPPacer(channel: rtp, burst: burst, metrics: metrics)
     }
 
     /// Binds both sockets on `host` (port 0: any free pair). `dscp` marks media packets
     /// (34 = AF41); receiver reports arriving on the RTCP socket go to `sessions`. Where the
     /// kernel offers `UDP_SEGMENT`, each stream's datagrams due within `burstWindow` of each
     /// other leave in one send.
-    static func bind(host: String, rtpPort: Int, dscp: Int, burstWindow: Duration, sessions: RTPSessionTable, logger: Logger) async throws -> RTPSockets {
+    static func bind(host: String, rtpPort: Int, dscp: Int, burstWindow: Duration, sessions: RTPSessionTable, metrics: EngineMetrics, logger: Logger) async throws -> RTPSockets {
         let group = MultiThreadedEventLoopGroup.singleton
         let burst = burstWindow > .zero && System.supportsUDPSegmentationOffload
             ? RTPBurst(window: burstWindow, maxSegments: 16) : nil
@@ -66,7 +69,7 @@ final class RTPSockets: Sendable {
             try? await rtp.close()
             throw error
         }
-        return RTPSockets(rtp: rtp, rtcp: rtcp, burst: burst)
+        return RTPSockets(rtp: rtp, rtcp: rtcp, burst: burst, metrics: metrics)
     }
 
     func close() async {

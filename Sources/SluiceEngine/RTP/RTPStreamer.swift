@@ -90,7 +90,9 @@ struct RTPStreamer: Sendable {
             case .sendSenderReport(let rtpTime):
                 sendRTCP(rtpTime: rtpTime, packets: summary.packetsSent, octets: summary.bytesSent, goodbye: false)
             case .read(let offset, let count):
+                let readStart = ContinuousClock.now
                 let chunk = (try? await reader.read(at: offset, count: count)) ?? []
+                sockets.metrics.readLatency.record(ContinuousClock.now - readStart)
                 let planned = feeder.chunkRead(chunk)
                 guard !planned.isEmpty else { continue }
                 var buffer = sockets.rtp.allocator.buffer(capacity: planned.count * RTPPacket.headerSize + chunk.count)

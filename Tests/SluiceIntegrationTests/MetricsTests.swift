@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+extension IntegrationTests {
+/// `/metrics` on real director and engine processes while real players play.
+@Suite struct MetricsTests {
+    static let token = "scraper-token-0123456789"
+
+    /// Samples of a Prometheus text exposition by series (`name{labels}`); every line that is not
+    /// a comment must be `series value`.
+    static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            #expect(parts.count == 2 && Double(parts[1]) != nil, "not a sample: \(line)")
+            if parts.count == 2 { samples[String(parts[0])] = Double(parts[1]) }
+        }
+        return samples
+    }
+
+    static func scrape(_ cluster: Cluster, base: String? = nil) async throws -> [String: Double] {
+        let reply = try await cluster.get("/metrics", headers: [("Authorization", "Bearer \(token)")], base: base)
+        #expect(reply.status == 200)
+        return samples(String(decoding: reply.body, as: UTF8.self))
+    }
+
+    /// An HTTP and an RTSP viewer play: the reserved bandwidth on the shared link rises while
+    /// they play and returns to 0; the engine's pacing-lateness histograms fill for both
+    /// transports, its byte counters carry what was sent, and the RTSP player's receiver
+    /// reports are counted.
+    @Test func reservedBandwidthRisesAndFallsAndTheLatenessHistogramFills() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], directorSettings: "metricsToken: \(Self.token)")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try cluster.makeSample(name: "clip", seconds: 3, bitrate: 1_000_000)
+        try cluster.put(source, as: "clip")
+        let engine = try #require(cluster.engineURLs["engine-a"])
+        #expect(try await cluster.get("/metrics", base: engine).status == 401)
+        #expect(try await Self.scrape(cluster)[#"sluice_link_reserved_bps{link="core-edge"}"#] == 0)
+
+        let http = Task.detached { try cluster.run(["play", cluster.directorURL + "/play/clip", "--key", Cluster.apiKey, "--out", cluster.directory + "/http.ts"]) }
+        let rtsp = Task.detached { try cluster.run(["play", cluster.rtspURL + "/clip?key=\(Cluster.apiKey)", "--out", cluster.directory + "/rtsp.ts"]) }
+        try await cluster.waitUntil("both streams reserved on core-edge", timeout: .seconds(10)) {
+            let metrics = try await Self.scrape(cluster)
+            return (metrics[#"sluice_link_reserved_bps{link="core-edge"}"#] ?? 0) >= 2 * 1_000_000
+                && metrics[#"sluice_live_streams{transport="http"}"#] == 1 && metrics[#"sluice_live_streams{transport="rtsp"}"#] == 1
+        }
+        #expect(try await http.value.status == 0)
+        #expect(try await rtsp.value.status == 0)
+        try await cluster.waitUntil("core-edge free again") {
+            try await Self.scrape(cluster)[#"sluice_link_reserved_bps{link="core-edge"}"#] == 0
+        }
+        let director = try await Self.scrape(cluster)
+        #expect(director[#"sluice_admissions_total{transport="http",result="admitted"}"#] == 1)
+        #expect(director[#"sluice_admissions_total{transport="rtsp",result="admitted"}"#] == 1)
+        #expect((director[#"sluice_leases_total{event="renewed"}"#] ?? 0) >= 2)
+
+        let metrics = try await Self.scrape(cluster, base: engine)
+        let size = try #require(FileManager.default.attributesOfItem(atPath: source)[.size] as? Int)
+        #expect(metrics[#"sluice_engine_sent_bytes_total{engine="engine-a",transport="http"}"#] == Double(size))
+        #expect((metrics[#"sluice_engine_sent_bytes_total{engine="engine-a",transport="rtp"}"#] ?? 0) >= Double(size) * 0.95)
+        let rtpPackets = try #require(metrics[#"sluice_engine_sent_packets_total{engine="engine-a",transport="rtp"}"#])
+        // One lateness sample per RTP packet and per HTTP chunk; a quiet loopback sends nearly all
+        // within 2 ms of schedule.
+        let rtpLate = #"sluice_engine_pacing_lateness_seconds_bucket{engine="engine-a",transport="rtp",le="0.002"}"#
+        #expect(metrics[#"sluice_engine_pacing_lateness_seconds_count{engine="engine-a",transport="rtp"}"#] == rtpPackets)
+        #expect((metrics[rtpLate] ?? 0) >= rtpPackets * 0.9, "\(metrics[rtpLate] ?? 0) of \(rtpPackets) packets within 2 ms")
+        #expect((metrics[#"sluice_engine_pacing_lateness_seconds_count{engine="engine-a",transport="http"}"#] ?? 0) > 0)
+        #expect((metrics[#"sluice_engine_read_seconds_count{engine="engine-a"}"#] ?? 0) > 0)
+        #expect((metrics[#"sluice_engine_rtcp_reports_total{engine="engine-a"}"#] ?? 0) >= 1, "the player's receiver reports")
+        #expect(metrics[#"sluice_engine_objects{engine="engine-a"}"#] == 1)
+        #expect((metrics[#"sluice_engine_disk_free_bytes{engine="engine-a"}"#] ?? 0) > 0)
+        #expect(metrics[#"sluice_engine_streams{engine="engine-a",transport="http",profile="traditional"}"#] == 0)
+    }
+}
+}
