@@ -56,6 +56,8 @@ public actor Director {
     /// The front door (http, rtsp) of each play stream this director admitted: a metrics label
     /// and a console column. Pruned at each scrape; streams of other directors count as http.
     var playTransports: [UInt32: String] = [:]
+    /// The newest refused play requests, oldest first (the console's list).
+    var recentRefusals: [RefusalEvent] = []
 
     public init(
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,

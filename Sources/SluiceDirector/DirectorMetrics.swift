@@ -8,6 +8,8 @@ import SluiceCore
 /// transport, result, reason, link, kind; never a stream or a client.
 public final class DirectorMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// What `sluice_build_info` says (the console shows it too).
+    public let version: String
 
     /// How long queued requests waited, by how the wait ended (admitted, refused).
     let queueWaitAdmitted: DurationHistogram
@@ -21,6 +23,7 @@ public final class DirectorMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = "dev") {
         self.registry = registry
+        self.version = version
         registry.gauge(name: "sluice_build_info", labels: [("version", version)], help: "Always 1; the label says the version").set(Double(1))
         let waitBuckets: [Duration] = [
             .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),

@@ -87,6 +87,7 @@ public struct DirectorServer: Sendable {
             director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader,
             metricsToken: settings.metricsToken
         ).register(on: router)
+        ConsoleRoutes(director: director, logger: logger).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(

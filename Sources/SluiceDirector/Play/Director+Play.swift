@@ -7,7 +7,10 @@ extension Director: PlayAdmission {
         let result = await decidePlay(request)
         let refusal: AdmissionRefusal? = if case .failure(let refusal) = result { refusal } else { nil }
         metrics.admission(transport: request.transport, refusal: refusal)
-        if case .success(let ticket) = result { playTransports[ticket.stream.id] = request.transport }
+        switch result {
+        case .success(let ticket): playTransports[ticket.stream.id] = request.transport
+        case .failure(let refusal): refusalObserved(request, refusal)
+        }
         return result
     }
 
