@@ -16,7 +16,7 @@ import Testing
     static let secret = "in-process-engine-secret-0123456789"
     let directory = NSTemporaryDirectory() + "sluice-engine-" + UUID().uuidString
 
-    func build() async throws -> EngineApplication {
+    func build(metricsToken: String? = nil) async throws -> EngineApplication {
         let yaml = """
             grantSecret: \(Self.secret)
             topology:
@@ -30,7 +30,8 @@ import Testing
             """
         let configuration = try Configuration.parse(yaml: yaml)
         let settings = try #require(configuration.engine(named: "engine-a"))
-        let server = EngineServer(settings: settings, directorURL: "http://127.0.0.1:9", grantSecret: Self.secret, logger: Logger(label: "test"))
+        var server = EngineServer(settings: settings, directorURL: "http://127.0.0.1:9", grantSecret: Self.secret, logger: Logger(label: "test"))
+        server.metricsToken = metricsToken
         return try await server.buildApplication()
     }
 
@@ -75,7 +76,7 @@ extension EngineApplicationTests {
                 operations.append((HTTPRequest.Method(rawValue: method.uppercased())!, path.replacingOccurrences(of: "{object}", with: "clip").replacingOccurrences(of: "{id}", with: "7")))
             }
         }
-        #expect(operations.count == 14, "\(operations.map { "\($0.0) \($0.1)" })")
+        #expect(operations.count == 15, "\(operations.map { "\($0.0) \($0.1)" })")
         let served = operations
         try await engine.application.test(.router) { client in
             try await client.execute(uri: "/no/such/route", method: .get) { response in
@@ -91,6 +92,47 @@ extension EngineApplicationTests {
                         #expect(body.contains(#""error":"#) && body.contains(#""message":"#), "\(method) \(uri): \(body)")
                     }
                 }
+            }
+        }
+        await engine.close()
+    }
+}
+
+extension EngineApplicationTests {
+    /// `/metrics` answers the cluster token and the scraper's token, nobody else; an idle engine
+    /// already declares every family the README names, with the streams gauges at 0.
+    @Test func engineMetricsNeedATokenAndNameEveryFamily() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try await build(metricsToken: "scraper-token-0123456789")
+        try await engine.application.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scraper-token-012345678"]) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(GrantSigner.engineToken(secret: Self.secret))"]) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scraper-token-0123456789"]) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                var families: [Substring] = []
+                for line in text.split(separator: "\n") {
+                    if line.hasPrefix("# TYPE ") { families.append(line.split(separator: " ")[2]) }
+                    if line.hasPrefix("#") { continue }
+                    let parts = line.split(separator: " ")
+                    #expect(parts.count == 2 && Double(parts[1]) != nil, "not a sample: \(line)")
+                }
+                #expect(Set(families).count == families.count, "a family declared twice: \(families)")
+                for family in [
+                    "sluice_engine_streams", "sluice_engine_sent_bytes_total", "sluice_engine_sent_packets_total",
+                    "sluice_engine_pacing_lateness_seconds", "sluice_engine_rtcp_fraction_lost", "sluice_engine_rtcp_jitter_seconds",
+                    "sluice_engine_rtcp_reports_total", "sluice_engine_read_seconds", "sluice_engine_objects", "sluice_engine_object_bytes",
+                    "sluice_engine_disk_free_bytes", "sluice_build_info",
+                ] {
+                    #expect(families.contains(Substring(family)), "\(family) missing")
+                }
+                #expect(text.contains(#"sluice_engine_streams{engine="engine-a",transport="rtp",profile="traditional"} 0"#))
+                #expect(text.contains(#"sluice_engine_objects{engine="engine-a"} 0"#))
             }
         }
         await engine.close()

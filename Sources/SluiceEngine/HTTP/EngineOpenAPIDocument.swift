@@ -41,6 +41,10 @@ public enum EngineOpenAPIDocument {
               summary: Readiness - registered with the director (503 and a Problem before)
               security: []
               responses: { "200": { description: "`ready`" }, "503": { $ref: "#/components/responses/Problem" } }
+          /metrics:
+            get:
+              summary: Prometheus text exposition (the cluster token, or director.metricsToken as a bearer token)
+              responses: { "200": { description: Metrics }, "401": { $ref: "#/components/responses/Problem" } }
           /openapi.yaml:
             get:
               summary: This document
