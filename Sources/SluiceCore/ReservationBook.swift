@@ -193,7 +193,7 @@ public struct ReservationBook: Sendable {
 
 /// Why a request was not admitted, precise enough to tell an operator what is full.
 public struct AdmissionRefusal: Error, Hashable, Sendable, Codable, CustomStringConvertible {
-    public enum Code: String, Hashable, Sendable, Codable {
+    public enum Code: String, Hashable, Sendable, Codable, CaseIterable {
         case unknownObject = "unknown_object"
         case noReplica = "no_replica"
         case noRoute = "no_route"

@@ -37,6 +37,11 @@ public final class DirectorMetrics: Sendable {
         queueWaitAdmitted = wait("admitted")
         queueWaitRefused = wait("refused")
         webhookBacklog = registry.gauge(name: "sluice_webhook_backlog_records", help: "Usage records not yet taken by the usage webhook")
+        // Every series a dashboard may query exists from the start, at 0.
+        for transport in ["http", "rtsp"] {
+            for result in ["admitted", "refused"] { admissionCounter(transport: transport, result: result).increment(by: Int64(0)) }
+        }
+        for code in AdmissionRefusal.Code.allCases { refusalCounter(code).increment(by: Int64(0)) }
         for event in LeaseEvent.allCases { lease(event, count: 0) }
         for result in CopyEvent.allCases { copy(result, count: 0) }
         for kind in HandOff.allCases { handOff(kind, count: 0) }
@@ -82,11 +87,16 @@ public final class DirectorMetrics: Sendable {
 
     /// A play request was admitted or refused (by its refusal code).
     func admission(transport: String, refusal: AdmissionRefusal?) {
-        let result = refusal == nil ? "admitted" : "refused"
-        registry.counter(name: "sluice_admissions_total", labels: [("transport", transport), ("result", result)], help: "Play requests by transport and result").increment()
-        if let refusal {
-            registry.counter(name: "sluice_refusals_total", labels: [("reason", refusal.code.rawValue)], help: "Refused requests by reason").increment()
-        }
+        admissionCounter(transport: transport, result: refusal == nil ? "admitted" : "refused").increment()
+        if let refusal { refusalCounter(refusal.code).increment() }
+    }
+
+    private func admissionCounter(transport: String, result: String) -> Prometheus.Counter {
+        registry.counter(name: "sluice_admissions_total", labels: [("transport", transport), ("result", result)], help: "Play requests by transport and result")
+    }
+
+    private func refusalCounter(_ code: AdmissionRefusal.Code) -> Prometheus.Counter {
+        registry.counter(name: "sluice_refusals_total", labels: [("reason", code.rawValue)], help: "Refused requests by reason")
     }
 
     /// Sets the gauges of state from a view of the core, then writes every metric.

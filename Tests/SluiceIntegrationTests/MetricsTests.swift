@@ -19,9 +19,18 @@ extension IntegrationTests {
     }
 
     static func scrape(_ cluster: Cluster, base: String? = nil) async throws -> [String: Double] {
+        samples(try await exposition(cluster, base: base))
+    }
+
+    static func exposition(_ cluster: Cluster, base: String? = nil) async throws -> String {
         let reply = try await cluster.get("/metrics", headers: [("Authorization", "Bearer \(token)")], base: base)
         #expect(reply.status == 200)
-        return samples(String(decoding: reply.body, as: UTF8.self))
+        return String(decoding: reply.body, as: UTF8.self)
+    }
+
+    /// The metric families an exposition declares (`# TYPE name kind`).
+    static func families(_ text: String) -> Set<String> {
+        Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
     }
 
     /// An HTTP and an RTSP viewer play: the reserved bandwidth on the shared link rises while
@@ -71,6 +80,21 @@ extension IntegrationTests {
         #expect(metrics[#"sluice_engine_objects{engine="engine-a"}"#] == 1)
         #expect((metrics[#"sluice_engine_disk_free_bytes{engine="engine-a"}"#] ?? 0) > 0)
         #expect(metrics[#"sluice_engine_streams{engine="engine-a",transport="http",profile="traditional"}"#] == 0)
+
+        // The Grafana dashboard in deploy/ queries only metrics that director and engines expose.
+        let exposed = Self.families(try await Self.exposition(cluster)).union(Self.families(try await Self.exposition(cluster, base: engine)))
+        let dashboard = try String(contentsOfFile: Cluster.packageRoot + "/deploy/grafana/sluice-dashboard.json", encoding: .utf8)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(dashboard.utf8)) as? [String: Any])
+        let panels = try #require(json["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        #expect(expressions.count >= 14)
+        let used = Set(expressions.flatMap { expression in
+            expression.matches(of: /sluice_[a-z_]+/).map { match in
+                String(match.output).replacing(/_(bucket|sum|count)$/, with: "")
+            }
+        })
+        #expect(used.isSuperset(of: ["sluice_link_reserved_bps", "sluice_queue_depth", "sluice_refusals_total", "sluice_engine_pacing_lateness_seconds", "sluice_engine_rtcp_fraction_lost"]))
+        #expect(used.subtracting(exposed).isEmpty, "the dashboard queries metrics nobody exposes: \(used.subtracting(exposed).sorted())")
     }
 }
 }
