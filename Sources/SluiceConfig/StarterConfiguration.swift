@@ -55,6 +55,7 @@ director:
   ingestRate: 200Mbit          # write bandwidth reserved for one upload
   rtspPauseTimeout: 5m         # a paused RTSP session keeps its reservation this long
   # logLevel: debug            # trace ... critical; a reload (SIGHUP) applies it; --log-level wins at start
+  # metricsToken: CHANGE-ME-16-characters-or-more   # Prometheus's bearer token for /metrics here and on the engines (deploy/prometheus)
   quotas:                      # what one user, one key, one group may hold at once
     user: { maxStreams: 10, maxRate: 100Mbit }    # each user (admins excepted) without a quota of their own
     key: { maxStreams: unlimited, maxRate: unlimited }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 extension IntegrationTests {
@@ -95,6 +97,53 @@ extension IntegrationTests {
         })
         #expect(used.isSuperset(of: ["sluice_link_reserved_bps", "sluice_queue_depth", "sluice_refusals_total", "sluice_engine_pacing_lateness_seconds", "sluice_engine_rtcp_fraction_lost"]))
         #expect(used.subtracting(exposed).isEmpty, "the dashboard queries metrics nobody exposes: \(used.subtracting(exposed).sorted())")
+    }
+
+    /// The scrape configuration in deploy/ works with a real Prometheus: pointed at a running
+    /// director and engine (ports and token file swapped in), both targets are up and the
+    /// link gauges reach its store.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"), "needs prometheus (Debian)"))
+    func prometheusScrapesTheDirectorAndEnginesWithTheShippedConfig() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], directorSettings: "metricsToken: \(Self.token)")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let engine = try #require(cluster.engineURLs["engine-a"])
+        let tokenFile = cluster.directory + "/metrics-token"
+        try Self.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let shipped = try String(contentsOfFile: Cluster.packageRoot + "/deploy/prometheus/prometheus.yml", encoding: .utf8)
+        let config = shipped
+            .replacingOccurrences(of: "scrape_interval: 5s", with: "scrape_interval: 1s")
+            .replacingOccurrences(of: "/etc/prometheus/sluice-metrics-token", with: tokenFile)
+            .replacingOccurrences(of: #"["127.0.0.1:8080"]"#, with: #"["\#(cluster.directorURL.dropFirst(7))"]"#)
+            .replacingOccurrences(of: #"["127.0.0.1:8081", "127.0.0.1:8082"]"#, with: #"["\#(engine.dropFirst(7))"]"#)
+        #expect(config != shipped.replacingOccurrences(of: "scrape_interval: 5s", with: "scrape_interval: 1s"))
+        try config.write(toFile: cluster.directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+        let checked = try Cluster.runTool("/usr/bin/promtool", ["check", "config", cluster.directory + "/prometheus.yml"])
+        #expect(checked.status == 0, "\(checked.output)")
+
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress?.port ?? 0
+        try await probe.close()
+        let prometheus = Process()
+        prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
+        prometheus.arguments = [
+            "--config.file=\(cluster.directory)/prometheus.yml", "--storage.tsdb.path=\(cluster.directory)/tsdb",
+            "--web.listen-address=127.0.0.1:\(port)",
+        ]
+        prometheus.standardOutput = FileHandle.nullDevice
+        prometheus.standardError = FileHandle.nullDevice
+        try prometheus.run()
+        defer {
+            kill(prometheus.processIdentifier, SIGKILL)
+            while prometheus.isRunning { usleep(10_000) }
+        }
+        let api = "http://127.0.0.1:\(port)"
+        try await cluster.waitUntil("both targets up in Prometheus", timeout: .seconds(30)) {
+            guard let reply = try? await cluster.get("/api/v1/query?query=sum(up)", base: api), reply.status == 200 else { return false }
+            return String(decoding: reply.body, as: UTF8.self).contains(#""value":["#) && String(decoding: reply.body, as: UTF8.self).contains(#","2"]"#)
+        }
+        let links = try await cluster.get("/api/v1/query?query=sluice_link_capacity_bps%7Blink%3D%22core-edge%22%7D", base: api)
+        #expect(String(decoding: links.body, as: UTF8.self).contains(#""100000000"]"#), "\(String(decoding: links.body, as: UTF8.self))")
     }
 }
 }
