@@ -192,6 +192,7 @@ struct DemoCommand: AsyncParsableCommand {
               RTSP, with the client: \(Self.invocation) play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts --force
               RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
               RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
+              console, in a browser: \(directorURL)/\(apiKey.map { "   (log in with the key \($0))" } ?? "")
               links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
 
             """)
