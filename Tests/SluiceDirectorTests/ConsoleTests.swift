@@ -39,7 +39,8 @@ extension DirectorApplicationTests {
             try await client.execute(
                 uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"name":"vera","role":"viewer"}"#)
-            ) { response in
+            ) { #expect($0.status == .created) }
+            try await client.execute(uri: "/v1/users/vera/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
                 #expect(response.status == .created)
                 viewerKey = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])["key"] as? String ?? ""
             }

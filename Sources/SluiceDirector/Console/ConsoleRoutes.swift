@@ -23,7 +23,7 @@ struct ConsoleRoutes {
 
     func register(on router: Router<SluiceRequestContext>) {
         router.get("/") { request, _ in
-            guard session(of: request) != nil else { return Self.page(ConsoleAssets.login(error: nil)) }
+            guard await session(of: request) != nil else { return Self.page(ConsoleAssets.login(error: nil)) }
             return Self.page(ConsoleAssets.console)
         }
         router.get("/console/console.js") { _, _ in Self.asset(ConsoleAssets.script, type: "text/javascript; charset=utf-8") }
@@ -39,8 +39,19 @@ struct ConsoleRoutes {
         router.get("/console/events", use: events)
     }
 
-    private func session(of request: Request) -> ConsoleSessions.Session? {
-        sessions.session(request.cookies[ConsoleSessions.cookieName]?.value, now: director.clock.now())
+    private func session(of request: Request) async -> ConsoleSessions.Session? {
+        await liveSession(request.cookies[ConsoleSessions.cookieName]?.value)
+    }
+
+    /// The session of `token` while it lasts and its key is still an admin's; a session whose
+    /// key was revoked (or demoted) is closed here.
+    private func liveSession(_ token: String?) async -> ConsoleSessions.Session? {
+        guard let session = sessions.session(token, now: director.clock.now()) else { return nil }
+        guard case .success(let principal) = await director.authenticate(session.key), principal.role == .admin else {
+            sessions.close(token)
+            return nil
+        }
+        return session
     }
 
     @Sendable func login(_ request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -66,9 +77,10 @@ struct ConsoleRoutes {
     /// Server-sent events: `state` with a `ConsoleSnapshot` every `interval`, and `logout` (then
     /// the end) once the session or its key is no longer valid.
     @Sendable func events(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        guard let first = session(of: request) else { throw HTTPError(.unauthorized, message: "log in to the console first") }
+        guard await session(of: request) != nil else { throw HTTPError(.unauthorized, message: "log in to the console first") }
         let token = request.cookies[ConsoleSessions.cookieName]?.value
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        // One stream per connection: the connection closes when the stream ends.
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store", .connection: "close"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let clock = ContinuousClock()
             var usage: ConsoleSnapshot.UsageTotals?
@@ -76,9 +88,8 @@ struct ConsoleRoutes {
             let encoder = JSONEncoder()
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                // A revoked key, a logout elsewhere or an expired session ends the stream.
-                guard let live = sessions.session(token, now: director.clock.now()), live.key == first.key,
-                      case .success(let principal) = await director.authenticate(live.key), principal.role == .admin else {
+                // A revoked key, a logout or an expired session ends the stream.
+                guard await liveSession(token) != nil else {
                     try await writer.write(ByteBuffer(string: "event: logout\ndata: {}\n\n"))
                     break
                 }
