@@ -27,7 +27,7 @@ rss_later() { (sleep "$2"; rss_kib "$1" > "$3") & }
 # STORE=postgres://... makes the director use a shared store (see shared-admission.sh).
 start_cluster() {
     cat > "$work/sluice.yaml" <<YAML
-director: { listen: "127.0.0.1:0", rtspListen: "127.0.0.1:0", dataDirectory: director, apiKeys: [bench], maxQueueLength: 0 }
+director: { listen: "127.0.0.1:0", rtspListen: "127.0.0.1:0", dataDirectory: director, apiKeys: [bench], maxQueueLength: 0, metricsToken: bench-metrics-token-0123 }
 grantSecret: benchmark-secret-0123456789
 topology:
   nodes: [{ name: e1, kind: engine }, { name: edge, kind: edge }]
@@ -47,7 +47,27 @@ YAML
     taskset -c "${ENGINE_CPU:-0}" "$bin" engine --config "$work/sluice.yaml" --name e1 --director "$http" --log-level warning >"$work/engine.out" 2>"$work/engine.err" &
     engine=$!
     wait_for "$work/engine.out" "listening on"
+    engine_url=$(grep -o 'http://[0-9.:]*' "$work/engine.out" | head -1)
     sleep 1
+}
+
+# The engine's own pacing lateness for TRANSPORT (rtp or http) from its /metrics histogram, as
+# JSON: packets (or chunks) recorded, the share within 1 and 2 ms of schedule, and the upper
+# bound of the bucket holding the 99th percentile (ms).
+engine_lateness() {
+    curl -s -H "Authorization: Bearer bench-metrics-token-0123" "$engine_url/metrics" | awk -v t="$1" '
+        index($0, "sluice_engine_pacing_lateness_seconds_bucket{") == 1 && index($0, "transport=\"" t "\"") {
+            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); n++; bound[n] = le; count[n] = $2
+        }
+        END {
+            total = count[n]; p99 = "null"
+            for (i = 1; i <= n; i++) {
+                if (bound[i] == "0.001") w1 = count[i]
+                if (bound[i] == "0.002") w2 = count[i]
+                if (p99 == "null" && total > 0 && count[i] >= 0.99 * total) p99 = (bound[i] == "+Inf" ? "\"+Inf\"" : bound[i] * 1000)
+            }
+            printf "{\"recorded\":%d,\"within1ms\":%.4f,\"within2ms\":%.4f,\"p99BucketMs\":%s}", total, total ? w1 / total : 0, total ? w2 / total : 0, p99
+        }'
 }
 
 # Starts one more director on the same config and STORE as director N (N >= 1) and appends its
