@@ -98,6 +98,7 @@ extension DirectorApplicationTests {
         let links = try #require(json["links"] as? [[String: Any]])
         #expect(links.first { $0["name"] as? String == "core-edge" }?["reservedBitsPerSecond"] as? Int == 1_050_000)
         let streams = try #require(json["streams"] as? [[String: Any]])
+        #expect(json["streamCount"] as? Int == 1)
         #expect(streams.count == 1 && streams[0]["links"] as? [String] == ["a-core", "core-edge"] && streams[0]["transport"] as? String == "http")
         let refusals = try #require(json["refusals"] as? [[String: Any]])
         #expect(refusals.count == 1 && refusals[0]["reason"] as? String == "path_full" && refusals[0]["object"] as? String == "clip")

@@ -1,6 +1,4 @@
 import Foundation
-import NIOCore
-import NIOPosix
 import Testing
 
 extension IntegrationTests {
@@ -121,9 +119,7 @@ extension IntegrationTests {
         let checked = try Cluster.runTool("/usr/bin/promtool", ["check", "config", cluster.directory + "/prometheus.yml"])
         #expect(checked.status == 0, "\(checked.output)")
 
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress?.port ?? 0
-        try await probe.close()
+        let port = try await WebDriver.freeLoopbackPort()
         let prometheus = Process()
         prometheus.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
         prometheus.arguments = [

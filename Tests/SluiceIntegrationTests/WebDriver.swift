@@ -18,9 +18,7 @@ final class WebDriver: @unchecked Sendable {
 
     /// Starts chromedriver on a free loopback port and opens a headless Chromium session.
     init(windowWidth: Int = 1400, windowHeight: Int = 1400) async throws {
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = probe.localAddress?.port ?? 0
-        try await probe.close()
+        let port = try await Self.freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
         driver.executableURL = URL(fileURLWithPath: "/usr/bin/chromedriver")
         driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
@@ -42,6 +40,14 @@ final class WebDriver: @unchecked Sendable {
             ]],
         ])
         session = try #require(created?["sessionId"] as? String, "no WebDriver session: \(String(describing: created))")
+    }
+
+    /// A loopback port free a moment ago, for a program that takes its port as an argument.
+    static func freeLoopbackPort() async throws -> Int {
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = probe.localAddress?.port ?? 0
+        try await probe.close()
+        return port
     }
 
     /// One WebDriver command; returns its `value` when that is an object.

@@ -160,7 +160,8 @@ enum ConsoleScript {
           $("queue-depth").textContent = state.queue.length + " of " + state.queueCapacity;
           fill("queue", "queue-empty", state.queue, (w) =>
             row([w.object, w.client, age(w.ageMilliseconds), cell(w.reason, "reason")], { "data-ticket": String(w.ticket) }));
-          $("stream-count").textContent = String(state.streams.length);
+          $("stream-count").textContent = state.streamCount > state.streams.length
+            ? state.streamCount + " (the newest " + state.streams.length + " shown)" : String(state.streamCount);
           fill("streams", "streams-empty", state.streams, (s) =>
             row([
               String(s.id), s.object, s.transport, s.engine, s.links.join(" \u2192 "), rate(s.bitsPerSecond), bytes(s.bytesSent),

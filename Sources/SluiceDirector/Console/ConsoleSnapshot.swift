@@ -82,7 +82,9 @@ public struct ConsoleSnapshot: Encodable, Sendable {
     var engines: [Engine]
     var queue: [Waiter]
     var queueCapacity: Int
+    /// The newest `Director.consoleStreamRows` live streams, newest first; `streamCount` counts all.
     var streams: [Stream]
+    var streamCount: Int
     var refusals: [Refusal]
     var copies: [Copy]
     var replicas: [Replicas]
@@ -99,6 +101,8 @@ struct RefusalEvent: Sendable {
 
 extension Director {
     static let recentRefusalLimit = 50
+    /// Rows of live streams a snapshot carries: a console stays light with 100,000 leases.
+    static let consoleStreamRows = 500
 
     func refusalObserved(_ request: PlayRequest, _ refusal: AdmissionRefusal) {
         recentRefusals.append(RefusalEvent(at: clock.now(), object: request.object, transport: request.transport, refusal: refusal))
@@ -117,7 +121,8 @@ extension Director {
                 load: controller.load(ofEngine: engine.name), streams: controller.book.usage(ofEngine: engine.name).streams,
                 maxStreams: engine.capacity.maxStreams)
         }
-        let streams = controller.streams.values.sorted { $0.admittedAt < $1.admittedAt }.map { stream in
+        let newest = controller.streams.values.sorted { ($0.admittedAt, $0.id) > ($1.admittedAt, $1.id) }.prefix(Self.consoleStreamRows)
+        let streams = newest.map { stream in
             ConsoleSnapshot.Stream(
                 id: stream.id, kind: stream.kind.rawValue, transport: stream.kind == .play ? transport(of: stream.id) : stream.kind.rawValue,
                 object: stream.object, engine: stream.engine, client: stream.clientAddress, user: stream.user,
@@ -135,7 +140,7 @@ extension Director {
                     ageMilliseconds: age($0.enqueuedAt), reason: $0.lastRefusal.code.rawValue)
             },
             queueCapacity: controller.queue.capacity,
-            streams: streams,
+            streams: streams, streamCount: controller.streams.count,
             refusals: recentRefusals.reversed().map {
                 .init(at: $0.at, object: $0.object, transport: $0.transport, reason: $0.refusal.code.rawValue, message: $0.refusal.message)
             },
