@@ -8,8 +8,13 @@ work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
 chmod 755 "$work"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-(cd "$root" && swift build -c release --product sluice >/dev/null)
-bin="$root/.build/release/sluice"
+# SLUICE_BIN runs another build (e.g. to compare two side by side) instead of building this one.
+if [ -n "${SLUICE_BIN:-}" ]; then
+    bin=$SLUICE_BIN
+else
+    (cd "$root" && swift build -c release --product sluice >/dev/null)
+    bin="$root/.build/release/sluice"
+fi
 
 wait_for() {
     for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
