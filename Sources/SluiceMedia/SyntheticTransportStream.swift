@@ -6,7 +6,9 @@ public enum SyntheticTransportStream {
     static let dataPID: UInt16 = 0x0100
 
     /// `durationMilliseconds` of transport stream at `bitsPerSecond` (rounded to whole packets).
-    public static func make(durationMilliseconds: Int64, bitsPerSecond: Int64) -> [UInt8] {
+    /// With `keyFrameEvery`, the first PCR packet after each such interval sets the
+    /// random_access_indicator, as a muxer does on a video key frame.
+    public static func make(durationMilliseconds: Int64, bitsPerSecond: Int64, keyFrameEvery: Int64? = nil) -> [UInt8] {
         let packetBits = Int64(TransportStreamScanner.packetSize * 8)
         let packetCount = max(2, durationMilliseconds * bitsPerSecond / 1000 / packetBits)
         var out: [UInt8] = []
@@ -14,6 +16,7 @@ public enum SyntheticTransportStream {
         var continuity: [UInt16: UInt8] = [:]
         var nextPCRTime: Int64 = 0  // 27 MHz ticks
         var nextTablesTime: Int64 = 0
+        var nextKeyFrameTime: Int64 = 0
         for index in 0..<packetCount {
             // The time the first byte of this packet is due, in 27 MHz ticks.
             let time = index * packetBits * TransportStreamScanner.pcrClockHz / bitsPerSecond
@@ -26,7 +29,12 @@ public enum SyntheticTransportStream {
             if out.count >= (Int(index) + 1) * TransportStreamScanner.packetSize { continue }
             let withPCR = time >= nextPCRTime || index == packetCount - 1
             if withPCR { nextPCRTime += TransportStreamScanner.pcrClockHz / 25 }
-            out += dataPacket(pcr: withPCR ? time : nil, continuity: &continuity, fill: UInt8(truncatingIfNeeded: index))
+            var keyFrame = false
+            if let every = keyFrameEvery, withPCR, time >= nextKeyFrameTime {
+                keyFrame = true
+                nextKeyFrameTime += every * TransportStreamScanner.pcrClockHz / 1000
+            }
+            out += dataPacket(pcr: withPCR ? time : nil, keyFrame: keyFrame, continuity: &continuity, fill: UInt8(truncatingIfNeeded: index))
         }
         return out
     }
@@ -50,13 +58,13 @@ public enum SyntheticTransportStream {
         return bytes
     }
 
-    private static func dataPacket(pcr: Int64?, continuity: inout [UInt16: UInt8], fill: UInt8) -> [UInt8] {
+    private static func dataPacket(pcr: Int64?, keyFrame: Bool, continuity: inout [UInt16: UInt8], fill: UInt8) -> [UInt8] {
         var bytes = header(pid: dataPID, start: false, adaptation: pcr != nil, continuity: &continuity)
         if let pcr {
             let base = pcr / 300
             let ext = pcr % 300
             bytes += [
-                7, 0x10,
+                7, keyFrame ? 0x50 : 0x10,
                 UInt8(truncatingIfNeeded: base >> 25), UInt8(truncatingIfNeeded: base >> 17),
                 UInt8(truncatingIfNeeded: base >> 9), UInt8(truncatingIfNeeded: base >> 1),
                 UInt8(truncatingIfNeeded: (base & 1) << 7) | 0x7e | UInt8(truncatingIfNeeded: ext >> 8),

@@ -27,6 +27,10 @@ public struct TransportStreamSummary: Hashable, Sendable {
     /// The earliest presentation timestamp near the start (90 kHz), which libavformat calls
     /// the stream's start time and adds to the times it asks for.
     public var firstPTS: Int64?
+    /// Key frames: packets of the PCR PID whose adaptation field sets random_access_indicator,
+    /// each with the offset of the last PAT before it (a segment that starts there carries the
+    /// tables a player needs). Empty when the muxer marks none.
+    public var keyFrames: [SeekIndex.Entry] = []
 }
 
 /// Byte offsets of random-access points (PAT packets) and their presentation times.
@@ -77,6 +81,9 @@ public struct TransportStreamScanner: Sendable {
     private var firstPCROffset: Int64 = 0
     private var lastPCROffset: Int64 = 0
     private var entries: [SeekIndex.Entry] = []
+    private var keyFrames: [SeekIndex.Entry] = []
+    /// Where the last PAT packet began: a key frame's segment starts there.
+    private var lastPATOffset: Int64?
     private var firstPTS: Int64?
     /// PTSs are looked for in the first few thousand packets only.
     static let ptsSearchPackets: Int64 = 4000
@@ -122,7 +129,7 @@ public struct TransportStreamScanner: Sendable {
             sizeBytes: offset, packetCount: offset / Int64(Self.packetSize), pcrPID: pid,
             durationMilliseconds: Int64((duration * 1000).rounded()),
             averageBitsPerSecond: Int64(bitsPerSecond.rounded()),
-            seekIndex: SeekIndex(entries: entries), firstPTS: firstPTS)
+            seekIndex: SeekIndex(entries: entries), firstPTS: firstPTS, keyFrames: keyFrames)
     }
 
     /// Milliseconds since the first PCR, at the last PCR seen.
@@ -136,6 +143,7 @@ public struct TransportStreamScanner: Sendable {
         let pid = UInt16(packet[base + 1] & 0x1f) << 8 | UInt16(packet[base + 2])
         let adaptationControl = (packet[base + 3] >> 4) & 0x3
         if pid == 0 {
+            lastPATOffset = offset
             let now = currentMilliseconds
             if entries.count < maxSeekEntries,
                entries.last.map({ now - $0.milliseconds >= minimumSeekSpacingMilliseconds }) ?? true {
@@ -163,6 +171,9 @@ public struct TransportStreamScanner: Sendable {
                 let pcrExtension = Int64(b[b.startIndex + 4] & 0x1) << 8 | Int64(b[b.startIndex + 5])
                 recordPCR(pcrBase * 300 + pcrExtension, pid: pid)
             }
+            if length >= 1, packet[base + 5] & 0x40 != 0, pid == pcrPID, keyFrames.count < maxSeekEntries {
+                recordKeyFrame()
+            }
         }
         offset += Int64(Self.packetSize)
     }
@@ -174,6 +185,17 @@ public struct TransportStreamScanner: Sendable {
         return Int64((packet[p] >> 1) & 0x07) << 30 | Int64(packet[p + 1]) << 22 | Int64(packet[p + 2] >> 1) << 15
             | Int64(packet[p + 3]) << 7 | Int64(packet[p + 4] >> 1)
     }
+
+    /// A key frame starts in this packet: its segment would start at the PAT before it when that
+    /// is near (within about half a second of data at 20 Mbit/s), else at the packet itself.
+    private mutating func recordKeyFrame() {
+        let start = lastPATOffset.flatMap { offset - $0 <= Self.patReach ? $0 : nil } ?? offset
+        let now = currentMilliseconds
+        if let last = keyFrames.last, last.byteOffset >= start { return }
+        keyFrames.append(SeekIndex.Entry(milliseconds: now, byteOffset: start))
+    }
+
+    static let patReach: Int64 = 188 * 7_000
 
     private mutating func recordPCR(_ pcr: Int64, pid: UInt16) {
         if pcrPID == nil {
