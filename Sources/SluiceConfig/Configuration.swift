@@ -53,6 +53,8 @@ public struct Configuration: Sendable {
         public var burstBytes: Int
         /// How long a stream waits for its player to reconnect (an HTTP seek) before it ends.
         public var reconnectGrace: Duration
+        /// An HLS session that asks for nothing this long ends (nil: three target durations, 6-60 s).
+        public var hlsIdleTime: Duration? = nil
         /// UDP port of the RTP socket (RTCP is the next one); 0 picks a free pair.
         public var rtpPort: Int
         /// DSCP of media packets (34 = AF41).
@@ -239,6 +241,10 @@ public struct Configuration: Sendable {
                 reconnectGrace: duration(engine.reconnectGrace, "engines.\(engine.name).reconnectGrace") ?? .seconds(2),
                 rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34,
                 rtpBurstWindow: duration(engine.rtpBurstWindow, "engines.\(engine.name).rtpBurstWindow") ?? .milliseconds(8)))
+            engines[engines.count - 1].hlsIdleTime = duration(engine.hlsIdleTime, "engines.\(engine.name).hlsIdleTime")
+            if let idle = engines[engines.count - 1].hlsIdleTime, idle < .seconds(1) || idle > .seconds(3600) {
+                problems.append("engine '\(engine.name)': hlsIdleTime must be 1s to 1h")
+            }
             if let window = engine.rtpBurstWindow.flatMap(Quantity.duration), window > .milliseconds(100) {
                 problems.append("engine '\(engine.name)': rtpBurstWindow must be at most 100ms (players buffer little)")
             }
@@ -466,6 +472,7 @@ struct RawConfiguration: Decodable {
         var disk: String?
         var burst: String?
         var reconnectGrace: String?
+        var hlsIdleTime: String?
         var rtpPort: Int?
         var dscp: Int?
         var rtpBurstWindow: String?

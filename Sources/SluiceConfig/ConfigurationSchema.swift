@@ -47,7 +47,7 @@ indirect enum ConfigurationSchema: Sendable {
         "defaultEdge": .value,
         "engines": .list(.fields([
             "name": .value, "listen": .value, "dataDirectory": .value, "maxStreams": .value, "bufferMemory": .value,
-            "ingestRate": .value, "disk": .value, "burst": .value, "reconnectGrace": .value, "rtpPort": .value, "dscp": .value,
+            "ingestRate": .value, "disk": .value, "burst": .value, "reconnectGrace": .value, "hlsIdleTime": .value, "rtpPort": .value, "dscp": .value,
             "rtpBurstWindow": .value,
         ])),
     ])

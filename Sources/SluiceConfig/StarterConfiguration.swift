@@ -117,6 +117,7 @@ engines:
     ingestRate: 1Gbit
     burst: 64KiB               # the pacer may send this much at once
     reconnectGrace: 2s         # an HTTP player that reconnects (seeks) within this keeps its stream
+    # hlsIdleTime: 12s         # an HLS session with no request this long ends (default: 3 target durations)
     rtpPort: 0                 # UDP port for RTP (RTCP is the next one); 0 picks a free pair
     dscp: 34                   # DSCP of media packets (34 = AF41)
     rtpBurstWindow: 8ms        # a stream's RTP datagrams due this close together leave in one UDP_SEGMENT send; 0 = one per send

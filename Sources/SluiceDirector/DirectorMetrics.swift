@@ -38,7 +38,7 @@ public final class DirectorMetrics: Sendable {
         queueWaitRefused = wait("refused")
         webhookBacklog = registry.gauge(name: "sluice_webhook_backlog_records", help: "Usage records not yet taken by the usage webhook")
         // Every series a dashboard may query exists from the start, at 0.
-        for transport in ["http", "rtsp"] {
+        for transport in ["http", "rtsp", "hls"] {
             for result in ["admitted", "refused"] { admissionCounter(transport: transport, result: result).increment(by: Int64(0)) }
         }
         for code in AdmissionRefusal.Code.allCases { refusalCounter(code).increment(by: Int64(0)) }
@@ -107,7 +107,7 @@ public final class DirectorMetrics: Sendable {
             registry.gauge(name: "sluice_link_reserved_bps", labels: [("link", link.name)], help: "Bandwidth reserved on each link now, bit/s").set(Double(link.reservedBitsPerSecond))
         }
         registry.gauge(name: "sluice_queue_depth", help: "Requests waiting for capacity now").set(Double(queueDepth))
-        for transport in ["http", "rtsp", "ingest", "copy"] {
+        for transport in ["http", "rtsp", "hls", "ingest", "copy"] {
             registry.gauge(name: "sluice_live_streams", labels: [("transport", transport)], help: "Live leases: play streams by transport, uploads (ingest) and copies")
                 .set(Double(live[transport] ?? 0))
         }

@@ -73,7 +73,8 @@ public struct EngineServer: Sendable {
         ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),
-            burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), metrics: metrics, logger: logger
+            burstBytes: settings.burstBytes, renewInterval: renewInterval, clock: SystemClock(), metrics: metrics,
+            hlsIdleTime: settings.hlsIdleTime, logger: logger
         ).register(on: router)
         MetricsRoute(
             metrics: metrics, objects: objects, streams: streams, rtpSessions: rtpSessions, dataDirectory: settings.dataDirectory,

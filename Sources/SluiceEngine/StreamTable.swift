@@ -20,6 +20,15 @@ public actor StreamTable {
         /// The stream's pace, shared by its connections, and the time it counts from.
         var bucket: TokenBucket
         var start: ContinuousClock.Instant
+        /// How long the stream waits for its next connection before it ends (HLS: the idle time).
+        var grace: Duration?
+        /// HLS: connections run side by side (a player may fetch two segments at once) instead
+        /// of the newest superseding the others; these are the ones sending.
+        var concurrent = false
+        var open: Set<UInt64> = []
+
+        /// Whether the connection of `generation` may go on sending.
+        func admits(_ generation: UInt64) -> Bool { concurrent ? open.contains(generation) : self.generation == generation }
     }
 
     /// What a new connection with a grant may do.
@@ -62,15 +71,20 @@ public actor StreamTable {
 
     /// A connection for `streamID` starts (its lease confirmed live); any older connection of it
     /// must stop. nil when the stream has ended meanwhile.
-    func attach(_ streamID: UInt32, object: String, profile: IOProfile?, bitsPerSecond: Int64, burstBytes: Int) -> UInt64? {
+    func attach(
+        _ streamID: UInt32, object: String, profile: IOProfile?, bitsPerSecond: Int64, burstBytes: Int, grace: Duration? = nil,
+        concurrent: Bool = false
+    ) -> UInt64? {
         guard closed[streamID] == nil else { return nil }
         let generation = nextGeneration
         nextGeneration += 1
         var entry = entries[streamID] ?? Entry(
             generation: generation, bytesSent: 0, connected: true, object: object, profile: profile, since: SystemClock().now(),
-            bucket: TokenBucket(bitsPerSecond: bitsPerSecond, burstBytes: burstBytes), start: .now)
+            bucket: TokenBucket(bitsPerSecond: bitsPerSecond, burstBytes: burstBytes), start: .now, grace: grace)
         entry.generation = generation
         entry.connected = true
+        entry.concurrent = concurrent
+        if concurrent { entry.open.insert(generation) }
         entries[streamID] = entry
         return generation
     }
@@ -78,7 +92,7 @@ public actor StreamTable {
     /// Takes `bytes` from the stream's bucket: how long to wait before sending them, or nil when
     /// this connection was superseded or the stream stopped.
     func take(_ bytes: Int, for streamID: UInt32, generation: UInt64) -> Duration? {
-        guard var entry = entries[streamID], entry.generation == generation else { return nil }
+        guard var entry = entries[streamID], entry.admits(generation) else { return nil }
         let wait = entry.bucket.delay(sending: bytes, at: .now - entry.start)
         entries[streamID] = entry
         return wait
@@ -147,26 +161,30 @@ public actor StreamTable {
     /// meanwhile (nil: write nothing more). Counting before the write means a revocation that
     /// arrives while the bytes are on their way bills them.
     func sending(_ bytes: Int, for streamID: UInt32, generation: UInt64) -> Int64? {
-        guard entries[streamID]?.generation == generation else { return nil }
+        guard entries[streamID]?.admits(generation) == true else { return nil }
         return add(bytes, to: streamID)
     }
 
     /// The connection of `generation` is done. Unless another connection takes over within
     /// the grace period, the stream ends with `reason`. `revoked` ends it at once, silently.
     func detach(_ streamID: UInt32, generation: UInt64, reason: UsageRecord.EndReason, revoked: Bool) {
-        guard var entry = entries[streamID], entry.generation == generation else { return }
+        guard var entry = entries[streamID], entry.admits(generation) else { return }
         if revoked {
             entries[streamID] = nil
             close(streamID)
             logger.info("stream stopped", metadata: ["stream_id": "\(streamID)", "reason": "\(reason.rawValue)"])
             return
         }
-        entry.connected = false
+        entry.open.remove(generation)
+        entry.connected = !entry.open.isEmpty
         entries[streamID] = entry
-        let grace = reconnectGrace
+        guard !entry.connected else { return }
+        // The latest connection's number: any newer one that comes within the grace keeps it.
+        let latest = entry.generation
+        let grace = entry.grace ?? reconnectGrace
         Task {
             try? await Task.sleep(for: grace)
-            await self.endIfIdle(streamID, generation: generation, reason: reason)
+            await self.endIfIdle(streamID, generation: latest, reason: reason)
         }
     }
 

@@ -110,7 +110,8 @@ final class Cluster: @unchecked Sendable {
     init(
         coreEdge: String = "100Mbit", maxWait: String = "10s", leaseSlack: String = "30s", engineNames: [String] = ["engine-a", "engine-b"],
         reconnectGrace: String = "300ms", rtspSessionTimeout: String = "60s", store: String? = nil, directorSettings: String = "",
-        engineLinks: [String: String] = [:], extraLinks: [String] = [], extraYAML: String = "", heartbeatTimeout: String = "5s"
+        engineLinks: [String: String] = [:], extraLinks: [String] = [], extraYAML: String = "", heartbeatTimeout: String = "5s",
+        engineSettings: String = ""
     ) throws {
         self.engineNames = engineNames
         self.store = store
@@ -141,7 +142,7 @@ final class Cluster: @unchecked Sendable {
         for link in extraLinks { yaml += "    - \(link)\n" }
         yaml += "clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]\nengines:\n"
         for name in engineNames {
-            yaml += "  - { name: \(name), listen: \"127.0.0.1:0\", dataDirectory: \(name), burst: 8KiB, reconnectGrace: \(reconnectGrace) }\n"
+            yaml += "  - { name: \(name), listen: \"127.0.0.1:0\", dataDirectory: \(name), burst: 8KiB, reconnectGrace: \(reconnectGrace)\(engineSettings.isEmpty ? "" : ", " + engineSettings) }\n"
         }
         yaml += extraYAML
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)

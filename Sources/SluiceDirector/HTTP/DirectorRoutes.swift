@@ -138,13 +138,19 @@ struct DirectorRoutes {
 
     @Sendable func play(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         let principal = try await caller(request, needs: .viewer)
-        let name = try context.parameters.require("object")
-        guard MediaObject.isValidName(name) else { throw HTTPError(.badRequest, message: "'\(name.prefix(64))' is not a valid object name") }
+        let requested = try context.parameters.require("object")
+        guard MediaObject.isValidName(requested) else { throw HTTPError(.badRequest, message: "'\(requested.prefix(64))' is not a valid object name") }
+        // `NAME.m3u8` is HLS: the same admission, one lease for the whole session, and the
+        // engine's playlist instead of the media (unless an object is named so itself).
+        let listed = await director.object(named: requested) != nil
+        let hls = requested.hasSuffix(".m3u8") && requested.count > 5 && !listed
+        let name = hls ? String(requested.dropLast(5)) : requested
         let query = request.uri.queryParameters
-        let play = PlayRequest(
+        var play = PlayRequest(
             object: name, clientAddress: context.clientIP, principal: principal, maxWait: Duration.requestedWait(query.get("maxWait")),
             profile: .licensed(license: request.headers[.xSluiceLicense] ?? query.get("license").map { String($0) }, requested: query.get("profile").map { String($0) }),
             hangUp: context.hangUp)  // a viewer who hangs up while queued gives its place up at once
+        if hls { play.transport = "hls" }
         switch await director.admitPlay(play) {
         case .failure(let refusal):
             if let handOff = refusal.handOff, query.get("handedOff") == nil {
@@ -157,7 +163,8 @@ struct DirectorRoutes {
             return JSONResponse.refusal(refusal, retryAfter: await director.policy.leaseSlack / 10)
         case .success(let ticket):
             return Response(status: .found, headers: [
-                .location: "\(ticket.engine.url)/stream/\(name)?grant=\(ticket.grant)", .xSluiceStreamID: "\(ticket.stream.id)",
+                .location: hls ? "\(ticket.engine.url)/hls/\(name)/index.m3u8?grant=\(ticket.grant)" : "\(ticket.engine.url)/stream/\(name)?grant=\(ticket.grant)",
+                .xSluiceStreamID: "\(ticket.stream.id)",
                 .xSluiceReservedRate: "\(ticket.stream.bitsPerSecond)", .xSluiceProfile: ticket.profileHeader, .contentLength: "0",
             ])
         }

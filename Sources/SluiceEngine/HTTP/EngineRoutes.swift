@@ -16,6 +16,7 @@ struct EngineRoutes {
     let renewInterval: Duration
     let clock: any SluiceClock
     let metrics: EngineMetrics
+    var hlsIdleTime: Duration? = nil
     let logger: Logger
 
     func register(on router: Router<EngineRequestContext>) {
@@ -26,19 +27,13 @@ struct EngineRoutes {
         router.get("/stream/:object", use: stream)
         router.head("/stream/:object", use: stream)
         router.put("/objects/:object", use: upload)
+        router.get("/hls/:object/index.m3u8", use: hlsPlaylist)
+        router.get("/hls/:object/seg/:segment", use: hlsSegment)
     }
 
     @Sendable func stream(_ request: Request, context: EngineRequestContext) async throws -> Response {
         let name = try context.parameters.require("object")
-        let grant: StreamGrant
-        do throws(GrantError) {
-            grant = try signer.verify(
-                request.uri.queryParameters.get("grant"), object: name, engine: self.name,
-                clientAddress: context.clientIP, action: .play, now: clock.now())
-        } catch {
-            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
-            throw HTTPError(.forbidden, message: error.message)
-        }
+        let grant = try playGrant(request, object: name, context: context)
         // HEAD sends no media: it is not the player coming, so it neither asks nor claims.
         try await requireLiveStream(grant, object: name, claiming: request.method != .head)
         guard let object = await objects.object(named: name) else {
@@ -69,10 +64,22 @@ struct EngineRoutes {
         return Response(status: status, headers: headers, body: sender.body())
     }
 
+    /// The request's play grant for `name`, checked (signature, object, engine, client, expiry); 403 otherwise.
+    func playGrant(_ request: Request, object name: String, context: EngineRequestContext) throws -> StreamGrant {
+        do throws(GrantError) {
+            return try signer.verify(
+                request.uri.queryParameters.get("grant"), object: name, engine: self.name,
+                clientAddress: context.clientIP, action: .play, now: clock.now())
+        } catch {
+            logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "reason": "\(error.code.rawValue)"])
+            throw HTTPError(.forbidden, message: error.message)
+        }
+    }
+
     /// A grant opens media only while its stream lives: once it ended, was revoked or its lease
     /// lapsed, 410 and nothing sent. The first connection of a stream the engine has not seen
     /// asks the director (which also learns that the player came).
-    private func requireLiveStream(_ grant: StreamGrant, object name: String, claiming: Bool) async throws {
+    func requireLiveStream(_ grant: StreamGrant, object name: String, claiming: Bool) async throws {
         func gone(_ why: String) -> HTTPError {
             logger.info("play refused", metadata: ["object": "\(name.prefix(64))", "stream_id": "\(grant.streamID)", "reason": "\(why)"])
             return HTTPError(.gone, message: "the stream of this grant has ended (\(why)); ask the director to play again")

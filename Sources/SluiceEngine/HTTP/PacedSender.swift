@@ -16,6 +16,13 @@ struct PacedSender: Sendable {
     let director: DirectorLink
     let metrics: EngineMetrics
     let logger: Logger
+    /// How long the stream outlives this connection waiting for the next one (nil: the engine's
+    /// reconnectGrace). An HLS session's segments are its connections.
+    var idleGrace: Duration? = nil
+    /// HLS: this connection runs beside the stream's others instead of superseding them.
+    var concurrent = false
+    /// Why the stream ends if nothing follows this connection once it has sent its range.
+    var reasonWhenDone: UsageRecord.EndReason = .completed
 
     /// Reads are sized to about 5 ms at the stream's rate, between 16 KiB (a 4 Mbit/s stream
     /// wakes about 30 times a second) and 1 MiB (a fast download makes few trips through the
@@ -35,7 +42,7 @@ struct PacedSender: Sendable {
             // every chunk would wait. The bucket is the stream's, shared by all its connections.
             guard let generation = await streams.attach(
                 id, object: grant.object, profile: grant.profile, bitsPerSecond: grant.bitsPerSecond,
-                burstBytes: max(grant.profile?.burstBytes ?? burstBytes, chunkBytes))
+                burstBytes: max(grant.profile?.burstBytes ?? burstBytes, chunkBytes), grace: idleGrace, concurrent: concurrent)
             else { throw Stop.revoked }
             let clock = ContinuousClock()
             let start = clock.now
@@ -87,7 +94,7 @@ struct PacedSender: Sendable {
                     }
                 }
                 try await writer.finish(nil)
-                await streams.detach(id, generation: generation, reason: .completed, revoked: false)
+                await streams.detach(id, generation: generation, reason: reasonWhenDone, revoked: false)
             } catch Stop.revoked {
                 await streams.detach(id, generation: generation, reason: .tornDown, revoked: true)
                 throw Stop.revoked

@@ -1,0 +1,70 @@
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceMedia
+
+/// HLS on the engine: one admitted stream (one lease, one reservation, one usage record)
+/// however many requests its player makes. The playlist and every segment URL carry the
+/// stream's grant (bound to the stream and the client's address, dead with the lease); each
+/// segment is a byte range of the stored file, paced at the reserved rate like any HTTP
+/// connection of the stream, and renews the lease. A session that asks for nothing for
+/// `idleTime(_:)` ends and frees its path; its usage record counts every segment's bytes.
+extension EngineRoutes {
+    /// `engines[].hlsIdleTime`, else about three target durations, within 6-60 s.
+    func idleTime(_ playlist: HLSPlaylist) -> Duration {
+        hlsIdleTime ?? .seconds(min(60, max(6, 3 * playlist.targetDurationSeconds)))
+    }
+
+    @Sendable func hlsPlaylist(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        let name = try context.parameters.require("object")
+        let grant = try playGrant(request, object: name, context: context)
+        try await requireLiveStream(grant, object: name, claiming: true)
+        let playlist = try await hlsPlaylist(of: name)
+        // The idle clock starts with the playlist: a player that fetches it and nothing more
+        // frees the path after the idle time, not at the lease's end.
+        if let generation = await streams.attach(
+            grant.streamID, object: name, profile: grant.profile, bitsPerSecond: grant.bitsPerSecond,
+            burstBytes: max(burstBytes, Int(grant.bitsPerSecond / 8)), grace: idleTime(playlist), concurrent: true) {
+            await streams.detach(grant.streamID, generation: generation, reason: .unclaimed, revoked: false)
+        }
+        let token = request.uri.queryParameters.get("grant") ?? ""
+        let text = playlist.render { "seg/\($0.index).ts?grant=\(token)" }
+        return Response(
+            status: .ok, headers: [.contentType: "application/vnd.apple.mpegurl", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    @Sendable func hlsSegment(_ request: Request, context: EngineRequestContext) async throws -> Response {
+        let name = try context.parameters.require("object")
+        let grant = try playGrant(request, object: name, context: context)
+        let file = try context.parameters.require("segment")
+        guard file.hasSuffix(".ts"), let index = Int(file.dropLast(3)), index >= 0 else {
+            throw HTTPError(.notFound, message: "'\(file.prefix(32))' is not a segment of this playlist")
+        }
+        try await requireLiveStream(grant, object: name, claiming: true)
+        let playlist = try await hlsPlaylist(of: name)
+        guard index < playlist.segments.count else {
+            throw HTTPError(.notFound, message: "segment \(index) is past the end (\(playlist.segments.count) segments)")
+        }
+        let segment = playlist.segments[index]
+        // Startup allowance: up to a second of media may go at once, within the reservation's burst.
+        var sender = PacedSender(
+            path: objects.path(of: name), range: segment.byteRange, grant: grant,
+            burstBytes: max(burstBytes, Int(grant.bitsPerSecond / 8)), renewInterval: renewInterval, streams: streams,
+            director: director, metrics: metrics, logger: logger)
+        sender.idleGrace = idleTime(playlist)
+        sender.concurrent = true
+        // A session idle after anything but the last segment stopped short of the end.
+        sender.reasonWhenDone = index == playlist.segments.count - 1 ? .completed : .clientGone
+        return Response(
+            status: .ok, headers: [.contentType: "video/mp2t", .contentLength: "\(segment.length)", .cacheControl: "no-store"],
+            body: sender.body())
+    }
+
+    private func hlsPlaylist(of name: String) async throws -> HLSPlaylist {
+        guard await objects.object(named: name) != nil else {
+            throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
+        }
+        return HLSPlaylist(summary: try await objects.timing(of: name))
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import SluiceCore
+import Testing
+
+extension IntegrationTests {
+/// HLS through the director: one admitted stream for the whole session, however many segment
+/// requests the player makes.
+@Suite struct HLSTests {
+    /// The video frames' MD5s of an MPEG-TS (ffmpeg's framemd5, stream copy: no decode).
+    static func frameHashes(_ path: String) throws -> [String] {
+        let result = try Cluster.runTool(RTSPInteropTests.ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", path, "-map", "0:v", "-c", "copy", "-f", "framemd5", "-"])
+        #expect(result.status == 0, "\(result.output.prefix(500))")
+        return result.output.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    @Test func ffmpegPlaysAnHLSSessionAsOneReservedStream() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], engineSettings: "hlsIdleTime: 2s")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try RTSPInteropTests.video(cluster, name: "clip", seconds: 10)
+        let size = try #require(FileManager.default.attributesOfItem(atPath: source)[.size] as? Int)
+        let objects = try await cluster.json([Cluster.ObjectRow].self, "/v1/objects")
+        let rate = try #require(objects.first { $0.object.name == "clip" }).object.averageBitsPerSecond
+
+        let out = cluster.directory + "/hls.ts"
+        let url = cluster.directorURL + "/play/clip.m3u8?key=\(Cluster.apiKey)"
+        let player = Task.detached { try Cluster.runTool(RTSPInteropTests.ffmpeg, ["-hide_banner", "-loglevel", "error", "-i", url, "-c", "copy", out]) }
+        // While it plays: exactly one reservation on the shared link, for the object's rate.
+        try await cluster.waitUntil("the session's one reservation", timeout: .seconds(10)) {
+            let reserved = try await cluster.links()["core-edge"]?.reservedBitsPerSecond ?? 0
+            return reserved > 0
+        }
+        let during = try await cluster.links()["core-edge"]?.reservedBitsPerSecond ?? 0
+        #expect(Double(during) >= Double(rate) && Double(during) < Double(rate) * 1.2, "one stream's rate: \(during) for \(rate)")
+        let played = try await player.value
+        #expect(played.status == 0, "\(played.output.prefix(1000))")
+
+        let original = try Self.frameHashes(source)
+        let received = try Self.frameHashes(out)
+        let same = zip(original, received).filter { $0 == $1 }.count
+        #expect(original.count > 200 && Double(same) >= Double(original.count) * 0.95, "\(same) of \(original.count) frames identical")
+
+        // Idle for hlsIdleTime: the session ends, the path is free, one usage record with every byte.
+        try await cluster.waitUntil("the path freed after the idle time", timeout: .seconds(15)) {
+            try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0
+        }
+        let plays = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(plays.count == 1, "\(plays)")
+        #expect(plays.first?.bytes == Int64(size) && plays.first?.endReason == .completed, "\(plays)")
+    }
+
+    /// A segment URL works only with its session's grant, from its client, while the session
+    /// lives; a seek is a segment request, not a new admission.
+    @Test func segmentURLsAreBoundToTheirLiveSession() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], engineSettings: "hlsIdleTime: 2s")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try RTSPInteropTests.video(cluster, name: "clip", seconds: 10)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: source))
+        let admitted = try await cluster.get("/play/clip.m3u8", headers: [("Authorization", "Bearer \(Cluster.apiKey)")])
+        #expect(admitted.status == 302)
+        let location = try #require(admitted.headers.first { $0.0.lowercased() == "location" }?.1)
+        #expect(location.contains("/hls/clip/index.m3u8?grant="))
+        let playlist = try await cluster.get(String(location.dropFirst(cluster.engineURLs["engine-a"]!.count)), base: cluster.engineURLs["engine-a"])
+        #expect(playlist.status == 200)
+        let text = String(decoding: playlist.body, as: UTF8.self)
+        #expect(text.hasPrefix("#EXTM3U") && text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"))
+        let segments = text.split(separator: "\n").filter { $0.hasPrefix("seg/") }.map(String.init)
+        #expect(segments.count >= 2)
+        let base = String(location.prefix { $0 != "?" }).replacingOccurrences(of: "index.m3u8", with: "")
+
+        // Seek: the last segment first, then the first; each is exactly its bytes of the file.
+        var total = 0
+        for segment in [segments.last!, segments.first!] {
+            let reply = try await cluster.get(String((base + segment).dropFirst(cluster.engineURLs["engine-a"]!.count)), base: cluster.engineURLs["engine-a"])
+            #expect(reply.status == 200)
+            #expect(bytes.range(of: reply.body) != nil && reply.body.count > 0, "a segment is a range of the object")
+            total += reply.body.count
+        }
+        #expect(try await cluster.json([LiveStream].self, "/v1/streams").count == 1, "seeking made no new admission")
+        // A forged grant: refused.
+        let forged = segments[0].replacingOccurrences(of: "grant=", with: "grant=x")
+        #expect(try await cluster.get(String((base + forged).dropFirst(cluster.engineURLs["engine-a"]!.count)), base: cluster.engineURLs["engine-a"]).status == 403)
+        // Past the end: 404.
+        #expect(try await cluster.get(String((base + "seg/999.ts?" + segments[0].split(separator: "?")[1]).dropFirst(cluster.engineURLs["engine-a"]!.count)), base: cluster.engineURLs["engine-a"]).status == 404)
+
+        // Idle: the session ends, counting what was sent, and its URLs open nothing more.
+        try await cluster.waitUntil("the session ended after the idle time", timeout: .seconds(15)) {
+            try await cluster.json([LiveStream].self, "/v1/streams").isEmpty
+        }
+        let ended = try await cluster.get(String((base + segments[0]).dropFirst(cluster.engineURLs["engine-a"]!.count)), base: cluster.engineURLs["engine-a"])
+        #expect(ended.status == 410)
+        let plays = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
+        #expect(plays.count == 1 && plays.first?.bytes == Int64(total), "\(plays)")
+    }
+}
+}
