@@ -83,11 +83,13 @@ public struct DirectorServer: Sendable {
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
             current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, setLogLevel: setLogLevel, logger: logger)
+        // Browser logins (console and watch pages): a cookie stands for the key.
+        let browserSessions = ConsoleSessions()
         DirectorRoutes(
             director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader,
-            metricsToken: settings.metricsToken
+            metricsToken: settings.metricsToken, browserSessions: browserSessions
         ).register(on: router)
-        ConsoleRoutes(director: director, logger: logger).register(on: router)
+        ConsoleRoutes(director: director, sessions: browserSessions, logger: logger).register(on: router)
 
         let logger = self.logger
         let rtspService = RTSPService(

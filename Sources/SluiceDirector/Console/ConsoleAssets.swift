@@ -5,8 +5,9 @@ enum ConsoleAssets {
     static let script = ConsoleScript.source
     static let style = ConsoleStyle.source
 
-    /// The login form; `error` is one of the console's own fixed messages.
-    static func login(error: String?) -> String {
+    /// The login form; `error` is one of the console's own fixed messages; `next` a watch page
+    /// (checked by the caller) to go back to, for which any viewer's key will do.
+    static func login(error: String?, next: String? = nil) -> String {
         """
         <!doctype html>
         <html lang="en">
@@ -19,9 +20,10 @@ enum ConsoleAssets {
         <body class="login">
         <main>
         <h1>Sluice</h1>
-        <p>The director's console shows reservations, the queue and live streams as they change.</p>
+        <p>\(next == nil ? "The director's console shows reservations, the queue and live streams as they change." : "Log in to watch.")</p>
         <form method="post" action="/console/login">
-        <label for="key">Admin key</label>
+        \(next.map { "<input type=\"hidden\" name=\"next\" value=\"\($0)\">" } ?? "")
+        <label for="key">\(next == nil ? "Admin key" : "Key")</label>
         <input id="key" name="key" type="password" autocomplete="current-password" required autofocus>
         <button type="submit">Log in</button>
         </form>

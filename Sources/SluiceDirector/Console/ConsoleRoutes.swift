@@ -12,14 +12,18 @@ import SluiceCore
 /// the binary, no framework, no build step.
 struct ConsoleRoutes {
     let director: Director
-    let sessions = ConsoleSessions()
+    let sessions: ConsoleSessions
     /// How often the event stream sends a snapshot.
     var interval: Duration = .seconds(1)
     /// How often the usage totals are read from the store (they change slowly and cost a query).
     var usageInterval: Duration = .seconds(10)
     let logger: Logger
 
-    struct Login: Decodable { var key: String }
+    struct Login: Decodable {
+        var key: String
+        /// The watch page to go back to (a viewer's login); none: the console (an admin's).
+        var next: String?
+    }
 
     func register(on router: Router<SluiceRequestContext>) {
         router.get("/") { request, _ in
@@ -37,21 +41,48 @@ struct ConsoleRoutes {
             return response
         }
         router.get("/console/events", use: events)
+        router.get("/console/watch.js") { _, _ in Self.asset(WatchPage.script, type: "text/javascript; charset=utf-8") }
+        router.get("/watch/:object", use: watch)
     }
 
-    private func session(of request: Request) async -> ConsoleSessions.Session? {
-        await liveSession(request.cookies[ConsoleSessions.cookieName]?.value)
+    private func session(of request: Request, needs role: Role = .admin) async -> ConsoleSessions.Session? {
+        await liveSession(request.cookies[ConsoleSessions.cookieName]?.value, needs: role)
     }
 
-    /// The session of `token` while it lasts and its key is still an admin's; a session whose
-    /// key was revoked (or demoted) is closed here.
-    private func liveSession(_ token: String?) async -> ConsoleSessions.Session? {
+    /// The session of `token` while it lasts and its key still authenticates with `role` or more;
+    /// a session whose key was revoked is closed here.
+    private func liveSession(_ token: String?, needs role: Role = .admin) async -> ConsoleSessions.Session? {
         guard let session = sessions.session(token, now: director.clock.now()) else { return nil }
-        guard case .success(let principal) = await director.authenticate(session.key), principal.role == .admin else {
+        switch await director.authenticate(session.key) {
+        case .failure:
             sessions.close(token)
             return nil
+        case .success(let principal):
+            return principal.role >= role ? session : nil
         }
-        return session
+    }
+
+    /// `GET /watch/{object}`: a page that plays the object over HLS in a `<video>`, for a viewer
+    /// logged in with any key that may play it.
+    @Sendable func watch(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let name = try context.parameters.require("object")
+        guard MediaObject.isValidName(name) else { throw HTTPError(.notFound, message: "no such object") }
+        guard let session = await session(of: request, needs: .viewer),
+              case .success(let principal) = await director.authenticate(session.key) else {
+            return Self.page(ConsoleAssets.login(error: nil, next: "/watch/\(name)"))
+        }
+        guard let object = await director.playableObject(name, for: principal) else {
+            var response = Self.page(WatchPage.missing(name))
+            response.status = .notFound
+            return response
+        }
+        // The video loads its playlist and segments from the engines.
+        let engines = await director.engineViews().compactMap { Self.origin(of: $0.engine.url) }
+        var response = Self.page(WatchPage.html(object: object))
+        let sources = (["'self'"] + Set(engines).sorted()).joined(separator: " ")
+        response.headers[.contentSecurityPolicy] =
+            "default-src 'self'; media-src \(sources); connect-src \(sources); img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+        return response
     }
 
     @Sendable func login(_ request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -59,15 +90,18 @@ struct ConsoleRoutes {
         let body = try await request.body.collect(upTo: 4096)
         let login = try? URLEncodedFormDecoder().decode(Login.self, from: String(buffer: body))
         let key = login?.key.trimmingCharacters(in: .whitespaces) ?? ""
-        guard case .success(let principal) = await director.authenticate(key), principal.role == .admin else {
+        // Only a watch page of this director is a place to go back to.
+        let next = login?.next.flatMap { $0.hasPrefix("/watch/") && MediaObject.isValidName(String($0.dropFirst(7))) ? $0 : nil }
+        guard case .success(let principal) = await director.authenticate(key), next != nil || principal.role == .admin else {
             logger.info("console login refused", metadata: ["client": "\(context.clientIP)"])
-            var response = Self.page(ConsoleAssets.login(error: "That is not an admin key of this director."))
+            var response = Self.page(ConsoleAssets.login(
+                error: next == nil ? "That is not an admin key of this director." : "That is not a key of this director.", next: next))
             response.status = .unauthorized
             return response
         }
         let token = sessions.open(key: key, user: principal.name, now: director.clock.now())
         logger.info("console login", metadata: ["user": "\(principal.name)", "client": "\(context.clientIP)"])
-        var response = Self.redirect("/")
+        var response = Self.redirect(next ?? "/")
         response.setCookie(Cookie(
             name: ConsoleSessions.cookieName, value: token, maxAge: Int(ConsoleSessions.lifetime.components.seconds), path: "/",
             httpOnly: true, sameSite: .strict))
@@ -121,6 +155,12 @@ struct ConsoleRoutes {
         .contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
         .xContentTypeOptions: "nosniff", .referrerPolicy: "no-referrer", .cacheControl: "no-store",
     ]
+
+    /// `scheme://host:port` of a URL, for a Content-Security-Policy source list.
+    static func origin(of url: String) -> String? {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, let host = parsed.host else { return nil }
+        return parsed.port.map { "\(scheme)://\(host):\($0)" } ?? "\(scheme)://\(host)"
+    }
 
     static func page(_ html: String) -> Response {
         var headers = securityHeaders

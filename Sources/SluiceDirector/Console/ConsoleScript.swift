@@ -174,7 +174,14 @@ enum ConsoleScript {
               { "data-reason": r.reason }));
           fill("copies", "copies-empty", state.copies, (c) =>
             row([c.object, c.source, c.target, c.kind, age(c.ageMilliseconds)], { "data-object": c.object }));
-          fill("replicas", null, state.replicas, (r) => row([r.object, r.engines.join(", ")], { "data-object": r.object }));
+          fill("replicas", null, state.replicas, (r) => {
+            const watch = document.createElement("a");
+            watch.href = "/watch/" + encodeURIComponent(r.object);
+            watch.textContent = r.object;
+            const td = document.createElement("td");
+            td.append(watch);
+            return row([td, r.engines.join(", ")], { "data-object": r.object });
+          });
           $("usage").textContent = state.usage
             ? state.usage.records + (state.usage.truncated ? "+" : "") + (state.usage.records === 1 ? " usage record" : " usage records") +
               " (plays, uploads, copies), " + bytes(state.usage.bytes) + " moved"

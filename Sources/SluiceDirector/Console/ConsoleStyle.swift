@@ -47,5 +47,10 @@ enum ConsoleStyle {
         body.login button { margin-top: 12px; padding: 8px 16px; border: 0; border-radius: 4px; background: #14202e; color: #fff; font: inherit; cursor: pointer; }
         .error { color: var(--full); }
         .hint { color: var(--muted); font-size: 12px; }
+        main.watch { display: block; max-width: 960px; margin: 20px auto; }
+        main.watch video { width: 100%; background: #000; border-radius: 6px; }
+        #status[data-state="refused"], #status[data-state="error"] { color: var(--full); }
+        #status[data-state="queued"] { color: var(--warn); }
+        header #duration { color: #aab4c3; }
         """
 }

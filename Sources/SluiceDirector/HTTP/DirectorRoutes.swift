@@ -13,6 +13,9 @@ struct DirectorRoutes {
     var reloader: ConfigurationReloader?
     /// A bearer token that may read `/metrics` and nothing else (`director.metricsToken`).
     var metricsToken: String?
+    /// Browser logins: a request with no key may present a session cookie instead (the watch
+    /// page's `<video>` asks for its playlist so). SameSite=Strict keeps other sites' pages out.
+    var browserSessions: ConsoleSessions?
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -82,7 +85,8 @@ struct DirectorRoutes {
     /// The caller, from an API key in `Authorization: Bearer`, `X-API-Key` or `?key=`: 401 when
     /// the key is missing or not valid, 403 when its role is below `role`.
     private func caller(_ request: Request, needs role: Role) async throws -> Principal {
-        let presented = bearer(request) ?? request.headers[.xAPIKey] ?? request.uri.queryParameters.get("key")
+        let presented = bearer(request) ?? request.headers[.xAPIKey] ?? request.uri.queryParameters.get("key").map { String($0) }
+            ?? browserSessions?.session(request.cookies[ConsoleSessions.cookieName]?.value, now: director.clock.now())?.key
         switch await director.authenticate(presented) {
         case .failure(let failure):
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"sluice\""], message: failure.message)
@@ -162,6 +166,12 @@ struct DirectorRoutes {
             }
             return JSONResponse.refusal(refusal, retryAfter: await director.policy.leaseSlack / 10)
         case .success(let ticket):
+            if hls, request.headers[.accept]?.contains("application/json") == true {
+                // For a page's script: where the playlist is, instead of a redirect it cannot read.
+                return JSONResponse.make(HLSTicket(
+                    playlist: "\(ticket.engine.url)/hls/\(name)/index.m3u8?grant=\(ticket.grant)", streamID: ticket.stream.id,
+                    reservedBitsPerSecond: ticket.stream.bitsPerSecond, durationMilliseconds: ticket.object.durationMilliseconds))
+            }
             return Response(status: .found, headers: [
                 .location: hls ? "\(ticket.engine.url)/hls/\(name)/index.m3u8?grant=\(ticket.grant)" : "\(ticket.engine.url)/stream/\(name)?grant=\(ticket.grant)",
                 .xSluiceStreamID: "\(ticket.stream.id)",
@@ -535,4 +545,12 @@ struct DirectorRoutes {
         }
         return id
     }
+}
+
+/// `GET /play/NAME.m3u8` with `Accept: application/json`: the admitted session's playlist.
+struct HLSTicket: Encodable {
+    var playlist: String
+    var streamID: UInt32
+    var reservedBitsPerSecond: Int64
+    var durationMilliseconds: Int64
 }

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import SluiceCore
+import SluiceGrant
 import SluiceMedia
 
 /// HLS on the engine: one admitted stream (one lease, one reservation, one usage record)
@@ -15,6 +16,17 @@ extension EngineRoutes {
         hlsIdleTime ?? .seconds(min(60, max(6, 3 * playlist.targetDurationSeconds)))
     }
 
+    /// Startup allowance: the session's token bucket starts with its first segment twice, the
+    /// second once and a second more (at most 16 MiB): Chromium fetches the first segment twice
+    /// (to probe, then to play) and starts once it holds about two, so startup stays near a
+    /// second; from then on
+    /// segments come at the reserved rate, so the session's average stays what was reserved.
+    func startupBurst(_ playlist: HLSPlaylist, _ grant: StreamGrant) -> Int {
+        let first = playlist.segments.first.map { Int($0.length) } ?? 0
+        let second = playlist.segments.dropFirst().first.map { Int($0.length) } ?? 0
+        return max(burstBytes, min(16 << 20, 2 * first + second + Int(grant.bitsPerSecond / 8)))
+    }
+
     @Sendable func hlsPlaylist(_ request: Request, context: EngineRequestContext) async throws -> Response {
         let name = try context.parameters.require("object")
         let grant = try playGrant(request, object: name, context: context)
@@ -24,9 +36,10 @@ extension EngineRoutes {
         // frees the path after the idle time, not at the lease's end.
         if let generation = await streams.attach(
             grant.streamID, object: name, profile: grant.profile, bitsPerSecond: grant.bitsPerSecond,
-            burstBytes: max(burstBytes, Int(grant.bitsPerSecond / 8)), grace: idleTime(playlist), concurrent: true) {
+            burstBytes: startupBurst(playlist, grant), grace: idleTime(playlist), concurrent: true) {
             await streams.detach(grant.streamID, generation: generation, reason: .unclaimed, revoked: false)
         }
+        logger.debug("hls playlist", metadata: ["stream_id": "\(grant.streamID)", "segments": "\(playlist.segments.count)"])
         let token = request.uri.queryParameters.get("grant") ?? ""
         let text = playlist.render { "seg/\($0.index).ts?grant=\(token)" }
         return Response(
@@ -47,10 +60,12 @@ extension EngineRoutes {
             throw HTTPError(.notFound, message: "segment \(index) is past the end (\(playlist.segments.count) segments)")
         }
         let segment = playlist.segments[index]
-        // Startup allowance: up to a second of media may go at once, within the reservation's burst.
+        logger.debug("hls segment", metadata: [
+            "stream_id": "\(grant.streamID)", "segment": "\(index)", "bytes": "\(segment.length)", "range": "\(request.headers[.range] ?? "-")",
+        ])
         var sender = PacedSender(
             path: objects.path(of: name), range: segment.byteRange, grant: grant,
-            burstBytes: max(burstBytes, Int(grant.bitsPerSecond / 8)), renewInterval: renewInterval, streams: streams,
+            burstBytes: startupBurst(playlist, grant), renewInterval: renewInterval, streams: streams,
             director: director, metrics: metrics, logger: logger)
         sender.idleGrace = idleTime(playlist)
         sender.concurrent = true
