@@ -134,3 +134,58 @@ extension DirectorApplicationTests {
         #expect(sessions.session(first, now: start + .seconds(10)) == nil)
     }
 }
+
+/// The watch page: any key that may play logs in and comes back to the page; the page lets the
+/// video load from the engines and nowhere else; `/play/NAME.m3u8` answers JSON to its script.
+extension DirectorApplicationTests {
+    @Test func theWatchPageLogsAViewerInAndAsksForAnHLSSession() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build()
+        try await built.application.test(.router) { client in
+            try await registerEngine(client)
+            try await client.execute(uri: "/watch/clip", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains(#"<input type="hidden" name="next" value="/watch/clip">"#), "a login that comes back here")
+            }
+            var token = ""
+            // A viewer's key, posted with the page to go back to.
+            try await client.execute(
+                uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"name":"vera","role":"viewer"}"#)) { #expect($0.status == .created) }
+            var viewerKey = ""
+            try await client.execute(uri: "/v1/users/vera/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
+                viewerKey = (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["key"] as? String ?? ""
+            }
+            // Another site's page is no place to go back to: then only an admin key would do.
+            try await client.execute(
+                uri: "/console/login", method: .post, headers: Self.formHeaders,
+                body: ByteBuffer(string: "key=\(viewerKey)&next=https%3A%2F%2Fevil.example%2F")) { #expect($0.status == .unauthorized) }
+            try await client.execute(
+                uri: "/console/login", method: .post, headers: Self.formHeaders, body: ByteBuffer(string: "key=\(viewerKey)&next=%2Fwatch%2Fclip")
+            ) { response in
+                #expect(response.status == .seeOther && response.headers[.location] == "/watch/clip")
+                token = Self.sessionCookie(response) ?? ""
+            }
+            let cookie: HTTPFields = [.cookie: "sluice_console=\(token)"]
+            try await client.execute(uri: "/watch/clip", method: .get, headers: cookie) { response in
+                let page = String(buffer: response.body)
+                #expect(page.contains(#"<video id="player""#) && page.contains("0:02"), "the title and duration")
+                #expect(response.headers[.contentSecurityPolicy]?.contains("media-src 'self' http://127.0.0.1:9") == true)
+            }
+            try await client.execute(uri: "/watch/nothing", method: .get, headers: cookie) { #expect($0.status == .notFound) }
+            // A viewer's session is not the console's.
+            try await client.execute(uri: "/", method: .get, headers: cookie) { #expect(String(buffer: $0.body).contains("/console/login")) }
+            var jsonCookie = cookie
+            jsonCookie[.accept] = "application/json"
+            try await client.execute(uri: "/play/clip.m3u8", method: .get, headers: jsonCookie) { response in
+                #expect(response.status == .ok)
+                let ticket = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                #expect((ticket["playlist"] as? String)?.hasPrefix("http://127.0.0.1:9/hls/clip/index.m3u8?grant=") == true)
+            }
+            try await client.execute(uri: "/play/clip.m3u8", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { response in
+                #expect(response.status == .found && response.headers[.location]?.contains("/hls/clip/index.m3u8?grant=") == true)
+            }
+        }
+        await built.director.shutdown()
+    }
+}

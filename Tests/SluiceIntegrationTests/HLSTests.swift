@@ -93,5 +93,58 @@ extension IntegrationTests {
         let plays = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.kind == .play }
         #expect(plays.count == 1 && plays.first?.bytes == Int64(total), "\(plays)")
     }
+
+    /// GStreamer's `souphttpsrc ! hlsdemux` plays the session to the end: its output is the
+    /// stored object, byte for byte (the segments are contiguous ranges of it).
+    @Test func gstreamerHLSDemuxPlaysToTheEnd() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], engineSettings: "hlsIdleTime: 2s")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let source = try RTSPInteropTests.video(cluster, name: "clip", seconds: 8)
+        let out = cluster.directory + "/gst.ts"
+        let played = try Cluster.runTool(RTSPInteropTests.gstreamer, [
+            "-q", "souphttpsrc", "location=\(cluster.directorURL)/play/clip.m3u8?key=\(Cluster.apiKey)", "!", "hlsdemux", "!", "filesink", "location=\(out)",
+        ])
+        #expect(played.status == 0, "\(played.output.prefix(1000))")
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: source))
+    }
+
+    /// Headless Chromium plays `/watch/clip`: the page logs the viewer in, the `<video>` passes
+    /// 5 s while the shared link holds exactly one reservation for it, and the path is free
+    /// again after the idle time once the page is gone.
+    @Test(.enabled(if: WebDriver.isAvailable, "needs chromium and chromium-driver (Debian)"))
+    func chromiumPlaysTheWatchPageOnOneReservation() async throws {
+        // The default idle time (three target durations): the browser fetches ahead, and
+        // buffered video plays on while it asks for nothing.
+        let cluster = try Cluster(engineNames: ["engine-a"])
+        defer { cluster.stop() }
+        try await cluster.start()
+        _ = try RTSPInteropTests.video(cluster, name: "clip", seconds: 20)
+        let objects = try await cluster.json([Cluster.ObjectRow].self, "/v1/objects")
+        let rate = try #require(objects.first { $0.object.name == "clip" }).object.averageBitsPerSecond
+
+        let browser = try await WebDriver(windowWidth: 1100, windowHeight: 800)
+        do {
+            try await browser.open(cluster.directorURL + "/watch/clip")
+            try await browser.type(Cluster.apiKey + "\n", into: "#key")
+            try await browser.waitUntil("the video past 5 s", timeout: .seconds(30), """
+                const v = document.getElementById('player'); return v !== null && v.currentTime > 5
+                """)
+            let reserved = try await cluster.links()["core-edge"]?.reservedBitsPerSecond ?? 0
+            #expect(Double(reserved) >= Double(rate) && Double(reserved) < Double(rate) * 1.2, "exactly one reservation: \(reserved) for \(rate)")
+            #expect(try await cluster.json([LiveStream].self, "/v1/streams").count == 1)
+            let startup = try await browser.evaluate("return document.body.dataset.startupMilliseconds") as? String
+            #expect(startup != nil)
+            try await browser.screenshot(to: Cluster.packageRoot + "/.build/test-artifacts/watch.png")
+            try await browser.open("about:blank")
+        } catch {
+            await browser.quit()
+            throw error
+        }
+        await browser.quit()
+        try await cluster.waitUntil("the path freed after the idle time", timeout: .seconds(40)) {
+            try await cluster.links()["core-edge"]?.reservedBitsPerSecond == 0
+        }
+    }
 }
 }

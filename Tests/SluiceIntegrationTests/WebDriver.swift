@@ -35,7 +35,7 @@ final class WebDriver: @unchecked Sendable {
                 "browserName": "chrome",
                 "goog:chromeOptions": [
                     "binary": "/usr/bin/chromium",
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=\(windowWidth),\(windowHeight)"],
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required", "--window-size=\(windowWidth),\(windowHeight)"],
                 ],
             ]],
         ])
