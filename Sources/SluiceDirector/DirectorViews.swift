@@ -124,3 +124,32 @@ extension Director {
     /// How a play stream is delivered: rtsp or http.
     func transport(of streamID: UInt32) -> String { playTransports[streamID] ?? "http" }
 }
+
+/// `GET /v1/queue`: the waiting requests a caller may see, each with its place (1 = next).
+public struct QueuePlaces: Encodable, Sendable {
+    public struct Place: Encodable, Sendable {
+        var position: Int
+        var object: String
+        var waitedMilliseconds: Int64
+        /// Why it could not be admitted when last tried (a refusal code: `path_full`, ...).
+        var blockedBy: String
+    }
+    var length: Int
+    var waiting: [Place]
+}
+
+extension Director {
+    /// An admin sees every waiter; anyone else the requests made with their own key.
+    public func queuePlaces(for principal: Principal) -> QueuePlaces {
+        let now = clock.now()
+        let waiters = controller.queue.waiters
+        let places = waiters.enumerated().filter { _, waiter in
+            principal.role == .admin || (principal.keyID != nil && waiter.request.keyID == principal.keyID)
+        }.map { index, waiter in
+            QueuePlaces.Place(
+                position: index + 1, object: waiter.request.objectName, waitedMilliseconds: max(0, (now - waiter.enqueuedAt).wholeMilliseconds),
+                blockedBy: waiter.lastRefusal.code.rawValue)
+        }
+        return QueuePlaces(length: waiters.count, waiting: places)
+    }
+}

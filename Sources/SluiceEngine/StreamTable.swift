@@ -26,6 +26,8 @@ public actor StreamTable {
         /// of the newest superseding the others; these are the ones sending.
         var concurrent = false
         var open: Set<UInt64> = []
+        /// HLS: the last segment was sent whole (its connections may finish in any order).
+        var reachedEnd = false
 
         /// Whether the connection of `generation` may go on sending.
         func admits(_ generation: UInt64) -> Bool { concurrent ? open.contains(generation) : self.generation == generation }
@@ -177,6 +179,7 @@ public actor StreamTable {
         }
         entry.open.remove(generation)
         entry.connected = !entry.open.isEmpty
+        if entry.concurrent && reason == .completed { entry.reachedEnd = true }
         entries[streamID] = entry
         guard !entry.connected else { return }
         // The latest connection's number: any newer one that comes within the grace keeps it.
@@ -190,6 +193,7 @@ public actor StreamTable {
 
     private func endIfIdle(_ streamID: UInt32, generation: UInt64, reason: UsageRecord.EndReason) async {
         guard let entry = entries[streamID], entry.generation == generation, !entry.connected else { return }
+        let reason: UsageRecord.EndReason = entry.reachedEnd ? .completed : reason
         entries[streamID] = nil
         close(streamID)
         logger.info("stream ended", metadata: ["stream_id": "\(streamID)", "bytes": "\(entry.bytesSent)", "reason": "\(reason.rawValue)"])

@@ -192,6 +192,8 @@ struct DemoCommand: AsyncParsableCommand {
               RTSP, with the client: \(Self.invocation) play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts --force
               RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
               RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
+              watch, in a browser:   \(directorURL)/watch/sample
+              HLS, with ffmpeg:      ffmpeg -i '\(directorURL)/play/sample.m3u8\(key)' -c copy /tmp/hls.ts
               console, in a browser: \(directorURL)/\(apiKey.map { "   (log in with the key \($0))" } ?? "")
               links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
 

@@ -189,3 +189,41 @@ extension DirectorApplicationTests {
         await built.director.shutdown()
     }
 }
+
+extension DirectorApplicationTests {
+    /// `GET /v1/queue`: a viewer whose request waits sees its place; another viewer sees the
+    /// queue's length and none of it.
+    @Test func aWaitingViewerSeesItsPlaceInTheQueue() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build(coreEdge: "1500000")
+        try await built.application.test(.router) { client in
+            try await registerEngine(client)
+            try await client.execute(uri: "/play/clip", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .found) }
+            var keys: [String: String] = [:]
+            for name in ["vera", "otto"] {
+                try await client.execute(
+                    uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"name":"\#(name)","role":"viewer"}"#)) { #expect($0.status == .created) }
+                try await client.execute(uri: "/v1/users/\(name)/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
+                    keys[name] = (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["key"] as? String
+                }
+            }
+            let vera: HTTPFields = [.authorization: "Bearer \(keys["vera"] ?? "")"]
+            async let waited: Void = client.execute(uri: "/play/clip?maxWait=2", method: .get, headers: vera) { #expect($0.status == .serviceUnavailable) }
+            for _ in 0..<100 where await built.director.queueLength == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            try await client.execute(uri: "/v1/queue", method: .get, headers: vera) { response in
+                let body = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                let waiting = try #require(body["waiting"] as? [[String: Any]])
+                #expect(body["length"] as? Int == 1 && waiting.count == 1)
+                #expect(waiting.first?["position"] as? Int == 1 && waiting.first?["object"] as? String == "clip")
+                #expect(waiting.first?["blockedBy"] as? String == "path_full")
+            }
+            try await client.execute(uri: "/v1/queue", method: .get, headers: [.authorization: "Bearer \(keys["otto"] ?? "")"]) { response in
+                let body = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+                #expect(body["length"] as? Int == 1 && (body["waiting"] as? [Any])?.isEmpty == true, "another viewer's request is not shown")
+            }
+            try await waited
+        }
+        await built.director.shutdown()
+    }
+}

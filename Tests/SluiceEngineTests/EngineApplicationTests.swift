@@ -73,10 +73,10 @@ extension EngineApplicationTests {
         for line in EngineOpenAPIDocument.yaml.split(separator: "\n") {
             if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
             for method in ["get", "head", "put", "post", "delete"] where line == "    \(method):" && !path.isEmpty {
-                operations.append((HTTPRequest.Method(rawValue: method.uppercased())!, path.replacingOccurrences(of: "{object}", with: "clip").replacingOccurrences(of: "{id}", with: "7")))
+                operations.append((HTTPRequest.Method(rawValue: method.uppercased())!, path.replacingOccurrences(of: "{object}", with: "clip").replacingOccurrences(of: "{id}", with: "7").replacingOccurrences(of: "{segment}", with: "0.ts")))
             }
         }
-        #expect(operations.count == 15, "\(operations.map { "\($0.0) \($0.1)" })")
+        #expect(operations.count == 17, "\(operations.map { "\($0.0) \($0.1)" })")
         let served = operations
         try await engine.application.test(.router) { client in
             try await client.execute(uri: "/no/such/route", method: .get) { response in

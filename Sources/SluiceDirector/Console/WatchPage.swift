@@ -46,10 +46,20 @@ enum WatchPage {
           const video = document.getElementById("player");
           const say = (state, text) => { status.dataset.state = state; status.textContent = text; };
           const started = Date.now();
-          // The request waits in the director's queue while the path is full: say so.
-          const waiting = setTimeout(function tick() {
-            say("queued", "The network is busy: waiting for capacity (" + Math.round((Date.now() - started) / 1000) + " s)...");
-            waitingTimer = setTimeout(tick, 1000);
+          // The request waits in the director's queue while the path is full: say so, with its
+          // place (asked once a second, only while it waits).
+          const waiting = setTimeout(async function tick() {
+            let place = "";
+            try {
+              const queue = await (await fetch("/v1/queue")).json();
+              const mine = (queue.waiting || []).find((w) => w.object === name);
+              if (mine) place = ", number " + mine.position + " of " + queue.length + " in the queue";
+              if (mine) document.body.dataset.queuePosition = String(mine.position);
+            } catch (error) {}
+            if (status.dataset.state === "asking" || status.dataset.state === "queued") {
+              say("queued", "The network is busy: waiting for capacity (" + Math.round((Date.now() - started) / 1000) + " s" + place + ")...");
+              waitingTimer = setTimeout(tick, 1000);
+            }
           }, 700);
           let waitingTimer = waiting;
           let answer;

@@ -51,6 +51,7 @@ struct DirectorRoutes {
             Route(method: .post, path: "/v1/copies/{id}/failed", handler: copyFailed),
             Route(method: .get, path: "/v1/engines", handler: engines),
             Route(method: .post, path: "/v1/engines/{engine}/drain", handler: drain),
+            Route(method: .get, path: "/v1/queue", handler: queue),
             Route(method: .get, path: "/v1/links", handler: links),
             Route(method: .get, path: "/v1/streams", handler: streams),
             Route(method: .get, path: "/v1/streams/{id}", handler: streamState),
@@ -359,6 +360,12 @@ struct DirectorRoutes {
     @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         _ = try await caller(request, needs: .admin)
         return JSONResponse.make(await director.engineViews())
+    }
+
+    /// Where the caller's waiting requests stand (a watch page shows it while it waits).
+    @Sendable func queue(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        let principal = try await caller(request, needs: .viewer)
+        return JSONResponse.make(await director.queuePlaces(for: principal))
     }
 
     @Sendable func links(_ request: Request, context: SluiceRequestContext) async throws -> Response {

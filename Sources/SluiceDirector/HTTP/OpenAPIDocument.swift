@@ -213,6 +213,21 @@ paths:
         "401": { $ref: "#/components/responses/Unauthorized" }
         "403": { $ref: "#/components/responses/Forbidden" }
         "404": { $ref: "#/components/responses/NotFound" }
+  /v1/queue:
+    get:
+      tags: [viewer]
+      summary: The caller's requests waiting for capacity, with their place in the queue (an admin's - every one)
+      responses:
+        "200":
+          description: Waiting requests
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  length: { type: integer }
+                  waiting: { type: array, items: { type: object, properties: { position: { type: integer }, object: { type: string }, waitedMilliseconds: { type: integer }, blockedBy: { type: string } } } }
+        "401": { $ref: "#/components/responses/Unauthorized" }
   /v1/links:
     get:
       tags: [operator]

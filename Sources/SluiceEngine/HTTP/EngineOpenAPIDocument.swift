@@ -50,6 +50,28 @@ public enum EngineOpenAPIDocument {
               summary: This document
               security: []
               responses: { "200": { description: OpenAPI 3.1 } }
+          /hls/{object}/index.m3u8:
+            get:
+              summary: The HLS session's VoD media playlist (segments cut at key frames; every URL carries the grant)
+              security: []
+              parameters: [{ $ref: "#/components/parameters/object" }, { $ref: "#/components/parameters/grant" }]
+              responses:
+                "200": { description: application/vnd.apple.mpegurl }
+                "403": { $ref: "#/components/responses/Problem" }
+                "410": { $ref: "#/components/responses/Problem" }
+          /hls/{object}/seg/{segment}:
+            get:
+              summary: One segment (N.ts), a byte range of the object paced at the session's reserved rate; renews the lease
+              security: []
+              parameters:
+                - { $ref: "#/components/parameters/object" }
+                - { $ref: "#/components/parameters/grant" }
+                - { name: segment, in: path, required: true, schema: { type: string, pattern: "^[0-9]+\\.ts$" } }
+              responses:
+                "200": { description: The segment (video/mp2t), paced }
+                "403": { $ref: "#/components/responses/Problem" }
+                "404": { $ref: "#/components/responses/Problem" }
+                "410": { $ref: "#/components/responses/Problem" }
           /stream/{object}:
             get:
               summary: Play over HTTP at the reserved rate; Range seeks

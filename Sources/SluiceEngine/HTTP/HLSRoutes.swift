@@ -27,9 +27,20 @@ extension EngineRoutes {
         return max(burstBytes, min(16 << 20, 2 * first + second + Int(grant.bitsPerSecond / 8)))
     }
 
+    /// The play grant of a playlist or segment URL. One that does not verify (forged, expired,
+    /// another client's) is `410`, as for an ended session: a player stops asking, and the
+    /// answer tells nothing of why.
+    func sessionGrant(_ request: Request, object name: String, context: EngineRequestContext) throws -> StreamGrant {
+        do {
+            return try playGrant(request, object: name, context: context)
+        } catch {
+            throw HTTPError(.gone, message: "this HLS session is not valid here (ended, forged, or another client's); ask the director to play again")
+        }
+    }
+
     @Sendable func hlsPlaylist(_ request: Request, context: EngineRequestContext) async throws -> Response {
         let name = try context.parameters.require("object")
-        let grant = try playGrant(request, object: name, context: context)
+        let grant = try sessionGrant(request, object: name, context: context)
         try await requireLiveStream(grant, object: name, claiming: true)
         let playlist = try await hlsPlaylist(of: name)
         // The idle clock starts with the playlist: a player that fetches it and nothing more
@@ -49,7 +60,7 @@ extension EngineRoutes {
 
     @Sendable func hlsSegment(_ request: Request, context: EngineRequestContext) async throws -> Response {
         let name = try context.parameters.require("object")
-        let grant = try playGrant(request, object: name, context: context)
+        let grant = try sessionGrant(request, object: name, context: context)
         let file = try context.parameters.require("segment")
         guard file.hasSuffix(".ts"), let index = Int(file.dropLast(3)), index >= 0 else {
             throw HTTPError(.notFound, message: "'\(file.prefix(32))' is not a segment of this playlist")
