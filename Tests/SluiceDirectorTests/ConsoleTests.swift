@@ -12,6 +12,19 @@ extension DirectorApplicationTests {
     static func form(_ key: String) -> ByteBuffer { ByteBuffer(string: "key=" + (key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key)) }
     static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
+    /// Adds a viewer `name` through the API and returns a fresh key of theirs.
+    static func viewerKey(_ client: some TestClientProtocol, named name: String) async throws -> String {
+        try await client.execute(
+            uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+            body: ByteBuffer(string: #"{"name":"\#(name)","role":"viewer"}"#)) { #expect($0.status == .created) }
+        var issued = ""
+        try await client.execute(uri: "/v1/users/\(name)/keys", method: .post, headers: [.authorization: "Bearer \(key)"]) { response in
+            #expect(response.status == .created)
+            issued = (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["key"] as? String ?? ""
+        }
+        return issued
+    }
+
     /// The `sluice_console` token a login answer sets, if any.
     static func sessionCookie(_ response: TestResponse) -> String? {
         guard let header = response.headers[.setCookie], header.hasPrefix("sluice_console=") else { return nil }
@@ -35,15 +48,7 @@ extension DirectorApplicationTests {
                 #expect(String(buffer: response.body).contains("not an admin key"))
             }
             // A viewer's key is a valid key, but not an admin's.
-            var viewerKey = ""
-            try await client.execute(
-                uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
-                body: ByteBuffer(string: #"{"name":"vera","role":"viewer"}"#)
-            ) { #expect($0.status == .created) }
-            try await client.execute(uri: "/v1/users/vera/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
-                #expect(response.status == .created)
-                viewerKey = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])["key"] as? String ?? ""
-            }
+            let viewerKey = try await Self.viewerKey(client, named: "vera")
             #expect(viewerKey.hasPrefix("sk_"))
             try await client.execute(uri: "/console/login", method: .post, headers: Self.formHeaders, body: Self.form(viewerKey)) { response in
                 #expect(response.status == .unauthorized && Self.sessionCookie(response) == nil)
@@ -149,13 +154,7 @@ extension DirectorApplicationTests {
             }
             var token = ""
             // A viewer's key, posted with the page to go back to.
-            try await client.execute(
-                uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
-                body: ByteBuffer(string: #"{"name":"vera","role":"viewer"}"#)) { #expect($0.status == .created) }
-            var viewerKey = ""
-            try await client.execute(uri: "/v1/users/vera/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
-                viewerKey = (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["key"] as? String ?? ""
-            }
+            let viewerKey = try await Self.viewerKey(client, named: "vera")
             // Another site's page is no place to go back to: then only an admin key would do.
             try await client.execute(
                 uri: "/console/login", method: .post, headers: Self.formHeaders,
@@ -200,14 +199,7 @@ extension DirectorApplicationTests {
             try await registerEngine(client)
             try await client.execute(uri: "/play/clip", method: .get, headers: [.authorization: "Bearer \(Self.key)"]) { #expect($0.status == .found) }
             var keys: [String: String] = [:]
-            for name in ["vera", "otto"] {
-                try await client.execute(
-                    uri: "/v1/users", method: .post, headers: [.authorization: "Bearer \(Self.key)", .contentType: "application/json"],
-                    body: ByteBuffer(string: #"{"name":"\#(name)","role":"viewer"}"#)) { #expect($0.status == .created) }
-                try await client.execute(uri: "/v1/users/\(name)/keys", method: .post, headers: [.authorization: "Bearer \(Self.key)"]) { response in
-                    keys[name] = (try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])?["key"] as? String
-                }
-            }
+            for name in ["vera", "otto"] { keys[name] = try await Self.viewerKey(client, named: name) }
             let vera: HTTPFields = [.authorization: "Bearer \(keys["vera"] ?? "")"]
             async let waited: Void = client.execute(uri: "/play/clip?maxWait=2", method: .get, headers: vera) { #expect($0.status == .serviceUnavailable) }
             for _ in 0..<100 where await built.director.queueLength == 0 { try await Task.sleep(for: .milliseconds(10)) }

@@ -14,7 +14,7 @@ extension IntegrationTests {
         let cluster = try Cluster(coreEdge: "2500000", engineNames: ["engine-a"])
         defer { cluster.stop() }
         try await cluster.start()
-        try cluster.put(try cluster.makeSample(name: "clip", seconds: 6, bitrate: 1_000_000), as: "clip")
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 4, bitrate: 1_000_000), as: "clip")
 
         let browser = try await WebDriver()
         do {
