@@ -25,6 +25,9 @@ import Testing
               dataDirectory: \(directory)
               apiKeys: [\(Self.key)]
               maxWait: 2s
+              # The registered engine never heartbeats: it must not be marked down while a
+              # slow, loaded test run is still using it.
+              heartbeatTimeout: 10m
             grantSecret: \(Self.secret)
             topology:
               nodes:
