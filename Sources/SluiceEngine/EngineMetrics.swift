@@ -28,7 +28,7 @@ public final class EngineMetrics: Sendable {
     let reportedJitter: DurationHistogram
     let receiverReports: Counter
     /// Stream gauges already made, so one whose streams all ended reads 0, not its last value.
-    private let streamSeries = Mutex<Set<[String]>>([["http", "traditional"], ["rtp", "traditional"]])
+    private let streamSeries = Mutex<Set<State.Key>>([.init(transport: "http", profile: "traditional"), .init(transport: "rtp", profile: "traditional")])
 
     static let latenessBuckets: [Duration] = [
         .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
@@ -72,9 +72,6 @@ public final class EngineMetrics: Sendable {
         reportedJitter.record(.nanoseconds(Int64(quality.jitterMilliseconds * 1_000_000)))
     }
 
-    /// How late something left: `sentAt - dueAt`, never below zero (early sends count as on time).
-    static func lateness(nanoseconds: Int64) -> Int64 { max(0, nanoseconds) }
-
     /// What the engine holds and sends now, as the scrape reads it.
     struct State {
         /// Live streams by transport and I/O profile name.
@@ -89,14 +86,14 @@ public final class EngineMetrics: Sendable {
     func scrape(_ state: State) -> [UInt8] {
         let name = ("engine", engine)
         let keys = streamSeries.withLock { seen in
-            for key in state.streams.keys { seen.insert([key.transport, key.profile]) }
+            seen.formUnion(state.streams.keys)
             return seen
         }
         for key in keys {
             registry.gauge(
-                name: "sluice_engine_streams", labels: [name, ("transport", key[0]), ("profile", key[1])],
+                name: "sluice_engine_streams", labels: [name, ("transport", key.transport), ("profile", key.profile)],
                 help: "Streams sending now, by transport and I/O profile"
-            ).set(Double(state.streams[.init(transport: key[0], profile: key[1])] ?? 0))
+            ).set(Double(state.streams[key] ?? 0))
         }
         registry.gauge(name: "sluice_engine_objects", labels: [name], help: "Objects held and verified").set(Double(state.objects))
         registry.gauge(name: "sluice_engine_object_bytes", labels: [name], help: "Bytes of the objects held").set(Double(state.objectBytes))

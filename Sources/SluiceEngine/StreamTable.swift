@@ -10,9 +10,9 @@ import SluiceCore
 /// revoked, or the director said its lease is gone) its grant opens nothing any more.
 public actor StreamTable {
     struct Entry {
+        /// The latest connection's number.
         var generation: UInt64
         var bytesSent: Int64
-        var connected: Bool
         var object: String
         /// The licensed I/O profile the stream reads with (nil: traditional).
         var profile: IOProfile?
@@ -22,15 +22,16 @@ public actor StreamTable {
         var start: ContinuousClock.Instant
         /// How long the stream waits for its next connection before it ends (HLS: the idle time).
         var grace: Duration?
-        /// HLS: connections run side by side (a player may fetch two segments at once) instead
-        /// of the newest superseding the others; these are the ones sending.
-        var concurrent = false
+        /// The connections that may send: the newest only, unless the stream is `concurrent`
+        /// (HLS: a player may fetch two segments at once).
         var open: Set<UInt64> = []
+        var concurrent = false
         /// HLS: the last segment was sent whole (its connections may finish in any order).
         var reachedEnd = false
 
+        var connected: Bool { !open.isEmpty }
         /// Whether the connection of `generation` may go on sending.
-        func admits(_ generation: UInt64) -> Bool { concurrent ? open.contains(generation) : self.generation == generation }
+        func admits(_ generation: UInt64) -> Bool { open.contains(generation) }
     }
 
     /// What a new connection with a grant may do.
@@ -81,12 +82,13 @@ public actor StreamTable {
         let generation = nextGeneration
         nextGeneration += 1
         var entry = entries[streamID] ?? Entry(
-            generation: generation, bytesSent: 0, connected: true, object: object, profile: profile, since: SystemClock().now(),
+            generation: generation, bytesSent: 0, object: object, profile: profile, since: SystemClock().now(),
             bucket: TokenBucket(bitsPerSecond: bitsPerSecond, burstBytes: burstBytes), start: .now, grace: grace)
         entry.generation = generation
-        entry.connected = true
         entry.concurrent = concurrent
-        if concurrent { entry.open.insert(generation) }
+        // A new connection supersedes the others, unless they run side by side.
+        if !concurrent { entry.open.removeAll() }
+        entry.open.insert(generation)
         entries[streamID] = entry
         return generation
     }
@@ -178,7 +180,6 @@ public actor StreamTable {
             return
         }
         entry.open.remove(generation)
-        entry.connected = !entry.open.isEmpty
         if entry.concurrent && reason == .completed { entry.reachedEnd = true }
         entries[streamID] = entry
         guard !entry.connected else { return }

@@ -147,8 +147,8 @@ struct DirectorRoutes {
         guard MediaObject.isValidName(requested) else { throw HTTPError(.badRequest, message: "'\(requested.prefix(64))' is not a valid object name") }
         // `NAME.m3u8` is HLS: the same admission, one lease for the whole session, and the
         // engine's playlist instead of the media (unless an object is named so itself).
-        let listed = await director.object(named: requested) != nil
-        let hls = requested.hasSuffix(".m3u8") && requested.count > 5 && !listed
+        var hls = false
+        if requested.hasSuffix(".m3u8"), requested.count > 5 { hls = await director.object(named: requested) == nil }
         let name = hls ? String(requested.dropLast(5)) : requested
         let query = request.uri.queryParameters
         var play = PlayRequest(

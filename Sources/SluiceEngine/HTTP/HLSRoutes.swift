@@ -19,8 +19,7 @@ extension EngineRoutes {
     /// Startup allowance: the session's token bucket starts with its first segment twice, the
     /// second once and a second more (at most 16 MiB): Chromium fetches the first segment twice
     /// (to probe, then to play) and starts once it holds about two, so startup stays near a
-    /// second; from then on
-    /// segments come at the reserved rate, so the session's average stays what was reserved.
+    /// second; from then on segments come at the reserved rate.
     func startupBurst(_ playlist: HLSPlaylist, _ grant: StreamGrant) -> Int {
         let first = playlist.segments.first.map { Int($0.length) } ?? 0
         let second = playlist.segments.dropFirst().first.map { Int($0.length) } ?? 0
@@ -91,6 +90,6 @@ extension EngineRoutes {
         guard await objects.object(named: name) != nil else {
             throw HTTPError(.notFound, message: "engine '\(self.name)' does not hold '\(name)'")
         }
-        return HLSPlaylist(summary: try await objects.timing(of: name))
+        return try await objects.playlist(of: name)
     }
 }

@@ -100,7 +100,7 @@ final class RTPPacer: @unchecked Sendable {
                     bytes += packet.payloadBytes
                     // This tick is when the packet is handed to the socket: its lateness is the
                     // tick's against the packet's due instant (early ones, within the horizon, count 0).
-                    metrics.rtpLateness.recordNanoseconds(EngineMetrics.lateness(nanoseconds: Int64(now.uptimeNanoseconds) - Int64(packet.due.uptimeNanoseconds)))
+                    metrics.rtpLateness.recordNanoseconds(max(0, Int64(now.uptimeNanoseconds) - Int64(packet.due.uptimeNanoseconds)))
                 }
                 packets += count
                 nextSequence = group[group.endIndex - 1].sequence &+ 1

@@ -107,6 +107,17 @@ public actor ObjectStore {
         return summary
     }
 
+    private var playlists: [String: HLSPlaylist] = [:]
+
+    /// The object's HLS cut (from its scan), made on first use and kept: every playlist and
+    /// segment request of every session reads it.
+    public func playlist(of name: String) throws -> HLSPlaylist {
+        if let known = playlists[name] { return known }
+        let playlist = HLSPlaylist(summary: try timing(of: name))
+        playlists[name] = playlist
+        return playlist
+    }
+
     public nonisolated func path(of name: String) -> String { root + "/objects/" + name }
 
     /// Receives an upload: bounded by the granted size, hashed and scanned as it arrives,
@@ -178,6 +189,7 @@ public actor ObjectStore {
             try writeMetadata(object)
             objects[name] = object
             timing[name] = summary  // scanned on the way in: RTSP plays need not read it again
+            playlists[name] = nil
             logger.info("object stored", metadata: ["object": "\(name)", "bytes": "\(received)", "duration_ms": "\(summary.durationMilliseconds)", "bitrate_bps": "\(summary.averageBitsPerSecond)"])
             return object
         } catch {
@@ -189,6 +201,9 @@ public actor ObjectStore {
     /// Removes an object (used when the director refuses to list a finished upload).
     public func remove(_ name: String) {
         objects[name] = nil
+        // A new object may take the name: nothing of this one's scan may outlive it.
+        timing[name] = nil
+        playlists[name] = nil
         try? FileManager.default.removeItem(atPath: path(of: name) + ".json")
         try? FileManager.default.removeItem(atPath: path(of: name))
     }
