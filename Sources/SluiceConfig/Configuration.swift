@@ -80,6 +80,9 @@ public struct Configuration: Sendable {
     public var limits = ListenerLimits()
     /// Base URL engines use to reach the director.
     public var directorURL: String
+    /// Every director engines may report to, `directorURL` first (with `directorURLs:` for
+    /// several). Engines also learn the live directors from the shared store through them.
+    public var directorURLs: [String] = []
     /// Shared secret the director signs grants with and engines verify them with.
     public var grantSecret: String
     public var topology: Topology
@@ -273,10 +276,16 @@ public struct Configuration: Sendable {
         let secret = raw.grantSecret ?? ""
         if secret.utf8.count < 16 { problems.append("grantSecret must be at least 16 characters (it signs stream grants)") }
 
+        for url in [raw.directorURL].compactMap(\.self) + (raw.directorURLs ?? []) where !Self.isHTTPURL(url) {
+            problems.append("directorURL(s): '\(url.prefix(64))' is not an http:// or https:// URL")
+        }
         guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
-        return Configuration(
-            director: director, licensing: licensing, limits: limits, directorURL: raw.directorURL ?? "http://\(host):\(port)", grantSecret: secret,
+        let directorURL = raw.directorURL ?? raw.directorURLs?.first ?? "http://\(host):\(port)"
+        var configuration = Configuration(
+            director: director, licensing: licensing, limits: limits, directorURL: directorURL, grantSecret: secret,
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines, source: yaml)
+        configuration.directorURLs = Self.distinct([directorURL] + (raw.directorURLs ?? []))
+        return configuration
     }
 
     static let maxProfiles = 64
@@ -411,6 +420,17 @@ public struct Configuration: Sendable {
         return policy
     }
 
+    static func isHTTPURL(_ text: String) -> Bool {
+        guard let scheme = ["http://", "https://"].first(where: text.hasPrefix) else { return false }
+        return !(text.dropFirst(scheme.count).split(separator: "/").first ?? "").isEmpty
+    }
+
+    /// `urls` in order, each once (a trailing slash does not make another).
+    public static func distinct(_ urls: [String]) -> [String] {
+        var seen = Set<String>()
+        return urls.filter { seen.insert($0.hasSuffix("/") ? String($0.dropLast()) : $0).inserted }
+    }
+
     private static func splitListen(_ text: String, field: String, problems: inout [String]) -> (String, Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             problems.append("\(field): '\(text)' is not host:port")
@@ -519,6 +539,7 @@ struct RawConfiguration: Decodable {
     var limits: RawLimits?
     var replication: RawReplication?
     var directorURL: String?
+    var directorURLs: [String]?
     var grantSecret: String?
     var topology: RawTopology?
     var clientNetworks: [RawNetwork]?

@@ -38,6 +38,7 @@ indirect enum ConfigurationSchema: Sendable {
             "minimumReplicas": .value,
         ]),
         "directorURL": .value,
+        "directorURLs": .list(.value),
         "grantSecret": .value,
         "topology": .fields([
             "nodes": .list(.fields(["name": .value, "kind": .value])),

@@ -1,5 +1,13 @@
 /// JSON bodies exchanged between engines, clients and the director (`/v1/...`).
 public enum ClusterMessages {
+    /// Part of the director's answer to a registration or heartbeat: the HTTP URLs of the
+    /// directors the shared store lists as live (nil without a shared store), so an engine
+    /// knows where else to report when this director dies.
+    public struct DirectorList: Codable, Sendable {
+        public var directors: [String]?
+        public init(directors: [String]?) { self.directors = directors }
+    }
+
     public struct RegisterEngine: Codable, Sendable {
         public var name: String
         public var url: String

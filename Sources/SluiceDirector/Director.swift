@@ -27,6 +27,10 @@ public actor Director {
     private var waitingRequests: [UInt64: AdmissionRequest] = [:]
     /// Other directors with room in their queues, from the shared store.
     var peers: [DirectorPresence] = []
+    /// The HTTP URLs of every live director (this one included), from the shared store: engines
+    /// learn from their register and heartbeat replies where to report when one dies. Nil
+    /// without a shared store.
+    var liveDirectorURLs: [String]?
     /// This director's own URLs, advertised to the others for hand-offs.
     var advertisedHTTP: String?
     var advertisedRTSP: String?

@@ -62,7 +62,9 @@ extension Director {
         }
         do {
             let fresh = now - Self.announceInterval * 3
-            peers = try await shared.directors().filter { $0.id != shared.directorID && $0.seenAt >= fresh && $0.hasRoom }
+            let live = try await shared.directors().filter { $0.seenAt >= fresh }
+            liveDirectorURLs = live.map(\.httpURL)
+            peers = live.filter { $0.id != shared.directorID && $0.hasRoom }
         } catch {
             logger.error("shared store unreachable: peers not refreshed", metadata: ["error": "\(error)"])
         }

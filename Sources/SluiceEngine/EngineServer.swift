@@ -12,7 +12,8 @@ import Synchronization
 /// Builds an engine from configuration: object store, HTTP server, registration and heartbeats.
 public struct EngineServer: Sendable {
     public var settings: Configuration.Engine
-    public var directorURL: String
+    /// Every director the engine may report to, tried in this order (see `DirectorLink`).
+    public var directorURLs: [String]
     public var grantSecret: String
     public var heartbeatInterval: Duration = .seconds(1)
     public var renewInterval: Duration = .seconds(1)
@@ -27,8 +28,12 @@ public struct EngineServer: Sendable {
     public let logger: Logger
 
     public init(settings: Configuration.Engine, directorURL: String, grantSecret: String, logger: Logger) {
+        self.init(settings: settings, directorURLs: [directorURL], grantSecret: grantSecret, logger: logger)
+    }
+
+    public init(settings: Configuration.Engine, directorURLs: [String], grantSecret: String, logger: Logger) {
         self.settings = settings
-        self.directorURL = directorURL
+        self.directorURLs = directorURLs
         self.grantSecret = grantSecret
         self.logger = logger
     }
@@ -44,7 +49,7 @@ public struct EngineServer: Sendable {
         try DataDirectory.prepare(settings.dataDirectory, for: "engine \(settings.name)", setting: "engines[].dataDirectory in the config or --data-dir")
         let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
         try await objects.open()
-        let director = DirectorLink(baseURL: directorURL, token: GrantSigner.engineToken(secret: grantSecret))
+        let director = DirectorLink(baseURLs: directorURLs, token: GrantSigner.engineToken(secret: grantSecret), logger: logger)
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         router.middlewares.add(ProblemMiddleware(server: "engine \(settings.name)", logger: logger))

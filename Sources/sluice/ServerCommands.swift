@@ -92,8 +92,8 @@ struct EngineCommand: AsyncParsableCommand {
     var listen: String?
     @Option(help: "Directory for this engine's objects.")
     var dataDir: String?
-    @Option(help: "Director base URL; overrides directorURL.")
-    var director: String?
+    @Option(help: "Director base URL; overrides directorURL(s). Repeat it (or separate with commas) for several directors.")
+    var director: [String] = []
     @Option(help: "URL the director gives clients for this engine (default: http://HOST:PORT it listens on).")
     var advertise: String?
     @Flag(help: "Check the configuration (and that it declares this engine), then exit.")
@@ -111,8 +111,13 @@ struct EngineCommand: AsyncParsableCommand {
         if check { return announce("\(config.name): configuration is valid for engine \(name)") }
         if let listen { (settings.host, settings.port) = try parseListen(listen) }
         if let dataDir { settings.dataDirectory = dataDir }
+        let directors = director.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        for url in directors where !(url.hasPrefix("http://") || url.hasPrefix("https://")) || URL(string: url)?.host == nil {
+            throw ValidationError("--director: '\(url.prefix(64))' is not an http:// or https:// URL")
+        }
         var server = EngineServer(
-            settings: settings, directorURL: director ?? configuration.directorURL, grantSecret: configuration.grantSecret, logger: logger)
+            settings: settings, directorURLs: directors.isEmpty ? configuration.directorURLs : directors, grantSecret: configuration.grantSecret,
+            logger: logger)
         server.advertisedURL = advertise
         server.limits = configuration.limits
         server.metricsToken = configuration.director.metricsToken

@@ -27,6 +27,21 @@ import Testing
         #expect(configuration.directorURL == "http://127.0.0.1:0")
     }
 
+    @Test func engineDirectorListKeepsOrderAndRejectsWhatIsNotAnHTTPURL() throws {
+        let listed = try Configuration.parse(yaml: Self.valid + "\ndirectorURL: http://a:8080\ndirectorURLs: [http://b:8080, http://a:8080/, https://c]\n")
+        #expect(listed.directorURL == "http://a:8080")
+        #expect(listed.directorURLs == ["http://a:8080", "http://b:8080", "https://c"])
+        let onlyList = try Configuration.parse(yaml: Self.valid + "\ndirectorURLs: [http://b:8080]\n")
+        #expect(onlyList.directorURLs == ["http://b:8080"])
+        #expect(try Configuration.parse(yaml: Self.valid).directorURLs == ["http://127.0.0.1:0"])
+        #expect {
+            try Configuration.parse(yaml: Self.valid + "\ndirectorURLs: [b:8080, \"http://\"]\n")
+        } throws: { error in
+            let text = (error as? ConfigurationError)?.description ?? ""
+            return text.contains("'b:8080' is not an http") && text.contains("'http://' is not an http")
+        }
+    }
+
     @Test func quotasDecodeWithDefaultsAndTheirProblems() throws {
         let defaults = try Configuration.parse(yaml: Self.valid)
         #expect(defaults.director.quotas.user == Quota(maxStreams: 10, maxBitsPerSecond: 100_000_000))

@@ -207,6 +207,13 @@ struct DirectorRoutes {
 
     // MARK: Engine control plane
 
+    /// The answer to a registration or heartbeat (`ClusterMessages.DirectorList` plus what it acknowledges).
+    struct EngineReply: Encodable {
+        var registered: String?
+        var ok: Bool?
+        var directors: [String]?
+    }
+
     @Sendable func registerEngine(_ request: Request, context: SluiceRequestContext) async throws -> Response {
         try requireEngine(request)
         let body = try await JSONResponse.decode(ClusterMessages.RegisterEngine.self, from: request, context: context)
@@ -215,7 +222,7 @@ struct DirectorRoutes {
         }
         let record = EngineRecord(name: body.name, url: body.url, capacity: body.capacity, isUp: true, lastHeartbeat: await director.now())
         await director.registerEngine(record, objects: body.objects.filter { MediaObject.isValidName($0.name) }, instance: body.instance)
-        return JSONResponse.make(["registered": body.name])
+        return JSONResponse.make(EngineReply(registered: body.name, directors: await director.liveDirectorURLs))
     }
 
     @Sendable func heartbeat(_ request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -224,7 +231,7 @@ struct DirectorRoutes {
         guard await director.heartbeat(engine: name) else {
             return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name)' must register first")
         }
-        return JSONResponse.make(["ok": true])
+        return JSONResponse.make(EngineReply(ok: true, directors: await director.liveDirectorURLs))
     }
 
     @Sendable func renew(_ request: Request, context: SluiceRequestContext) async throws -> Response {

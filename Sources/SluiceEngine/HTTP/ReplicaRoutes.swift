@@ -37,7 +37,7 @@ struct ReplicaRoutes {
         }
         // Reports go to the director that ordered the copy.
         let orderedBy = order.reportTo.flatMap { URL(string: $0)?.scheme?.hasPrefix("http") == true ? $0 : nil }
-        let reportTo = orderedBy.map { DirectorLink(baseURL: $0, token: director.token) } ?? director
+        let reportTo = orderedBy.map { DirectorLink(baseURLs: [$0] + director.directors.candidates, token: director.token, logger: director.logger) } ?? director
         let copier = Copier(engineName: engineName, objects: objects, director: reportTo, logger: logger)
         // The order is answered at once; the copy runs at the paced rate and reports when done.
         guard work.start({ await copier.run(order) }) else {
