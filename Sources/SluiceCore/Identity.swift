@@ -68,7 +68,7 @@ public struct KeyRecord: Hashable, Sendable, Codable {
 }
 
 /// The caller of a request, once authenticated.
-public struct Principal: Hashable, Sendable {
+public struct Principal: Hashable, Sendable, Codable {
     public var name: String
     public var role: Role
     public var groups: [String]

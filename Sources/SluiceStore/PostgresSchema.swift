@@ -132,5 +132,11 @@ enum PostgresSchema {
         ["CREATE TABLE object_access (object text PRIMARY KEY, body text NOT NULL)"],
         // What became of one stream (`GET /v1/streams/{id}`), without reading the whole table.
         ["CREATE INDEX usage_stream ON usage (stream_id)"],
+        // RTSP sessions, so a player controls its session through any director; one director
+        // holds each (times it out, answers for it) until another takes it over.
+        [
+            "CREATE TABLE rtsp_sessions (id text PRIMARY KEY, director text NOT NULL, body text NOT NULL)",
+            "CREATE INDEX rtsp_sessions_director ON rtsp_sessions (director)",
+        ],
     ]
 }

@@ -510,6 +510,55 @@ public final class PostgresStore: SharedStore {
 
     public func changes() -> AsyncStream<SharedChange> { events }
 
+    // MARK: RTSP sessions
+
+    public func saveRTSPSession(id: String, body: String) async throws {
+        try await query(
+            """
+            INSERT INTO rtsp_sessions (id, director, body) VALUES (\(id), \(directorID), \(body))
+            ON CONFLICT (id) DO UPDATE SET director = EXCLUDED.director, body = EXCLUDED.body
+            """)
+    }
+
+    public func deleteRTSPSession(id: String) async throws {
+        try await query("DELETE FROM rtsp_sessions WHERE id = \(id)")
+    }
+
+    public func rtspSession(id: String) async throws -> String? {
+        for try await body in try await query("SELECT body FROM rtsp_sessions WHERE id = \(id)").decode(String.self) { return body }
+        return nil
+    }
+
+    public func adoptRTSPSession(id: String) async throws -> String? {
+        let rows = try await query("UPDATE rtsp_sessions SET director = \(directorID) WHERE id = \(id) RETURNING body")
+        for try await body in rows.decode(String.self) { return body }
+        return nil
+    }
+
+    public func adoptOrphanedRTSPSessions(seenBefore cutoff: Timestamp, limit: Int) async throws -> [String] {
+        // A session is an orphan when no director row is fresher than the cutoff for its holder;
+        // SKIP LOCKED lets two survivors share the orphans instead of waiting on each other.
+        let rows = try await query(
+            """
+            UPDATE rtsp_sessions SET director = \(directorID) WHERE id IN (
+              SELECT s.id FROM rtsp_sessions s LEFT JOIN directors d ON d.id = s.director
+              WHERE s.director <> \(directorID) AND (d.seen_ms IS NULL OR d.seen_ms < \(cutoff.millisecondsSinceEpoch))
+              ORDER BY s.id LIMIT \(Int64(limit)) FOR UPDATE OF s SKIP LOCKED)
+            RETURNING body
+            """)
+        var bodies: [String] = []
+        for try await body in rows.decode(String.self) { bodies.append(body) }
+        return bodies
+    }
+
+    public func heldRTSPSessions() async throws -> Set<String> {
+        var ids: Set<String> = []
+        for try await id in try await query("SELECT id FROM rtsp_sessions WHERE director = \(directorID)").decode(String.self) {
+            ids.insert(id)
+        }
+        return ids
+    }
+
     // MARK: Internals
 
     /// How long one statement may take, waiting for a connection included, before the caller

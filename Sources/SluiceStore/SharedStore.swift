@@ -40,6 +40,20 @@ public protocol SharedStore: SluiceStore {
 
     /// Capacity released or the catalog changed somewhere: wakes the caller's waiters.
     func changes() -> AsyncStream<SharedChange>
+
+    // MARK: RTSP sessions (a player may control its session through any director)
+
+    /// Saves a session this director holds (its body is the RTSP front door's JSON).
+    func saveRTSPSession(id: String, body: String) async throws
+    func deleteRTSPSession(id: String) async throws
+    /// A session's body, whoever holds it; nil when unknown.
+    func rtspSession(id: String) async throws -> String?
+    /// Takes the session over from whichever director holds it: its body, nil when unknown.
+    func adoptRTSPSession(id: String) async throws -> String?
+    /// Takes over at most `limit` sessions whose director was not seen since `cutoff` (it died).
+    func adoptOrphanedRTSPSessions(seenBefore cutoff: Timestamp, limit: Int) async throws -> [String]
+    /// The IDs of the sessions this director holds.
+    func heldRTSPSessions() async throws -> Set<String>
 }
 
 public enum SharedAdmission: Equatable, Sendable {

@@ -1,3 +1,4 @@
+import Foundation
 import SluiceCore
 @testable import SluiceDirector
 import Testing
@@ -26,6 +27,31 @@ import Testing
             return
         }
         machine.playSucceeded(session: id)
+    }
+
+    @Test func anAdoptedSessionNeedsItsOwnersCredentialsAndGetsAFullTimeout() throws {
+        var original = machine()
+        played(&original)
+        // What the shared store carries: the session without its last keep-alive, as JSON.
+        let stored = try JSONEncoder().encode(try #require(original.sessions["s1"]?.persisted))
+        let session = try JSONDecoder().decode(Machine.Session.self, from: stored)
+        #expect(session == original.sessions["s1"]?.persisted)
+
+        var adopter = machine(with: [])
+        let later = start + .seconds(50)
+        adopter.adopted(session, now: later)
+        #expect(adopter.control(session: "s1", connection: 7) == .needs(.configurationAdmin), "no connection here owns it")
+        #expect(adopter.sessions["s1"]?.phase == .playing)
+        // Quiet for the session timeout from the adoption, not from the last request elsewhere.
+        #expect(adopter.tick(now: later + .seconds(59), streams: [1: .live(lastReceiverReport: nil)]).isEmpty)
+        let held = try #require(adopter.sessions["s1"])
+        #expect(adopter.tick(now: later + .seconds(61), streams: [1: .live(lastReceiverReport: nil)]) == [.stopAndEnd(held, reason: .clientGone)])
+
+        // Taken over elsewhere: forgotten here without ending its stream.
+        var holder = machine()
+        holder.handedOver(session: "s1")
+        #expect(holder.sessions.isEmpty)
+        #expect(holder.tick(now: start + .seconds(600), streams: [:]).isEmpty)
     }
 
     @Test func playGoesToTheEngineAndPauseToo() {

@@ -181,9 +181,11 @@ final class Cluster: @unchecked Sendable {
         return index
     }
 
-    func startEngines() async throws {
+    /// Starts every engine, told of `directors` (by default the first director alone).
+    func startEngines(directors: [String]? = nil) async throws {
+        let told = (directors ?? [directorURL]).flatMap { ["--director", $0] }
         for name in engineNames {
-            let process = try ServerProcess(name: name, arguments: ["engine", "--config", configPath, "--name", name, "--director", directorURL])
+            let process = try ServerProcess(name: name, arguments: ["engine", "--config", configPath, "--name", name] + told)
             engines[name] = process
             engineURLs[name] = try await process.waitFor("engine \(name) listening on ").trimmingCharacters(in: .whitespaces)
         }

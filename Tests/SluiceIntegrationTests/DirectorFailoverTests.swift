@@ -88,5 +88,74 @@ extension IntegrationTests {
         #expect(try server.psql("failover", "SELECT coalesce(sum(reserved_bps), 0) FROM links") == "0")
         #expect(ContinuousClock.now - killedAt < .seconds(20))
     }
+
+    /// RTSP sessions live in the shared store: a player whose director died controls its
+    /// session through another (with its own credentials only), and a session nobody comes
+    /// back for is taken over by a survivor and timed out, its path freed.
+    @Test func anRTSPSessionIsControlledThroughAnotherDirectorAfterItsDirectorDies() async throws {
+        let server = try TemporaryPostgres.start()
+        defer { server.stop() }
+        let cluster = try Cluster(
+            maxWait: "5s", engineNames: ["engine-a"], rtspSessionTimeout: "3s", store: try server.createDatabase("sessions"),
+            directorSettings: "claimTimeout: 10s")
+        defer { cluster.stop() }
+        try await cluster.addDirector()
+        try await cluster.addDirector()
+        // Told of both directors (`--director` twice), the engine needs nothing from the store.
+        try await cluster.startEngines(directors: cluster.directorURLs)
+        try cluster.put(try cluster.makeSample(name: "clip", seconds: 20, bitrate: 500_000), as: "clip")
+
+        func setUpAndPlay(_ rtsp: RTSPConnection, _ receiver: UDPArrivals) throws -> (session: String, streamID: UInt32) {
+            let setup = try rtsp.send("SETUP", "Transport: RTP/AVP;unicast;client_port=\(receiver.port)-\(receiver.port + 1)\r\n").reply
+            #expect(setup.hasPrefix("RTSP/1.0 200"), "\(setup)")
+            let session = try #require(RTSPConnection.sessionID(in: setup))
+            let ssrc = try #require(setup.split(separator: "ssrc=").last?.prefix(8)).description
+            #expect(try rtsp.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+            return (session, try #require(UInt32(ssrc, radix: 16)))
+        }
+        let (kept, keptRTCP) = try UDPArrivals.pair()
+        let (abandoned, abandonedRTCP) = try UDPArrivals.pair()
+        defer { for receiver in [kept, keptRTCP, abandoned, abandonedRTCP] { receiver.close() } }
+        let first = try RTSPConnection(url: cluster.rtspURLs[0] + "/clip", key: cluster.apiKey)
+        let second = try RTSPConnection(url: cluster.rtspURLs[0] + "/clip", key: cluster.apiKey)
+        defer { first.close(); second.close() }
+        let (session, streamID) = try setUpAndPlay(first, kept)
+        let (abandonedSession, abandonedID) = try setUpAndPlay(second, abandoned)
+        try await cluster.waitUntil("both streams to arrive") { kept.count > 20 && abandoned.count > 20 }
+        cluster.directors[0].stop(signal: SIGKILL)
+
+        // The player comes back through director 1 with the session it had.
+        let other = try RTSPConnection(url: cluster.rtspURLs[1] + "/clip", key: cluster.apiKey)
+        let stranger = try RTSPConnection(url: cluster.rtspURLs[1] + "/clip", key: nil)
+        defer { other.close(); stranger.close() }
+        let anonymous = try stranger.send("PAUSE", "Session: \(session)\r\n").reply
+        #expect(anonymous.hasPrefix("RTSP/1.0 401"), "a session ID alone controls nothing: \(anonymous)")
+        #expect(try other.send("GET_PARAMETER", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+        let pause = try other.send("PAUSE", "Session: \(session)\r\n").reply
+        #expect(pause.hasPrefix("RTSP/1.0 200"), "\(pause)")
+        try await Task.sleep(for: .milliseconds(300))
+        let paused = kept.count
+        try await Task.sleep(for: .seconds(1))
+        #expect(kept.count == paused, "the engine paused on the PAUSE sent through director 1")
+        #expect(try other.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+        try await cluster.waitUntil("packets again") { kept.count > paused + 10 }
+        #expect(try other.send("GET_PARAMETER", "Session: 0123456789abcdef\r\n").reply.hasPrefix("RTSP/1.0 454"))
+        #expect(try other.send("TEARDOWN", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+
+        // Nobody came back for the other session: director 1 takes it over and times it out.
+        try await cluster.waitUntil("both usage records", timeout: .seconds(20)) {
+            try server.psql("sessions", "SELECT count(*) FROM usage WHERE kind = 'play'") == "2"
+        }
+        #expect(try server.psql("sessions", "SELECT end_reason FROM usage WHERE stream_id = \(streamID)") == "player_stopped")
+        let usage = try server.psql("sessions", "SELECT * FROM usage")
+        #expect(
+            try server.psql("sessions", "SELECT end_reason FROM usage WHERE stream_id = \(abandonedID)") == "client_gone",
+            "\(usage)\n\(cluster.directors[1].log.suffix(3000))\nengine:\n\(cluster.engines["engine-a"]?.log.suffix(3000) ?? "")")
+        #expect(cluster.directors[1].log.contains("rtsp session taken over from a director that stopped"), "\(abandonedSession)")
+        #expect(try server.psql("sessions", "SELECT coalesce(sum(reserved_bps), 0) FROM links") == "0")
+        try await cluster.waitUntil("the sessions to leave the store") {
+            try server.psql("sessions", "SELECT count(*) FROM rtsp_sessions") == "0"
+        }
+    }
 }
 }

@@ -29,6 +29,8 @@ actor RTSPService {
     let clock: any SluiceClock
     let logger: Logger
     private var machine: RTSPSessionStateMachine
+    /// With a shared store: each session as last saved there (`Session.persisted`).
+    private var saved: [String: RTSPSessionStateMachine.Session] = [:]
 
     init(
         director: any RTSPDirector, engines: EngineControl, clock: any SluiceClock, sessionTimeout: Duration, claimTimeout: Duration,
@@ -43,6 +45,9 @@ actor RTSPService {
 
     func handle(_ request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         var response = await respond(to: request, peer: peer)
+        if director.sharesSessions {
+            await saveSessions([sessionID(request), response.headers["Session"].flatMap(Self.sessionID)].compactMap(\.self))
+        }
         response.headers.set("CSeq", request.cseq ?? "0")
         response.headers.add("Server", "sluice")
         return response
@@ -51,6 +56,10 @@ actor RTSPService {
     private func respond(to request: RTSPRequest, peer: Peer) async -> RTSPResponse {
         let target = RTSPTarget(request.uri)
         let sessionID = sessionID(request)
+        if let sessionID, machine.sessions[sessionID] == nil, director.sharesSessions,
+           ["GET_PARAMETER", "SET_PARAMETER", "PLAY", "PAUSE", "TEARDOWN"].contains(request.method) {
+            if let refusal = await adopt(sessionID, request: request, target: target, peer: peer) { return refusal }
+        }
         if let sessionID, ["GET_PARAMETER", "SET_PARAMETER", "PLAY", "PAUSE", "TEARDOWN"].contains(request.method),
            let refusal = await authorizeControl(request, target: target, session: sessionID, peer: peer) {
             return refusal
@@ -266,6 +275,7 @@ actor RTSPService {
 
     /// Once a second: the state machine's tick with the director's view of each session's stream.
     func sweep() async {
+        if director.sharesSessions { await reconcileSharedSessions() }
         let states = await director.playStates(machine.liveStreams)
         for action in machine.tick(now: clock.now(), streams: states) {
             if case .stopAndEnd(let session, let reason) = action {
@@ -274,6 +284,78 @@ actor RTSPService {
                 ])
             }
             await perform(action, session: nil)
+        }
+        if director.sharesSessions { await saveSessions(Set(machine.sessions.keys).union(saved.keys)) }
+    }
+
+    // MARK: Sessions in the shared store
+
+    /// Saves the named sessions that changed since they were last saved; removes those that ended.
+    private func saveSessions(_ ids: some Sequence<String>) async {
+        for id in Set(ids) {
+            if let session = machine.sessions[id]?.persisted {
+                guard saved[id] != session, let body = try? JSONEncoder().encode(session) else { continue }
+                await director.saveSession(id: id, body: String(decoding: body, as: UTF8.self))
+                saved[id] = session
+            } else if saved.removeValue(forKey: id) != nil {
+                await director.forgetSession(id: id)
+            }
+        }
+    }
+
+    /// A request named a session this director does not hold: if the store has it and the
+    /// caller may control it, take it over (nil: go on). Someone else's session ID is not
+    /// enough: without the owner's credentials nothing moves (401, or 454 for another user).
+    private func adopt(_ id: String, request: RTSPRequest, target: RTSPTarget, peer: Peer) async -> RTSPResponse? {
+        guard let body = await director.peekSession(id: id), let stored = decodeSession(body) else { return nil }
+        let (found, stale) = await principal(request, target: target, peer: peer)
+        guard let caller = found else { return await challenge(stale: stale, peer: peer) }
+        guard RTSPSessionStateMachine.mayControl(owner: stored.principal, caller: caller) else {
+            logger.warning("rtsp control refused: the session belongs to someone else", metadata: [
+                "session": "\(id)", "client": "\(peer.clientHost)", "user": "\(caller.name)",
+            ])
+            return RTSPResponse(status: 454)
+        }
+        guard let taken = await director.adoptSession(id: id), let session = adopted(taken) else { return nil }
+        await director.streamAdopted(session.streamID)
+        logger.info("rtsp session taken over from another director", metadata: ["session": "\(id)", "client": "\(peer.clientHost)"])
+        return nil
+    }
+
+    private func decodeSession(_ body: String) -> RTSPSessionStateMachine.Session? {
+        guard let session = try? JSONDecoder().decode(RTSPSessionStateMachine.Session.self, from: Data(body.utf8)) else {
+            logger.error("rtsp session in the store could not be read", metadata: ["body": "\(body.prefix(200))"])
+            return nil
+        }
+        return session
+    }
+
+    /// Holds a session read from the store; its stream is booked in this director's core.
+    private func adopted(_ body: String) -> RTSPSessionStateMachine.Session? {
+        guard let session = decodeSession(body) else {
+            return nil
+        }
+        machine.adopted(session, now: clock.now())
+        saved[session.id] = session.persisted
+        return session
+    }
+
+    /// Drops the sessions another director took over, and takes over those of dead directors.
+    private func reconcileSharedSessions() async {
+        let before = Set(saved.keys)
+        if let held = await director.heldSessions() {
+            for id in before.subtracting(held) where machine.sessions[id] != nil {
+                machine.handedOver(session: id)
+                saved[id] = nil
+                logger.info("rtsp session handed over to another director", metadata: ["session": "\(id)"])
+            }
+        }
+        for body in await director.adoptOrphanedSessions() {
+            guard let session = adopted(body) else { continue }
+            await director.streamAdopted(session.streamID)
+            logger.warning("rtsp session taken over from a director that stopped", metadata: [
+                "session": "\(session.id)", "stream_id": "\(session.streamID)", "object": "\(session.object)",
+            ])
         }
     }
 
@@ -332,8 +414,11 @@ actor RTSPService {
     // MARK: Helpers
 
     private func sessionID(_ request: RTSPRequest) -> String? {
-        guard let value = request.headers["Session"] else { return nil }
-        return value.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) }
+        request.headers["Session"].flatMap(Self.sessionID)
+    }
+
+    static func sessionID(_ header: String) -> String? {
+        header.split(separator: ";").first.map { String($0).trimmingCharacters(in: .whitespaces) }
     }
 
     /// Who made the request: a key in the URL, a bearer token, Basic (either half a key), or a

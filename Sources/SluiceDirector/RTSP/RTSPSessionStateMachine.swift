@@ -4,8 +4,8 @@ import SluiceCore
 /// a clock tick with the streams' states, an engine failure), actions out (reply, call the
 /// engine, end the stream). `RTSPService` only performs the actions; no decision here waits.
 struct RTSPSessionStateMachine {
-    struct Session: Sendable, Equatable {
-        enum Phase: Sendable, Equatable {
+    struct Session: Sendable, Equatable, Codable {
+        enum Phase: Sendable, Equatable, Codable {
             /// Set up (or paused): the reservation is held, nothing is sent.
             case ready
             case playing
@@ -41,6 +41,13 @@ struct RTSPSessionStateMachine {
         var pausedAt: Timestamp?
 
         var isEnded: Bool { if case .ended = phase { true } else { false } }
+
+        /// The session as the shared store needs it: keep-alives alone do not make it change.
+        var persisted: Session {
+            var session = self
+            session.lastSeen = Timestamp(millisecondsSinceEpoch: 0)
+            return session
+        }
         var isMoving: Bool { if case .moving = phase { true } else { false } }
     }
 
@@ -114,6 +121,23 @@ struct RTSPSessionStateMachine {
     /// The director admitted the SETUP and the engine opened the RTP session.
     mutating func setupAdmitted(_ session: Session) {
         sessions[session.id] = session
+    }
+
+    // MARK: Sessions shared between directors
+
+    /// A session another director held (its player came here, or that director died): held here
+    /// from now. No connection of this director set it up, so each request needs the
+    /// credentials of whoever did; the player has a full session timeout to show up.
+    mutating func adopted(_ session: Session, now: Timestamp) {
+        var session = session
+        session.connection = 0
+        session.lastSeen = now
+        sessions[session.id] = session
+    }
+
+    /// Another director took the session over: it is no longer this one's to answer or time out.
+    mutating func handedOver(session id: String) {
+        sessions[id] = nil
     }
 
     mutating func playReceived(session id: String, startMilliseconds: Int64?, countsFromFirstPTS: Bool, now: Timestamp) -> Action {
