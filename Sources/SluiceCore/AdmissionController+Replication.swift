@@ -13,9 +13,10 @@ extension AdmissionController {
         guard rules.enabled else { return [] }
         for object in directory.objects.keys { replication.noteBusy(object, at: now) }
         var actions: [ReplicationAction] = []
-        var inFlight = replication.copies.count
+        // The store lists every director's copies (this one's too); without one, only ours count.
+        var inFlight = max(replication.copies.count, replication.cluster.copying.values.reduce(0) { $0 + $1.count })
         var blocked: [String: String] = [:]
-        for name in replication.demand.keys.sorted() {
+        for name in Set(replication.demand.keys).union(replication.cluster.demand.keys).sorted() {
             switch copyWanted(name, now: now) {
             case .none: continue
             case .blocked(let reason): blocked[name] = reason
@@ -54,10 +55,10 @@ extension AdmissionController {
     /// The source and target of the copy `object` needs now, if it needs one (FIG. 5, 501-504).
     func copyWanted(_ name: String, now: Timestamp) -> CopyDecision {
         let rules = replication.policy
-        guard let object = directory.objects[name], replication.copying(name).isEmpty else { return .none }
+        guard let object = directory.objects[name], !replication.isCopying(name) else { return .none }
         let counts = replication.counts(name, at: now)
         guard counts.requests >= rules.overloadRequests else { return .none }
-        let edge = replication.turnedAwayAt[name] ?? replication.requestedAt[name] ?? clientNetworks.defaultEdge
+        let edge = replication.edge(of: name) ?? clientNetworks.defaultEdge
         let rate = policy.reservedRate(for: object)
         let holders = directory.replicas[name, default: []].filter { directory.engines[$0]?.isUp == true }
         let live = directory.liveHolders(of: name)
@@ -213,6 +214,11 @@ extension AdmissionController {
     public mutating func objectDeleted(_ name: String) {
         directory.removeObject(name)
         replication.forget(name)
+    }
+
+    /// The planner read the other directors' demand and every copy in flight from the store.
+    public mutating func clusterActivityObserved(_ activity: ClusterActivity) {
+        replication.cluster = activity
     }
 
     /// The configuration was reloaded with other replication rules.

@@ -75,6 +75,36 @@ public struct DemandCounts: Hashable, Sendable, Codable {
     }
 }
 
+/// One object's demand as one director saw it within the window. Directors sharing a store
+/// publish theirs, so the cluster's one planner works from every request, wherever it came in.
+public struct ObjectDemand: Hashable, Sendable {
+    public var object: String
+    public var counts: DemandCounts
+    /// The edge of the latest request, and of the latest turned away (if any was).
+    public var edge: String
+    public var turnedAwayEdge: String?
+
+    public init(object: String, counts: DemandCounts, edge: String, turnedAwayEdge: String? = nil) {
+        self.object = object
+        self.counts = counts
+        self.edge = edge
+        self.turnedAwayEdge = turnedAwayEdge
+    }
+}
+
+/// What the planner learns from the shared store about the rest of the cluster.
+public struct ClusterActivity: Hashable, Sendable {
+    /// Demand the other directors saw, summed per object.
+    public var demand: [String: ObjectDemand] = [:]
+    /// Copies in flight, whichever director ordered them: object -> targets.
+    public var copying: [String: Set<String>] = [:]
+
+    public init(demand: [String: ObjectDemand] = [:], copying: [String: Set<String>] = [:]) {
+        self.demand = demand
+        self.copying = copying
+    }
+}
+
 /// A sliding window of counts in ten fixed slots: bounded memory, however many requests.
 public struct DemandWindow: Hashable, Sendable {
     static let slotCount = 10
@@ -149,6 +179,8 @@ public struct ReplicationState: Sendable {
     var listedAt: [ReplicaKey: Timestamp] = [:]
     var droppedAt: [ReplicaKey: Timestamp] = [:]
     public internal(set) var copies: [UInt32: CopyJob] = [:]
+    /// The rest of the cluster, as the planner last read it (empty without a shared store).
+    public internal(set) var cluster = ClusterActivity()
 
     public init(policy: ReplicationPolicy) {
         self.policy = policy
@@ -166,8 +198,35 @@ public struct ReplicationState: Sendable {
         if counts(object, at: now).requests >= policy.abandonBelowRequests { busyAt[object] = now }
     }
 
+    /// Requests within the window, here and (for the planner) at the other directors.
     public func counts(_ object: String, at now: Timestamp) -> DemandCounts {
+        localCounts(object, at: now) + (cluster.demand[object]?.counts ?? DemandCounts())
+    }
+
+    /// Requests this director saw within the window.
+    public func localCounts(_ object: String, at now: Timestamp) -> DemandCounts {
         demand[object]?.counts(at: now) ?? DemandCounts()
+    }
+
+    /// This director's demand, to publish for the planner: objects requested within the window.
+    public func localDemand(at now: Timestamp) -> [ObjectDemand] {
+        demand.keys.sorted().compactMap { object in
+            let counts = localCounts(object, at: now)
+            guard counts.requests > 0 else { return nil }
+            return ObjectDemand(object: object, counts: counts, edge: requestedAt[object] ?? "", turnedAwayEdge: turnedAwayAt[object])
+        }
+    }
+
+    /// Where a copy of `object` must be able to send: the latest client turned away, else the
+    /// latest request, here first, then elsewhere in the cluster.
+    func edge(of object: String) -> String? {
+        let elsewhere = cluster.demand[object]
+        return turnedAwayAt[object] ?? elsewhere?.turnedAwayEdge ?? requestedAt[object] ?? elsewhere.map(\.edge).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// A copy of `object` is in flight, ordered by this director or another.
+    func isCopying(_ object: String) -> Bool {
+        !copying(object).isEmpty || cluster.copying[object]?.isEmpty == false
     }
 
     /// Forgets everything about a deleted object.
@@ -177,6 +236,8 @@ public struct ReplicationState: Sendable {
         requestedAt[object] = nil
         copyBlocked[object] = nil
         busyAt[object] = nil
+        cluster.demand[object] = nil
+        cluster.copying[object] = nil
         listedAt = listedAt.filter { $0.key.object != object }
         droppedAt = droppedAt.filter { $0.key.object != object }
     }

@@ -46,6 +46,10 @@ public actor Director {
     /// Counters of what the director decided, and the exposition of its state.
     public nonisolated let metrics: DirectorMetrics
     var lastReplicationPlan = Timestamp(millisecondsSinceEpoch: 0)
+    /// Whether this director planned replication at its last turn, and whether the store holds
+    /// demand it published (so an empty window is published once, not every second).
+    var plansReplication = false
+    var demandPublished = false
     /// The play streams of each failed engine, once ended: the RTSP front door reads them and
     /// moves its sessions. A stream rather than a callback, so neither side calls the other.
     public nonisolated let engineFailures: AsyncStream<EngineFailure>
@@ -95,6 +99,7 @@ public actor Director {
         for replica in snapshot.replicas {
             if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
         }
+        for engine in snapshot.draining { _ = controller.drainSet(engine: engine, draining: true) }
         for stream in snapshot.streams { controller.streamRestored(stream) }
         restoredUnrenewed = Set(snapshot.streams.map(\.id))
         try await loadIdentities()

@@ -20,6 +20,8 @@ public final class DirectorMetrics: Sendable {
         .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(2),
     ]
     let webhookBacklog: Gauge
+    /// 1 while this director plans replication for the cluster.
+    let replicationPlanner: Gauge
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String = "dev") {
         self.registry = registry
@@ -37,6 +39,8 @@ public final class DirectorMetrics: Sendable {
         queueWaitAdmitted = wait("admitted")
         queueWaitRefused = wait("refused")
         webhookBacklog = registry.gauge(name: "sluice_webhook_backlog_records", help: "Usage records not yet taken by the usage webhook")
+        replicationPlanner = registry.gauge(
+            name: "sluice_replication_planner", help: "1 while this director plans replication for the cluster (it holds the planner's lock)")
         // Every series a dashboard may query exists from the start, at 0.
         for transport in ["http", "rtsp", "hls"] {
             for result in ["admitted", "refused"] { admissionCounter(transport: transport, result: result).increment(by: Int64(0)) }

@@ -19,12 +19,14 @@ extension Director {
         controller.demandObserved(outcome, object: object, clientAddress: request.clientAddress, now: clock.now())
     }
 
-    /// Once a second: give up overdue copies, then carry out what the planner decides.
+    /// Once a second: give up overdue copies, then, if this director is the cluster's planner,
+    /// carry out what the planner decides.
     func replicate(now: Timestamp) async {
         for job in controller.overdueCopies(now: now) {
             logger.warning("copy gave up: the target never reported", metadata: ["object": "\(job.object)", "target": "\(job.target)", "stream_id": "\(job.id)"])
             await end(streamID: job.id, bytesSent: nil, reason: .failed)
         }
+        guard await planningTurn(now: now) else { return }
         let blockedBefore = controller.replication.copyBlocked
         let actions = controller.planReplication(now: now)
         for (object, reason) in controller.replication.copyBlocked.sorted(by: { $0.key < $1.key }) where blockedBefore[object] != reason {
@@ -140,6 +142,16 @@ extension Director {
         guard playing == 0 else {
             return .failure(AdmissionRefusal(.engineFull, "\(playing) streams are playing '\(object)' on '\(engine)'; drain them first", engine: engine))
         }
+        if let shared {
+            // Streams other directors admitted play it too.
+            do {
+                if try await shared.isPlaying(object: object, on: engine) {
+                    return .failure(AdmissionRefusal(.engineFull, "streams admitted by another director are playing '\(object)' on '\(engine)'; drain them first", engine: engine))
+                }
+            } catch {
+                return .failure(AdmissionRefusal(.engineUnavailable, "the shared store cannot say whether '\(object)' plays on '\(engine)': \(error)", engine: engine))
+            }
+        }
         controller.replicaDropped(object: object, engine: engine, now: clock.now())
         await persist { try await $0.delete(replicaOf: object, on: engine) }
         if let engineControl, let url = controller.directory.engines[engine]?.url {
@@ -153,9 +165,11 @@ extension Director {
         return .success(())
     }
 
-    /// Starts or stops draining an engine; returns its live streams, or nil when unknown.
-    public func setDraining(engine: String, _ draining: Bool) -> Int? {
+    /// Starts or stops draining an engine (saved in the store: every director sharing it, and
+    /// this one after a restart, honours it); returns its live streams, or nil when unknown.
+    public func setDraining(engine: String, _ draining: Bool) async -> Int? {
         guard controller.drainSet(engine: engine, draining: draining) else { return nil }
+        await persist { try await $0.save(draining: engine, draining) }
         let live = controller.streams.values.filter { $0.engine == engine && $0.kind == .play }.count
         logger.info(draining ? "engine draining: no new streams" : "engine drain cancelled", metadata: ["engine": "\(engine)", "live_streams": "\(live)"])
         return live

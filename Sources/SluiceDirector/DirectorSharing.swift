@@ -132,6 +132,10 @@ extension Director {
             for replica in catalog.replicas {
                 if let object = controller.directory.objects[replica.object] { controller.objectAdded(object, on: replica.engine, kind: replica.kind) }
             }
+            for engine in controller.directory.engines.keys.sorted() where catalog.draining.contains(engine) != controller.directory.draining.contains(engine) {
+                _ = controller.drainSet(engine: engine, draining: catalog.draining.contains(engine))
+                logger.info(catalog.draining.contains(engine) ? "engine draining (set through another director)" : "engine drain cancelled (through another director)", metadata: ["engine": "\(engine)"])
+            }
             // Replicas another director dropped (or found corrupt).
             let listed = Set(catalog.replicas.map { ReplicaKey(object: $0.object, engine: $0.engine) })
             for (object, engines) in controller.directory.replicas {

@@ -55,6 +55,8 @@ extension Director {
 
     public func replicas(of object: String) -> Set<String>? { controller.directory.replicas[object] }
 
+    public func isDraining(_ engine: String) -> Bool { controller.directory.draining.contains(engine) }
+
     /// The object when `principal` may play it; nil when missing or not theirs to see.
     public func playableObject(_ name: String, for principal: Principal) -> MediaObject? {
         guard access(of: name, for: principal) != nil else { return nil }

@@ -138,5 +138,17 @@ enum PostgresSchema {
             "CREATE TABLE rtsp_sessions (id text PRIMARY KEY, director text NOT NULL, body text NOT NULL)",
             "CREATE INDEX rtsp_sessions_director ON rtsp_sessions (director)",
         ],
+        // One replication planner: every director publishes the demand it saw (the planner
+        // sums them), copies in flight are found without scanning the play streams, and drains
+        // are shared.
+        [
+            """
+            CREATE TABLE demand (director text NOT NULL, object text NOT NULL, admitted bigint NOT NULL,
+              queued bigint NOT NULL, refused bigint NOT NULL, edge text NOT NULL, turned_away_edge text,
+              seen_ms bigint NOT NULL, PRIMARY KEY (director, object))
+            """,
+            "CREATE INDEX streams_copies ON streams (object) WHERE kind = 'copy'",
+            "CREATE TABLE drains (engine text PRIMARY KEY)",
+        ],
     ]
 }

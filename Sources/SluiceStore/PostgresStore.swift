@@ -14,11 +14,12 @@ import SluiceCore
 public final class PostgresStore: SharedStore {
     public let directorID: String
     public let path: String
-    private let client: PostgresClient
+    let client: PostgresClient
     private let runner: Task<Void, Never>
     private let listener: Task<Void, Never>
     private let events: AsyncStream<SharedChange>
-    private let logger: Logger
+    let logger: Logger
+    let lead = PostgresReplicationLead()
 
     private init(client: PostgresClient, directorID: String, path: String, logger: Logger) {
         self.client = client
@@ -35,6 +36,7 @@ public final class PostgresStore: SharedStore {
     /// and migrates the schema.
     public static func open(url: String, directorID: String, logger: Logger) async throws -> PostgresStore {
         let configuration = try configuration(from: url)
+        let lockConfiguration = try connectionConfiguration(from: url)
         let redacted = "postgres://\(configuration.username)@\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)/\(configuration.database ?? configuration.username)"
         try await waitUntilReachable(host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, url: redacted, logger: logger)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -51,6 +53,7 @@ public final class PostgresStore: SharedStore {
             try? await store.close()
             throw StoreError("cannot use the PostgreSQL store at \(redacted): \(String(reflecting: error))")
         }
+        store.lead.start(configuration: lockConfiguration, logger: logger)
         return store
     }
 
@@ -104,6 +107,21 @@ public final class PostgresStore: SharedStore {
         configuration.options.minimumConnections = 2
         configuration.options.connectTimeout = .seconds(3)
         return configuration
+    }
+
+    /// The same server, user and TLS as the pool's, for a single connection of our own.
+    static func connectionConfiguration(from url: String) throws -> PostgresConnection.Configuration {
+        let pool = try configuration(from: url)
+        let mode = URLComponents(string: url)?.queryItems?.first { $0.name == "sslmode" }?.value ?? "prefer"
+        let tls: PostgresConnection.Configuration.TLS
+        switch mode {
+        case "disable": tls = .disable
+        case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+        return PostgresConnection.Configuration(
+            host: pool.host ?? "127.0.0.1", port: pool.port ?? 5432, username: pool.username, password: pool.password,
+            database: pool.database, tls: tls)
     }
 
     private func migrate() async throws {
@@ -172,6 +190,7 @@ public final class PostgresStore: SharedStore {
                 name: name, url: url, capacity: try decoder.decode(EngineCapacity.self, from: Data(capacity.utf8)), isUp: false,
                 lastHeartbeat: Timestamp(millisecondsSinceEpoch: heartbeat)))
         }
+        for try await engine in try await query("SELECT engine FROM drains").decode(String.self) { snapshot.draining.insert(engine) }
     }
 
     public func save(object: MediaObject) async throws {
@@ -354,6 +373,7 @@ public final class PostgresStore: SharedStore {
     }
 
     public func close() async throws {
+        lead.stop()
         listener.cancel()
         // `run()` closes the pool's connections when cancelled. Not awaited: with the server
         // gone, connection attempts may take their time, and a director must still stop.
@@ -566,7 +586,7 @@ public final class PostgresStore: SharedStore {
     static let statementTimeout: Duration = .seconds(5)
 
     @discardableResult
-    private func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         try await bounded { try await self.client.query(query) }
     }
 
@@ -574,8 +594,13 @@ public final class PostgresStore: SharedStore {
     private func bounded<T: Sendable>(
         timeout: Duration = statementTimeout, _ failure: String? = nil, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        let failure = failure ?? "PostgreSQL at \(path) did not answer within \(timeout)"
-        return try await withThrowingTaskGroup(of: T.self) { group in
+        try await Self.bounded(timeout: timeout, failure ?? "PostgreSQL at \(path) did not answer within \(timeout)", body)
+    }
+
+    static func bounded<T: Sendable>(
+        timeout: Duration, _ failure: String, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
             group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: timeout)
@@ -587,7 +612,7 @@ public final class PostgresStore: SharedStore {
         }
     }
 
-    private func notifyCatalog() async throws {
+    func notifyCatalog() async throws {
         try await query("SELECT pg_notify(\(PostgresSchema.eventChannel), 'catalog')")
     }
 

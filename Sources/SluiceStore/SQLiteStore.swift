@@ -42,6 +42,8 @@ public final class SQLiteStore: SluiceStore {
         ["CREATE TABLE object_access (object TEXT PRIMARY KEY, body TEXT NOT NULL)"],
         // What became of one stream (`GET /v1/streams/{id}`), without reading the whole table.
         ["CREATE INDEX usage_stream ON usage (stream_id)"],
+        // Engines an operator drains stay drained across a restart.
+        ["CREATE TABLE drains (engine TEXT PRIMARY KEY)"],
     ]
 
     private init(connection: SQLiteConnection, path: String) {
@@ -106,6 +108,7 @@ public final class SQLiteStore: SluiceStore {
                 name: row.string("name"), url: row.string("url"), capacity: capacity, isUp: false,
                 lastHeartbeat: Timestamp(millisecondsSinceEpoch: row.int64("last_heartbeat_ms"))))
         }
+        for row in try await connection.query("SELECT engine FROM drains") { snapshot.draining.insert(row.string("engine")) }
         for row in try await connection.query("SELECT body FROM streams ORDER BY id") {
             snapshot.streams.append(try decoder.decode(LiveStream.self, from: Data(row.string("body").utf8)))
         }
@@ -144,6 +147,11 @@ public final class SQLiteStore: SluiceStore {
         _ = try await connection.query(
             "INSERT OR REPLACE INTO engines (name, url, capacity, last_heartbeat_ms) VALUES (?, ?, ?, ?)",
             [.text(engine.name), .text(engine.url), .text(capacity), .integer(Int(engine.lastHeartbeat.millisecondsSinceEpoch))])
+    }
+
+    public func save(draining engine: String, _ draining: Bool) async throws {
+        _ = try await connection.query(
+            draining ? "INSERT OR IGNORE INTO drains (engine) VALUES (?)" : "DELETE FROM drains WHERE engine = ?", [.text(engine)])
     }
 
     public func save(stream: LiveStream) async throws {

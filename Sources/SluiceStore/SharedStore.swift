@@ -54,6 +54,18 @@ public protocol SharedStore: SluiceStore {
     func adoptOrphanedRTSPSessions(seenBefore cutoff: Timestamp, limit: Int) async throws -> [String]
     /// The IDs of the sessions this director holds.
     func heldRTSPSessions() async throws -> Set<String>
+
+    // MARK: Replication (one planner for the cluster)
+
+    /// True while this director holds the planner's lock (a PostgreSQL advisory lock on a
+    /// connection of its own, released by the server when the director dies).
+    var leadsReplication: Bool { get }
+    /// Replaces this director's published demand with `demand` (the planner reads it).
+    func publish(demand: [ObjectDemand], at now: Timestamp) async throws
+    /// The other directors' demand published since `cutoff`, and every copy in flight.
+    func clusterActivity(since cutoff: Timestamp) async throws -> ClusterActivity
+    /// Whether any director's stream plays `object` from `engine` now.
+    func isPlaying(object: String, on engine: String) async throws -> Bool
 }
 
 public enum SharedAdmission: Equatable, Sendable {

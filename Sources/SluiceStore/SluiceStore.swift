@@ -6,6 +6,8 @@ public struct StoreSnapshot: Sendable {
     public var replicas: [(object: String, engine: String, kind: ReplicaKind)] = []
     public var engines: [EngineRecord] = []
     public var streams: [LiveStream] = []
+    /// Engines an operator is draining (they take no new streams).
+    public var draining: Set<String> = []
     public init() {}
 }
 
@@ -19,6 +21,8 @@ public protocol SluiceStore: Sendable {
     /// Removes the object, its replicas and its access rule (usage records stay).
     func delete(object: String) async throws
     func save(engine: EngineRecord) async throws
+    /// Starts or stops draining an engine; kept across restarts and shared by directors.
+    func save(draining engine: String, _ draining: Bool) async throws
     func save(stream: LiveStream) async throws
     func deleteStream(id: UInt32) async throws
     func append(usage: UsageRecord) async throws

@@ -87,6 +87,33 @@ import Testing
         #expect(controller.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
     }
 
+    /// Directors sharing a store: the planner adds the demand the others published to its own,
+    /// and a copy another director ordered counts as in flight.
+    @Test func thePlannerWorksFromTheWholeClustersDemandAndCopies() {
+        var planner = Self.controller()
+        _ = Self.saturate(&planner, extra: 1, at: Self.start)
+        #expect(planner.planReplication(now: Self.start).isEmpty, "alone, one request turned away is below overloadRequests (2)")
+        var elsewhere = DemandCounts()
+        elsewhere.refused = 1
+        let published = ObjectDemand(object: "movie", counts: elsewhere, edge: "edge", turnedAwayEdge: "edge")
+        #expect(planner.replication.localDemand(at: Self.start).map(\.counts.saturated) == [1], "what this director publishes")
+
+        planner.clusterActivityObserved(ClusterActivity(demand: ["movie": published]))
+        #expect(planner.replication.counts("movie", at: Self.start).saturated == 2)
+        #expect(planner.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
+        #expect(planner.replication.localDemand(at: Self.start).map(\.counts.saturated) == [1], "the others' demand is not published again")
+
+        planner.clusterActivityObserved(ClusterActivity(demand: ["movie": published], copying: ["movie": ["engine-c"]]))
+        #expect(planner.planReplication(now: Self.start).isEmpty, "another director's copy of it is in flight")
+
+        // Demand seen only elsewhere is planned for too.
+        var quiet = Self.controller()
+        _ = Self.saturate(&quiet, extra: 0, at: Self.start)
+        elsewhere.refused = 2
+        quiet.clusterActivityObserved(ClusterActivity(demand: ["movie": ObjectDemand(object: "movie", counts: elsewhere, edge: "edge")]))
+        #expect(quiet.planReplication(now: Self.start) == [.copy(object: "movie", from: "engine-a", to: "engine-b")])
+    }
+
     @Test func copiesOnceTheHoldersPathPassesTheThresholdWithNobodyTurnedAway() {
         var rules = Self.rules()
         rules.uplinkThreshold = 0.8

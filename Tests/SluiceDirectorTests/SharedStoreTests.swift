@@ -308,6 +308,75 @@ extension PostgresSuites {
         await b.shutdown()
     }
 
+    /// One director at a time holds the planner's lock; it passes to another within seconds of
+    /// the holder's session ending (closed, or killed by the server as when a host dies).
+    @Test func oneDirectorPlansReplicationAndAnotherTakesOverWhenItsSessionEnds() async throws {
+        let url = try server.createDatabase("planner")
+        let stores = [try await PostgresStore.open(url: url, directorID: "a", logger: logger),
+                      try await PostgresStore.open(url: url, directorID: "b", logger: logger),
+                      try await PostgresStore.open(url: url, directorID: "c", logger: logger)]
+        func holders() -> [String] { stores.filter(\.leadsReplication).map(\.directorID) }
+        try await eventually { holders().count == 1 }
+        let first = try #require(holders().first)
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(holders() == [first], "the lock stays with its holder")
+
+        // The server ends the holder's session (what a dead host's connection comes to).
+        #expect(try server.psql("planner", "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted") == "1")
+        let killed = ContinuousClock.now
+        try await eventually { holders().count == 1 && ContinuousClock.now - killed > .milliseconds(100) }
+        #expect(ContinuousClock.now - killed < .seconds(4), "taken over within seconds")
+        let second = try #require(holders().first)
+        // Closed (a director stopping): another takes it.
+        try await stores.first { $0.directorID == second }?.close()
+        try await eventually { holders().count == 1 && holders() != [second] }
+        for store in stores where store.directorID != second { try await store.close() }
+    }
+
+    /// Each director publishes its demand; the planner reads the others' (not its own again),
+    /// fresh ones only, and every copy in flight. Drains are shared.
+    @Test func demandAndDrainsAreSharedThroughTheStore() async throws {
+        let url = try server.createDatabase("demand")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        let store = try await PostgresStore.open(url: url, directorID: "probe", logger: logger)
+        var counts = DemandCounts()
+        counts.queued = 2
+        counts.admitted = 1
+        let now = clock.now()
+        try await store.publish(demand: [ObjectDemand(object: "movie", counts: counts, edge: "x", turnedAwayEdge: "x")], at: now)
+        let seen = try await store.clusterActivity(since: now)
+        #expect(seen.demand.isEmpty, "a director does not read its own demand back")
+        let shared = try #require(a.shared)
+        #expect(try await shared.clusterActivity(since: now).demand["movie"]?.counts == counts)
+        #expect(try await shared.clusterActivity(since: now + .seconds(1)).demand.isEmpty, "stale demand (a dead director's) is ignored")
+        try await store.publish(demand: [], at: now)
+        #expect(try await shared.clusterActivity(since: now).demand.isEmpty)
+
+        // Drained through a, honoured by b (once it reloads the catalog, as the store's
+        // notification makes it do).
+        #expect(await a.setDraining(engine: "e1", true) == 0)
+        await b.reloadCatalog()
+        #expect(await b.isDraining("e1"))
+        for index in 0..<3 {
+            let stream = try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.\(index)", maxWait: .zero).get()
+            #expect(stream.engine == "e2")
+        }
+        #expect(await a.setDraining(engine: "e1", false) == 0)
+        await b.reloadCatalog()
+        #expect(await !b.isDraining("e1"))
+        // And it survives a restart.
+        #expect(await a.setDraining(engine: "e2", true) == 0)
+        await a.shutdown()
+        let restarted = try await makeDirector("a", url: url)
+        #expect(await restarted.isDraining("e2"))
+        try await store.close()
+        await restarted.shutdown()
+        await b.shutdown()
+    }
+
     @Test func restartedDirectorsFindCatalogLeasesAndUsageIntact() async throws {
         let url = try server.createDatabase("restart")
         var a = try await makeDirector("a", url: url)

@@ -30,7 +30,7 @@ extension IntegrationTests {
         let server = try TemporaryPostgres.start()
         defer { server.stop() }
         let cluster = try Cluster(
-            maxWait: "5s", leaseSlack: "1s", engineNames: ["engine-a"], store: try server.createDatabase("failover"),
+            maxWait: "5s", leaseSlack: "3s", engineNames: ["engine-a"], store: try server.createDatabase("failover"),
             directorSettings: "claimTimeout: 10s")
         defer { cluster.stop() }
         try await cluster.addDirector()
@@ -42,8 +42,9 @@ extension IntegrationTests {
         try await cluster.waitUntil("the engine to learn both directors") {
             engine.log.contains("live directors listed by the store") && engine.log.contains(b)
         }
-        // 6 s at 1 Mbit/s: the initial lease (duration + 1 s) runs out before the end, so the
-        // streams live only if their leases are renewed through director 1.
+        // 6 s at 1 Mbit/s. Renewals extend a lease to now + slack; a slack of 3 s over the
+        // engine's 1 s renewals leaves room for a loaded machine (at 1 s, a renewal or the end
+        // report arriving a little late let the lease run out, which a CI run showed).
         let sample = try cluster.makeSample(name: "movie", seconds: 6, bitrate: 1_000_000)
         try cluster.put(sample, as: "movie")
         let original = try Data(contentsOf: URL(fileURLWithPath: sample))
@@ -87,6 +88,78 @@ extension IntegrationTests {
         }
         #expect(try server.psql("failover", "SELECT coalesce(sum(reserved_bps), 0) FROM links") == "0")
         #expect(ContinuousClock.now - killedAt < .seconds(20))
+    }
+
+    /// One director plans replication for the cluster, from the demand every director saw: here
+    /// the planner's own requests were all admitted, and only the other director's waited, yet
+    /// the planner copies the object (and only it does). When it dies, the other plans.
+    @Test func onePlannerCopiesForDemandSeenElsewhereAndAnotherTakesOverWhenItDies() async throws {
+        let server = try TemporaryPostgres.start()
+        defer { server.stop() }
+        // engine-a sends two 1 Mbit/s streams; the uplink rule is off, so only waiting requests
+        // (overload) can ask for a copy.
+        let cluster = try Cluster(
+            maxWait: "30s", store: try server.createDatabase("planner"), engineLinks: ["engine-a": "2200000"],
+            extraLinks: ["{ name: backbone, from: engine-a, to: engine-b, capacity: 1Gbit }"],
+            extraYAML: """
+                replication:
+                  window: 10s
+                  overloadRequests: 2
+                  uplinkThreshold: 1
+                  copyRate: 20Mbit
+
+                """)
+        defer { cluster.stop() }
+        try await cluster.addDirector()
+        try await cluster.addDirector()
+        try await cluster.startEngines()
+        @Sendable func plans(_ base: String) async -> Bool {
+            guard let body = try? await cluster.get("/metrics", base: base).body else { return false }
+            return MetricsTests.samples(String(decoding: body, as: UTF8.self))["sluice_replication_planner"] == 1
+        }
+        try await cluster.waitUntil("one director to plan") {
+            var planners = 0
+            for base in cluster.directorURLs where await plans(base) { planners += 1 }
+            return planners == 1
+        }
+        let plannerIndex = await plans(cluster.directorURLs[0]) ? 0 : 1
+        let (planner, other) = (cluster.directorURLs[plannerIndex], cluster.directorURLs[1 - plannerIndex])
+        let sample = try cluster.makeSample(name: "clip", seconds: 3, bitrate: 1_000_000)
+        try cluster.put(sample, as: "clip")
+        let original = try Data(contentsOf: URL(fileURLWithPath: sample))
+        try await cluster.waitUntil("both directors to list the clip") {
+            for base in cluster.directorURLs where try await cluster.get("/v1/objects/clip", base: base).status != 200 { return false }
+            return true
+        }
+
+        @Sendable func play(_ base: String) async throws -> Data {
+            let reply = try await cluster.get("/play/clip?maxWait=30", base: base)
+            guard reply.status == 302, let location = reply.headers.first(where: { $0.0.lowercased() == "location" })?.1 else {
+                return Data("status \(reply.status)".utf8)
+            }
+            return try await cluster.get("", headers: [], base: location).body
+        }
+        // Two through the planner fill engine-a; two through the other director wait.
+        async let first = play(planner)
+        async let second = play(planner)
+        try await cluster.waitUntil("engine-a's link to fill") {
+            try server.psql("planner", "SELECT count(*) FROM streams WHERE kind = 'play'") == "2"
+        }
+        async let third = play(other)
+        async let fourth = play(other)
+        let played = try await [first, second, third, fourth]
+        #expect(played.allSatisfy { $0 == original }, "every viewer got the clip: \(played.map(\.count))")
+        let plannerLog = cluster.directors[plannerIndex].log
+        let otherLog = cluster.directors[1 - plannerIndex].log
+        #expect(plannerLog.components(separatedBy: "object in demand: copying").count == 2, "the planner ordered one copy")
+        #expect(!otherLog.contains("object in demand: copying"), "the other director ordered none")
+        #expect(try server.psql("planner", "SELECT engine FROM replicas WHERE object = 'clip' ORDER BY engine") == "engine-a\nengine-b")
+
+        cluster.directors[plannerIndex].stop(signal: SIGKILL)
+        let killed = ContinuousClock.now
+        try await cluster.waitUntil("the other director to plan", timeout: .seconds(10)) { await plans(other) }
+        #expect(ContinuousClock.now - killed < .seconds(5))
+        #expect(cluster.directors[1 - plannerIndex].log.contains("replication planner: this director plans copies"))
     }
 
     /// RTSP sessions live in the shared store: a player whose director died controls its
