@@ -62,6 +62,10 @@ public struct Configuration: Sendable {
         /// RTP datagrams of one stream due within this window leave in one `UDP_SEGMENT` send
         /// (up to this much early, never late); zero sends each datagram alone.
         public var rtpBurstWindow: Duration
+        /// Stored objects are re-verified in the background reading at most this fast (0: never
+        /// after start), one pass every `scrubInterval`.
+        public var scrubBitsPerSecond: Int64 = 100_000_000
+        public var scrubInterval: Duration = .seconds(6 * 3600)
     }
 
     /// Licenses and the stream I/O profiles they unlock.
@@ -245,6 +249,22 @@ public struct Configuration: Sendable {
                 rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34,
                 rtpBurstWindow: duration(engine.rtpBurstWindow, "engines.\(engine.name).rtpBurstWindow") ?? .milliseconds(8)))
             engines[engines.count - 1].hlsIdleTime = duration(engine.hlsIdleTime, "engines.\(engine.name).hlsIdleTime")
+            if let text = engine.scrubRate {
+                if text == "0" || text == "off" {
+                    engines[engines.count - 1].scrubBitsPerSecond = 0
+                } else if let value = Quantity.bitsPerSecond(text), value > 0 {
+                    engines[engines.count - 1].scrubBitsPerSecond = value
+                } else {
+                    problems.append("engine '\(engine.name)': scrubRate '\(text)' is not a rate (try '100Mbit', or 'off')")
+                }
+            }
+            if let interval = duration(engine.scrubInterval, "engines.\(engine.name).scrubInterval") {
+                if interval < .seconds(1) {
+                    problems.append("engine '\(engine.name)': scrubInterval must be at least 1s")
+                } else {
+                    engines[engines.count - 1].scrubInterval = interval
+                }
+            }
             if let idle = engines[engines.count - 1].hlsIdleTime, idle < .seconds(1) || idle > .seconds(3600) {
                 problems.append("engine '\(engine.name)': hlsIdleTime must be 1s to 1h")
             }
@@ -496,6 +516,8 @@ struct RawConfiguration: Decodable {
         var rtpPort: Int?
         var dscp: Int?
         var rtpBurstWindow: String?
+        var scrubRate: String?
+        var scrubInterval: String?
     }
 
     struct RawReplication: Decodable {

@@ -48,7 +48,7 @@ indirect enum ConfigurationSchema: Sendable {
         "defaultEdge": .value,
         "engines": .list(.fields([
             "name": .value, "listen": .value, "dataDirectory": .value, "maxStreams": .value, "bufferMemory": .value,
-            "ingestRate": .value, "disk": .value, "burst": .value, "reconnectGrace": .value, "hlsIdleTime": .value, "rtpPort": .value, "dscp": .value,
+            "ingestRate": .value, "disk": .value, "burst": .value, "reconnectGrace": .value, "hlsIdleTime": .value, "scrubRate": .value, "scrubInterval": .value, "rtpPort": .value, "dscp": .value,
             "rtpBurstWindow": .value,
         ])),
     ])

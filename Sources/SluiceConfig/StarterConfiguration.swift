@@ -121,6 +121,8 @@ engines:
     rtpPort: 0                 # UDP port for RTP (RTCP is the next one); 0 picks a free pair
     dscp: 34                   # DSCP of media packets (34 = AF41)
     rtpBurstWindow: 8ms        # a stream's RTP datagrams due this close together leave in one UDP_SEGMENT send; 0 = one per send
+    scrubRate: 100Mbit         # stored objects are re-verified in the background at most this fast; off = only at start
+    scrubInterval: 6h          # one pass over every object this often
   - name: engine-b
     listen: 127.0.0.1:8082
     dataDirectory: {{DATA}}/engine-b

@@ -266,6 +266,12 @@ public enum ClusterMessages {
         }
     }
 
+    /// Engine -> director: a stored replica failed re-verification and was quarantined.
+    public struct ReplicaCorrupt: Codable, Sendable {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+    }
+
     /// Operator -> director: copy an object to an engine (`sluice replicate`).
     public struct ReplicateRequest: Codable, Sendable {
         public var to: String

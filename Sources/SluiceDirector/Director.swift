@@ -50,6 +50,8 @@ public actor Director {
     /// demand it published (so an empty window is published once, not every second).
     var plansReplication = false
     var demandPublished = false
+    /// Corrupt replicas to copy again (see `replicaCorrupt`), with the kind they had.
+    var pendingRepairs: [ReplicaKey: ReplicaKind] = [:]
     /// The play streams of each failed engine, once ended: the RTSP front door reads them and
     /// moves its sessions. A stream rather than a callback, so neither side calls the other.
     public nonisolated let engineFailures: AsyncStream<EngineFailure>

@@ -26,6 +26,7 @@ extension Director {
             logger.warning("copy gave up: the target never reported", metadata: ["object": "\(job.object)", "target": "\(job.target)", "stream_id": "\(job.id)"])
             await end(streamID: job.id, bytesSent: nil, reason: .failed)
         }
+        if !pendingRepairs.isEmpty { await repairReplicas() }
         guard await planningTurn(now: now) else { return }
         let blockedBefore = controller.replication.copyBlocked
         let actions = controller.planReplication(now: now)

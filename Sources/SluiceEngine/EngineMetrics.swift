@@ -27,6 +27,9 @@ public final class EngineMetrics: Sendable {
     let reportedLoss: ValueHistogram
     let reportedJitter: DurationHistogram
     let receiverReports: Counter
+    /// Background re-verification: bytes read, and replicas found corrupt.
+    let scrubBytes: Counter
+    let scrubCorrupt: Counter
     /// Stream gauges already made, so one whose streams all ended reads 0, not its last value.
     private let streamSeries = Mutex<Set<State.Key>>([.init(transport: "http", profile: "traditional"), .init(transport: "rtp", profile: "traditional")])
 
@@ -63,6 +66,10 @@ public final class EngineMetrics: Sendable {
             name: "sluice_engine_rtcp_jitter_seconds", labels: [name], buckets: Self.latenessBuckets,
             help: "Interarrival jitter, as each RTCP receiver report says")
         receiverReports = registry.counter(name: "sluice_engine_rtcp_reports_total", labels: [name], help: "RTCP receiver reports taken from players")
+        scrubBytes = registry.counter(name: "sluice_engine_scrub_bytes_total", labels: [name], help: "Bytes of stored objects re-read and hashed by the scrubber")
+        scrubCorrupt = registry.counter(
+            name: "sluice_engine_scrub_corrupt_total", labels: [name], help: "Objects the scrubber found corrupt (quarantined and reported)")
+        scrubCorrupt.increment(by: Int64(0))
     }
 
     /// A player's receiver report about one of our streams.

@@ -86,6 +86,10 @@ public struct EngineServer: Sendable {
             tokens: [GrantSigner.engineToken(secret: grantSecret)] + (metricsToken.map { [$0] } ?? [])
         ).register(on: router)
 
+        let scrubber = Scrubber(
+            engine: settings.name, objects: objects, director: director, bitsPerSecond: settings.scrubBitsPerSecond,
+            interval: settings.scrubInterval, metrics: metrics, logger: logger)
+        work.start { await scrubber.run() }
         let registration = Registration(
             name: settings.name, capacity: settings.capacity, objects: objects, director: director,
             heartbeatInterval: heartbeatInterval, logger: logger)

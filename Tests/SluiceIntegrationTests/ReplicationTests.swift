@@ -7,7 +7,7 @@ extension IntegrationTests {
 @Suite struct ReplicationTests {
     /// engine-a's link carries two 1 Mbit/s streams (1.05 Mbit/s reserved each), engine-b's
     /// plenty; a backbone carries copies between them.
-    static func cluster(coolDown: String = "4s") throws -> Cluster {
+    static func cluster(coolDown: String = "4s", engineSettings: String = "") throws -> Cluster {
         try Cluster(
             maxWait: "30s", engineLinks: ["engine-a": "2200000"],
             extraLinks: ["{ name: backbone, from: engine-a, to: engine-b, capacity: 1Gbit }"],
@@ -18,7 +18,7 @@ extension IntegrationTests {
                   coolDown: \(coolDown)
                   copyRate: 20Mbit
 
-                """)
+                """, engineSettings: engineSettings)
     }
 
     struct Played: Sendable {
@@ -140,6 +140,39 @@ extension IntegrationTests {
         #expect(try await cluster.json(ObjectStatus.self, "/v1/objects/film").replicas.map(\.engine) == ["engine-a"])
         #expect(!FileManager.default.fileExists(atPath: cluster.directory + "/engine-b/objects/film"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original)
+    }
+    /// Bit rot on a running engine: its scrubber finds it, quarantines the file and tells the
+    /// director, which unlists the replica and copies it again from the good one.
+    @Test func aReplicaThatRotsWhileItsEngineRunsIsFoundAndCopiedAgain() async throws {
+        let cluster = try Self.cluster(coolDown: "1h", engineSettings: "scrubInterval: 1s, scrubRate: 200Mbit")
+        defer { cluster.stop() }
+        try await cluster.start()
+        let sample = try cluster.makeSample(name: "reel", seconds: 2, bitrate: 1_000_000)
+        try cluster.put(sample, as: "reel")
+        let original = try Data(contentsOf: URL(fileURLWithPath: sample))
+        let copy = try cluster.run(["replicate", "reel", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(copy.status == 0, "\(copy.output)")
+
+        // One byte flipped in place on engine-b, size unchanged.
+        let path = cluster.directory + "/engine-b/objects/reel"
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: 5000)
+        try handle.write(contentsOf: Data([original[5000] ^ 0x01]))
+        try handle.close()
+
+        let engineB = try #require(cluster.engines["engine-b"])
+        let director = try #require(cluster.director)
+        _ = try await engineB.waitFor("object quarantined")
+        try await cluster.waitUntil("the director to unlist the replica and copy it again") {
+            guard director.log.contains("replacing a corrupt replica from a good one") else { return false }
+            // Listed again (a copy in flight shows as "copying"), with the kind it had.
+            let replicas = try await cluster.json(ObjectStatus.self, "/v1/objects/reel").replicas
+            return replicas.map { "\($0.engine):\($0.state)" } == ["engine-a:static", "engine-b:static"]
+        }
+        #expect(director.log.contains("replica corrupt: unlisted"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == original, "the new replica is whole")
+        #expect(FileManager.default.fileExists(atPath: cluster.directory + "/engine-b/quarantine/reel"))
+        #expect(engineB.log.contains("scrub pass finished"))
     }
 }
 }

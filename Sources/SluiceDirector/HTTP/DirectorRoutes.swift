@@ -49,6 +49,7 @@ struct DirectorRoutes {
             Route(method: .delete, path: "/v1/objects/{object}/replicas/{engine}", handler: dropReplica),
             Route(method: .post, path: "/v1/copies/{id}/complete", handler: copyCompleted),
             Route(method: .post, path: "/v1/copies/{id}/failed", handler: copyFailed),
+            Route(method: .post, path: "/v1/engines/{engine}/replicas/{object}/corrupt", handler: replicaCorrupt),
             Route(method: .get, path: "/v1/engines", handler: engines),
             Route(method: .post, path: "/v1/engines/{engine}/drain", handler: drain),
             Route(method: .get, path: "/v1/queue", handler: queue),
@@ -362,6 +363,16 @@ struct DirectorRoutes {
         let body = try await JSONResponse.decode(ClusterMessages.CopyFailed.self, from: request, context: context)
         await director.copyFailed(streamID: body.streamID, engine: body.engine, reason: String(body.reason.prefix(500)))
         return JSONResponse.make(["ok": true])
+    }
+
+    /// An engine's scrubber found its replica corrupt and quarantined it.
+    @Sendable func replicaCorrupt(_ request: Request, context: SluiceRequestContext) async throws -> Response {
+        try requireEngine(request)
+        let engine = try context.parameters.require("engine")
+        let object = try context.parameters.require("object")
+        let body = try await JSONResponse.decode(ClusterMessages.ReplicaCorrupt.self, from: request, context: context)
+        let listed = await director.replicaCorrupt(object: object, engine: engine, reason: String(body.reason.prefix(500)))
+        return JSONResponse.make(["unlisted": listed])
     }
 
     @Sendable func engines(_ request: Request, context: SluiceRequestContext) async throws -> Response {

@@ -516,6 +516,17 @@ paths:
         "200": { description: Noted, content: { application/json: { schema: { type: object } } } }
         "400": { $ref: "#/components/responses/BadRequest" }
         "401": { $ref: "#/components/responses/Unauthorized" }
+  /v1/engines/{engine}/replicas/{object}/corrupt:
+    post:
+      tags: [engine]
+      summary: The engine's scrubber found its replica corrupt and quarantined it; the replica is unlisted and copied again from a good one
+      security: [{ engineToken: [] }]
+      parameters: [{ $ref: "#/components/parameters/engine" }, { $ref: "#/components/parameters/object" }]
+      requestBody: { required: true, content: { application/json: { schema: { type: object, properties: { reason: { type: string } } } } } }
+      responses:
+        "200": { description: "Noted (unlisted: false when that replica was not listed)", content: { application/json: { schema: { type: object, properties: { unlisted: { type: boolean } } } } } }
+        "400": { $ref: "#/components/responses/BadRequest" }
+        "401": { $ref: "#/components/responses/Unauthorized" }
 components:
   securitySchemes:
     apiKey: { type: http, scheme: bearer, description: An API key from director.apiKeys }

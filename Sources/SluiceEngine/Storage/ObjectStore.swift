@@ -199,6 +199,17 @@ public actor ObjectStore {
     }
 
     /// Removes an object (used when the director refuses to list a finished upload).
+    /// Quarantines `object` if it is still the one stored under its name (not deleted or
+    /// replaced while it was being checked); true when it was.
+    func quarantine(ifStill object: MediaObject, reason: String) -> Bool {
+        guard objects[object.name] == object else { return false }
+        objects[object.name] = nil
+        timing[object.name] = nil
+        playlists[object.name] = nil
+        quarantine(object.name, reason: reason)
+        return true
+    }
+
     public func remove(_ name: String) {
         objects[name] = nil
         // A new object may take the name: nothing of this one's scan may outlive it.
