@@ -8,7 +8,10 @@
 #
 # PostgreSQL runs from a temporary directory with `synchronous_commit=off`: like SQLite's WAL
 # with `synchronous=NORMAL`, a commit survives a crash of the server but the last commits may be
-# lost to a power failure.
+# lost to a power failure. pg_stat_statements is loaded: the statements that took the most
+# database time during the run are written to stderr (PROFILE=0 leaves them out). The JSON line
+# also gives the CPU time the directors and PostgreSQL's processes used per admission (from
+# /proc ticks over the run).
 #
 #   Benchmarks/shared-admission.sh [DIRECTORS|sqlite] [CLIENTS] [SECONDS]
 set -euo pipefail
@@ -28,8 +31,11 @@ if [ "$directors" != sqlite ]; then
     "${as[@]}" "$pg/initdb" -D "$work/pg/data" -U sluice --auth=trust -E UTF8 >/dev/null
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     "${as[@]}" "$pg/postgres" -D "$work/pg/data" -p "$port" -k "$work/pg" -c listen_addresses=127.0.0.1 \
-        -c synchronous_commit=off -c max_connections=200 >"$work/pg/log" 2>&1 &
+        -c synchronous_commit=off -c max_connections=200 -c shared_preload_libraries=pg_stat_statements \
+        -c pg_stat_statements.track=all >"$work/pg/log" 2>&1 &
     for _ in $(seq 100); do "$pg/pg_isready" -q -h 127.0.0.1 -p "$port" && break; sleep 0.1; done
+    psql_pg() { psql -h 127.0.0.1 -p "$port" -U sluice -d postgres -X -q -A "$@"; }
+    psql_pg -c "CREATE EXTENSION pg_stat_statements" >/dev/null
     export STORE="postgres://sluice@127.0.0.1:$port/postgres?sslmode=disable"
     # Directors and engine first (they close their connections), then the server itself
     # (killing runuser does not stop it).
@@ -42,6 +48,13 @@ if [ "$directors" != sqlite ]; then
     sleep 2  # the others learn the engine from the store
 fi
 put_sample tiny 60 100000
+# CPU ticks of the directors and of every PostgreSQL process, before and after the load.
+director_pids=$(pgrep -f "$bin director" | tr '\n' ' ')
+database_ticks() { local sum=0; for pid in $(pgrep -x postgres); do sum=$((sum + $(ticks "$pid" 2>/dev/null || echo 0))); done; echo "$sum"; }
+process_ticks() { local sum=0; for pid in $director_pids; do sum=$((sum + $(ticks "$pid"))); done; echo "$sum"; }
+[ "$directors" != sqlite ] && psql_pg -c "SELECT pg_stat_statements_reset()" >/dev/null
+directors_before=$(process_ticks)
+database_before=$(database_ticks)
 per=$(( clients / ${#urls[@]} ))
 loads=()
 for i in "${!urls[@]}"; do
@@ -49,9 +62,18 @@ for i in "${!urls[@]}"; do
     loads+=($!)
 done
 wait "${loads[@]}"
-python3 - "$directors" "$clients" "$seconds" "$work"/wrk*.out <<'PY'
+directors_ticks=$(( $(process_ticks) - directors_before ))
+database_ticks_used=$(( $(database_ticks) - database_before ))
+if [ "$directors" != sqlite ] && [ "${PROFILE:-1}" != 0 ]; then
+    echo "statements by database time during the run (pg_stat_statements):" >&2
+    psql_pg -F ' | ' -P footer=off -c "SELECT calls, round(total_exec_time::numeric, 1) AS total_ms,
+        round(mean_exec_time::numeric * 1000, 1) AS mean_us, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8" >&2
+fi
+python3 - "$directors" "$clients" "$seconds" "$directors_ticks" "$database_ticks_used" "$(getconf CLK_TCK)" "$work"/wrk*.out <<'PY'
 import json, re, sys
-directors, clients, seconds = sys.argv[1:4]
+directors, clients, seconds, director_ticks, database_ticks, hz = sys.argv[1:7]
+sys.argv = sys.argv[:4] + sys.argv[7:]
 def unit(value, suffix):
     return float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[suffix]
 total, p50s, p99s, non3xx = 0.0, [], [], 0
@@ -66,5 +88,8 @@ print(json.dumps({
     "store": "sqlite" if directors == "sqlite" else "postgres", "directors": 1 if directors == "sqlite" else int(directors),
     "clients": int(clients), "seconds": int(seconds), "admissionsPerSecond": round(total),
     "latencyP50Milliseconds": max(p50s), "latencyP99Milliseconds": max(p99s), "non3xx": non3xx,
+    "directorCpuMicrosecondsPerAdmission": round(int(director_ticks) / int(hz) * 1e6 / (total * int(seconds)), 1) if total else None,
+    "databaseCpuMicrosecondsPerAdmission": None if directors == "sqlite" or not total
+        else round(int(database_ticks) / int(hz) * 1e6 / (total * int(seconds)), 1),
 }))
 PY

@@ -40,6 +40,135 @@ enum PostgresSchema {
     END $$
     """
 
+    /// Admission of a batch (see `AdmissionBatcher`): the engine and link rows any of them may
+    /// book are locked once, in name order, and read into arrays; in arrival order, an
+    /// admission that fits books its engine and every link of its path in those arrays. The
+    /// admitted ones' lease and label rows are inserted with one statement each (an ID or label
+    /// another stream holds refuses its admission, which gives back what it booked), then each
+    /// engine and link row is written once. No exception block (no subtransaction per
+    /// admission); one outcome per admission, in order: '' admitted, 'engine', 'link NAME',
+    /// 'label LABEL NODE' or 'id'.
+    static let admitBatchFunction = #"""
+    CREATE FUNCTION sluice_admit_batch(p_director text,
+      p_ids bigint[], p_kinds text[], p_objects text[], p_engines text[], p_clients text[], p_starts bigint[], p_expiries bigint[],
+      p_rates bigint[], p_slots bigint[], p_buffers bigint[], p_ingests bigint[], p_disks bigint[], p_bodies text[],
+      p_link_start int[], p_links text[], p_amounts bigint[],
+      p_label_of int[], p_nodes text[], p_labels bigint[]) RETURNS text[] LANGUAGE plpgsql AS $$
+    DECLARE
+      n int := coalesce(array_length(p_ids, 1), 0);
+      result text[] := array_fill(''::text, ARRAY[n]);
+      keep boolean[] := array_fill(false, ARRAY[n]);
+      kept int := 0;
+      e_names text[]; e_streams bigint[]; e_buffers bigint[]; e_ingest bigint[]; e_disk bigint[];
+      e_max_streams bigint[]; e_max_buffers bigint[]; e_max_ingest bigint[]; e_max_disk bigint[];
+      l_names text[]; l_reserved bigint[]; l_capacity bigint[];
+      i int; k int; e int; l int; fits boolean; written int; wanted int;
+      inserted bigint[];
+      lost record;
+    BEGIN
+      IF n = 0 THEN RETURN result; END IF;
+      -- Every engine and link row the batch may book, locked in name order (engines, then links:
+      -- the order sluice_end locks in), read once.
+      SELECT array_agg(name), array_agg(streams_reserved), array_agg(buffer_reserved), array_agg(ingest_reserved),
+             array_agg(disk_reserved), array_agg(max_streams), array_agg(buffer_bytes), array_agg(ingest_bps), array_agg(disk_bytes)
+        INTO e_names, e_streams, e_buffers, e_ingest, e_disk, e_max_streams, e_max_buffers, e_max_ingest, e_max_disk
+        FROM (SELECT * FROM engines WHERE name = ANY(p_engines) ORDER BY name FOR UPDATE) locked;
+      SELECT array_agg(name), array_agg(reserved_bps), array_agg(capacity_bps) INTO l_names, l_reserved, l_capacity
+        FROM (SELECT * FROM links WHERE name = ANY(p_links) ORDER BY name FOR UPDATE) locked;
+      -- In arrival order: an admission that fits books its engine and every link of its path.
+      FOR i IN 1 .. n LOOP
+        e := array_position(e_names, p_engines[i]);
+        fits := e IS NOT NULL AND e_streams[e] + p_slots[i] <= e_max_streams[e] AND e_buffers[e] + p_buffers[i] <= e_max_buffers[e]
+          AND e_ingest[e] + p_ingests[i] <= e_max_ingest[e] AND e_disk[e] + p_disks[i] <= e_max_disk[e];
+        IF NOT fits THEN result[i] := 'engine'; CONTINUE; END IF;
+        FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
+          l := array_position(l_names, p_links[k]);
+          IF l IS NULL OR l_reserved[l] + p_amounts[k] > l_capacity[l] THEN
+            result[i] := 'link ' || p_links[k];
+            fits := false;
+            EXIT;
+          END IF;
+        END LOOP;
+        CONTINUE WHEN NOT fits;
+        e_streams[e] := e_streams[e] + p_slots[i];
+        e_buffers[e] := e_buffers[e] + p_buffers[i];
+        e_ingest[e] := e_ingest[e] + p_ingests[i];
+        e_disk[e] := e_disk[e] + p_disks[i];
+        FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
+          l := array_position(l_names, p_links[k]);
+          l_reserved[l] := l_reserved[l] + p_amounts[k];
+        END LOOP;
+        keep[i] := true;
+        kept := kept + 1;
+      END LOOP;
+      IF kept = 0 THEN RETURN result; END IF;
+      -- The leases. An ID another director's stream holds is not inserted (the unique index says
+      -- so; no check that depends on the table's statistics): its admission is refused and gives
+      -- back what it booked above.
+      WITH rows AS (
+        INSERT INTO streams (id, director, kind, object, engine, client, started_ms, lease_expiry_ms, reserved_bps,
+          slots, buffer_bytes, ingest_bps, disk_bytes, link_names, link_amounts, body)
+        SELECT p_ids[a], p_director, p_kinds[a], p_objects[a], p_engines[a], p_clients[a], p_starts[a], p_expiries[a], p_rates[a],
+          p_slots[a], p_buffers[a], p_ingests[a], p_disks[a], p_links[p_link_start[a] : p_link_start[a + 1] - 1],
+          p_amounts[p_link_start[a] : p_link_start[a + 1] - 1], p_bodies[a]
+        FROM generate_series(1, n) AS g(a) WHERE keep[a]
+        ON CONFLICT (id) DO NOTHING RETURNING id)
+      SELECT array_agg(id) INTO inserted FROM rows;
+      IF coalesce(array_length(inserted, 1), 0) < kept THEN
+        FOR i IN 1 .. n LOOP
+          CONTINUE WHEN NOT keep[i] OR p_ids[i] = ANY(inserted);
+          result[i] := 'id';
+          keep[i] := false;
+          e := array_position(e_names, p_engines[i]);
+          e_streams[e] := e_streams[e] - p_slots[i];
+          e_buffers[e] := e_buffers[e] - p_buffers[i];
+          e_ingest[e] := e_ingest[e] - p_ingests[i];
+          e_disk[e] := e_disk[e] - p_disks[i];
+          FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
+            l := array_position(l_names, p_links[k]);
+            l_reserved[l] := l_reserved[l] - p_amounts[k];
+          END LOOP;
+        END LOOP;
+      END IF;
+      -- The labels, the same way: one held by another stream refuses its admission, whose lease
+      -- row and other labels go again.
+      SELECT count(*) INTO wanted FROM unnest(p_label_of) AS o WHERE keep[o];
+      INSERT INTO labels (node, label, stream_id)
+      SELECT u.node, u.label, p_ids[u.owner] FROM unnest(p_label_of, p_nodes, p_labels) AS u(owner, node, label) WHERE keep[u.owner]
+      ON CONFLICT DO NOTHING;
+      GET DIAGNOSTICS written = ROW_COUNT;
+      IF written < wanted THEN
+        FOR lost IN
+          SELECT DISTINCT ON (u.owner) u.owner, u.node, u.label FROM unnest(p_label_of, p_nodes, p_labels) AS u(owner, node, label)
+          WHERE keep[u.owner] AND NOT EXISTS (SELECT 1 FROM labels t WHERE t.node = u.node AND t.label = u.label AND t.stream_id = p_ids[u.owner])
+        LOOP
+          i := lost.owner;
+          result[i] := 'label ' || lost.label || ' ' || lost.node;
+          keep[i] := false;
+          DELETE FROM streams WHERE id = p_ids[i];
+          DELETE FROM labels WHERE stream_id = p_ids[i];
+          e := array_position(e_names, p_engines[i]);
+          e_streams[e] := e_streams[e] - p_slots[i];
+          e_buffers[e] := e_buffers[e] - p_buffers[i];
+          e_ingest[e] := e_ingest[e] - p_ingests[i];
+          e_disk[e] := e_disk[e] - p_disks[i];
+          FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
+            l := array_position(l_names, p_links[k]);
+            l_reserved[l] := l_reserved[l] - p_amounts[k];
+          END LOOP;
+        END LOOP;
+      END IF;
+      -- Each engine and link row written once, with what the admitted booked on it.
+      UPDATE engines SET streams_reserved = v.streams, buffer_reserved = v.buffers, ingest_reserved = v.ingest, disk_reserved = v.disk
+      FROM unnest(e_names, e_streams, e_buffers, e_ingest, e_disk) AS v(name, streams, buffers, ingest, disk)
+      WHERE engines.name = v.name AND (engines.streams_reserved, engines.buffer_reserved, engines.ingest_reserved, engines.disk_reserved)
+        IS DISTINCT FROM (v.streams, v.buffers, v.ingest, v.disk);
+      UPDATE links SET reserved_bps = v.reserved FROM unnest(l_names, l_reserved) AS v(name, reserved)
+      WHERE links.name = v.name AND links.reserved_bps <> v.reserved;
+      RETURN result;
+    END $$;
+    """#
+
     static let migrations: [[String]] = [
         [
             """
@@ -150,5 +279,7 @@ enum PostgresSchema {
             "CREATE INDEX streams_copies ON streams (object) WHERE kind = 'copy'",
             "CREATE TABLE drains (engine text PRIMARY KEY)",
         ],
+        // Admissions in batches, one transaction for many.
+        [admitBatchFunction],
     ]
 }

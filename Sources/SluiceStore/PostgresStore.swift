@@ -8,9 +8,10 @@ import SluiceCore
 
 /// The store several directors share: PostgreSQL, selected with `--store postgres://...`.
 ///
-/// Admission and ending are one server-side function call each (`sluice_admit`, `sluice_end`
-/// in `PostgresSchema`), so a stream costs one round trip to book and one to free, and the
-/// database, not any director's memory, decides whether a link still has room.
+/// Admission and ending are server-side function calls (`sluice_admit_batch`, for every
+/// admission that arrived while the previous batch was in flight, and `sluice_end`, in
+/// `PostgresSchema`), so a burst of streams costs one round trip to book, and the database, not
+/// any director's memory, decides whether a link still has room.
 public final class PostgresStore: SharedStore {
     public let directorID: String
     public let path: String
@@ -20,6 +21,7 @@ public final class PostgresStore: SharedStore {
     private let events: AsyncStream<SharedChange>
     let logger: Logger
     let lead = PostgresReplicationLead()
+    private let admissions: AdmissionBatcher
 
     private init(client: PostgresClient, directorID: String, path: String, logger: Logger) {
         self.client = client
@@ -30,6 +32,9 @@ public final class PostgresStore: SharedStore {
         let (events, continuation) = AsyncStream.makeStream(of: SharedChange.self, bufferingPolicy: .bufferingNewest(4096))
         self.events = events
         listener = Task { await Self.listen(client: client, to: continuation, logger: logger) }
+        admissions = AdmissionBatcher { streams in
+            try await Self.admitBatch(streams, client: client, directorID: directorID, path: path, logger: logger)
+        }
     }
 
     /// Connects to `url` (`postgres://user:password@host:port/database?sslmode=disable|prefer|require`)
@@ -393,23 +398,26 @@ public final class PostgresStore: SharedStore {
             """)
     }
 
+    /// Books through the batcher: admissions that arrive while others are in flight share one
+    /// `sluice_admit_batch` call (see `AdmissionBatcher`).
     public func admit(_ stream: LiveStream) async throws -> SharedAdmission {
-        // Each link once with everything the path books on it, in name order (the lock order).
-        var perLink: [String: Int64] = [:]
-        for link in stream.reservation.links { perLink[link, default: 0] += stream.reservation.bitsPerSecond }
-        let links = perLink.keys.sorted()
-        let amounts = links.map { perLink[$0] ?? 0 }
-        let statement = AdmitStatement(
-            stream: stream, directorID: directorID, links: links, amounts: amounts,
-            body: String(decoding: stream.jsonBytes, as: UTF8.self))
-        let outcome = try await retrying {
-            try await self.bounded {
-                var result = ""
-                for try await value in try await self.client.execute(statement, logger: self.logger) { result = value }
+        try await admissions.admit(stream)
+    }
+
+    /// One batch, one round trip and one transaction; retried whole on a serialization failure
+    /// (another director took an ID or label between the batch's checks and its inserts).
+    static func admitBatch(
+        _ streams: [LiveStream], client: PostgresClient, directorID: String, path: String, logger: Logger
+    ) async throws -> [SharedAdmission] {
+        let statement = AdmitBatchStatement(streams: streams, directorID: directorID)
+        let outcomes = try await retrying(logger: logger) {
+            try await bounded(timeout: statementTimeout, "PostgreSQL at \(path) did not answer within \(statementTimeout)") {
+                var result: [String] = []
+                for try await value in try await client.execute(statement, logger: logger) { result = value }
                 return result
             }
         }
-        return Self.admission(from: outcome)
+        return outcomes.map(Self.admission(from:))
     }
 
     static func admission(from outcome: String) -> SharedAdmission {
@@ -461,7 +469,9 @@ public final class PostgresStore: SharedStore {
 
     public func expiredStreams(at now: Timestamp, limit: Int) async throws -> [UInt32] {
         let rows = try await query(
-            "SELECT id FROM streams WHERE lease_expiry_ms <= \(now.millisecondsSinceEpoch) ORDER BY id LIMIT \(Int64(limit))")
+            // Most overdue first: the expiry index finds them without reading the live leases
+            // (ordered by ID, PostgreSQL walked the whole key index past every live one).
+            "SELECT id FROM streams WHERE lease_expiry_ms <= \(now.millisecondsSinceEpoch) ORDER BY lease_expiry_ms, id LIMIT \(Int64(limit))")
         var ids: [UInt32] = []
         for try await id in rows.decode(Int64.self) { ids.append(UInt32(truncatingIfNeeded: id)) }
         return ids
@@ -645,6 +655,10 @@ public final class PostgresStore: SharedStore {
     /// Runs `body` again (three tries in all) when PostgreSQL aborts it for a serialization
     /// failure or a deadlock; anything else is thrown at once.
     private func retrying<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await Self.retrying(logger: logger, body)
+    }
+
+    static func retrying<T: Sendable>(logger: Logger, _ body: @Sendable () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
             do {

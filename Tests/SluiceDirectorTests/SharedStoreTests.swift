@@ -32,7 +32,10 @@ extension PostgresSuites {
         server = try TemporaryPostgres.start()
     }
 
-    func makeDirector(_ id: String, url: String, maxQueue: Int = 64) async throws -> Director {
+    func makeDirector(
+        _ id: String, url: String, maxQueue: Int = 64,
+        seeds: (stream: UInt32, label: UInt32) = (UInt32.random(in: 1...UInt32.max), UInt32.random(in: 0...UInt32.max))
+    ) async throws -> Director {
         var policy = AdmissionPolicy()
         policy.rateHeadroom = 0
         policy.leaseSlack = .seconds(5)
@@ -40,7 +43,7 @@ extension PostgresSuites {
         policy.maxQueueLength = maxQueue
         let controller = AdmissionController(
             topology: topology, clientNetworks: ClientNetworks(entries: [], defaultEdge: "x"), policy: policy,
-            streamIDSeed: UInt32.random(in: 1...UInt32.max), labelSeed: UInt32.random(in: 0...UInt32.max))
+            streamIDSeed: seeds.stream, labelSeed: seeds.label)
         let store = try await PostgresStore.open(url: url, directorID: id, logger: logger)
         let director = Director(controller: controller, store: store, clock: clock, logger: logger)
         try await director.restore()
@@ -304,6 +307,24 @@ extension PostgresSuites {
         #expect(await b.access(of: "diary", for: vera)?.groups == ["staff"])
         let shared = try await b.admit(.play(object: "diary"), clientAddress: "10.0.1.1", maxWait: .zero, by: vera).get()
         await b.end(streamID: shared.id, bytesSent: 0, reason: .tornDown)
+        await a.shutdown()
+        await b.shutdown()
+    }
+
+    /// Two directors that pick the same stream ID and labels: the store's batch refuses the
+    /// second ('id'), which moves its allocators on and books again.
+    @Test func aStreamIDOrLabelHeldByAnotherDirectorIsRefusedAndTheAdmissionRetried() async throws {
+        let url = try server.createDatabase("collide")
+        let a = try await makeDirector("a", url: url, seeds: (42, 7))
+        let b = try await makeDirector("b", url: url, seeds: (42, 7))
+        await register(a)
+        await sync([a, b])
+        let first = try await a.admit(.play(object: "movie"), clientAddress: "10.0.1.1", maxWait: .zero).get()
+        let second = try await b.admit(.play(object: "movie"), clientAddress: "10.0.1.2", maxWait: .zero).get()
+        #expect(first.id != second.id)
+        #expect(Set(first.hops.map { "\($0.node)#\($0.label)" }).isDisjoint(with: second.hops.map { "\($0.node)#\($0.label)" }))
+        #expect(try server.psql("collide", "SELECT count(*) FROM streams") == "2")
+        #expect(try links("collide")["core-x"] == 2_000_000)
         await a.shutdown()
         await b.shutdown()
     }
