@@ -125,6 +125,32 @@ public struct DirectorLink: Sendable {
         _ = try await post("/v1/streams/\(streamID)/end", ClusterMessages.End(bytesSent: bytesSent, reason: reason, quality: quality))
     }
 
+    /// How often, two seconds apart, a stream's end is reported before it is given up (its lease
+    /// then expires by itself at the director).
+    static let endReportAttempts = 30
+
+    /// Reports a stream's end, again every two seconds while no director answers (one that is
+    /// restarting hears of it when it is back, so its usage record has the bytes sent and why
+    /// the stream ended). False when it never got through, or the engine is stopping.
+    @discardableResult
+    func reportEnd(
+        streamID: UInt32, bytesSent: Int64, reason: UsageRecord.EndReason, quality: ReceptionQuality? = nil, logger: Logger
+    ) async -> Bool {
+        for attempt in 1...Self.endReportAttempts {
+            do {
+                try await end(streamID: streamID, bytesSent: bytesSent, reason: reason, quality: quality)
+                return true
+            } catch {
+                if attempt == 1 {
+                    logger.warning("could not report stream end; retrying", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
+                }
+                do { try await Task.sleep(for: .seconds(2)) } catch { return false }
+            }
+        }
+        logger.warning("stream end never reached a director; its lease will expire by itself", metadata: ["stream_id": "\(streamID)"])
+        return false
+    }
+
     public func uploadCompleted(_ message: ClusterMessages.UploadCompleted) async throws -> Bool {
         let reply = try await post("/v1/uploads/\(message.streamID)/complete", message)
         return reply.status == 200

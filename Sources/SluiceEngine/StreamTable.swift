@@ -52,7 +52,6 @@ public actor StreamTable {
     /// Longer than any grant lives, so a grant never outlives its tombstone.
     static let closedMemory: Duration = .seconds(24 * 3600)
     static let maxClosed = 200_000
-    static let endReportAttempts = 30
     private var nextGeneration: UInt64 = 1
     private let director: DirectorLink
     private let reconnectGrace: Duration
@@ -198,19 +197,6 @@ public actor StreamTable {
         entries[streamID] = nil
         close(streamID)
         logger.info("stream ended", metadata: ["stream_id": "\(streamID)", "bytes": "\(entry.bytesSent)", "reason": "\(reason.rawValue)"])
-        // A director that is restarting hears of the end when it is back, so its usage record
-        // has the bytes sent and why it ended; after a minute the lease expires by itself.
-        for attempt in 1...Self.endReportAttempts {
-            do {
-                try await director.end(streamID: streamID, bytesSent: entry.bytesSent, reason: reason)
-                return
-            } catch {
-                if attempt == 1 {
-                    logger.warning("could not report stream end; retrying", metadata: ["stream_id": "\(streamID)", "error": "\(error)"])
-                }
-                try? await Task.sleep(for: .seconds(2))
-            }
-        }
-        logger.warning("stream end never reached the director; its lease will expire by itself", metadata: ["stream_id": "\(streamID)"])
+        await director.reportEnd(streamID: streamID, bytesSent: entry.bytesSent, reason: reason, logger: logger)
     }
 }

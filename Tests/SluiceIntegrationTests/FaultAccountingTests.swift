@@ -43,11 +43,24 @@ extension IntegrationTests {
         let yaml = try String(contentsOfFile: cluster.configPath, encoding: .utf8)
         try yaml.replacingOccurrences(of: "  listen: 127.0.0.1:0", with: "  listen: 127.0.0.1:\(port)").write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
 
+        // An RTSP stream of 3 s ends (its last packet, then SR+BYE 2.5 s later) while the
+        // director is down: the engine reports its end again until the director is back.
+        let short = try cluster.makeSample(name: "short", seconds: 3, bitrate: 500_000)
+        try cluster.put(short, as: "short")
+        let shortBytes = try #require(FileManager.default.contents(atPath: short))
+        let (arrivals, rtcp) = try UDPArrivals.pair()
+        defer { arrivals.close(); rtcp.close() }
+        let rtsp = try RTSPConnection(url: cluster.rtspURL + "/short", key: cluster.apiKey)
+        defer { rtsp.close() }
+        let setup = try rtsp.send("SETUP", "Transport: RTP/AVP;unicast;client_port=\(arrivals.port)-\(arrivals.port + 1)\r\n").reply
+        let session = try #require(RTSPConnection.sessionID(in: setup), "\(setup)")
+        #expect(try rtsp.send("PLAY", "Session: \(session)\r\n").reply.hasPrefix("RTSP/1.0 200"))
+
         let url = try location(try await cluster.get("/play/clip"))
         let player = Task { await Self.download(url) }
         try await Task.sleep(for: .seconds(2))
         cluster.director?.stop(signal: SIGKILL)
-        try await Task.sleep(for: .seconds(1))
+        try await Task.sleep(for: .seconds(4.5))
         try await cluster.startDirector()
         let received = await player.value
         #expect(received.completed && received.sha256 == sha, "the viewer got \(received.bytes) of \(bytes.count) bytes")
@@ -57,6 +70,15 @@ extension IntegrationTests {
         let records = try await cluster.json([UsageRecord].self, "/v1/usage").filter { $0.object == "clip" && $0.kind == .play }
         #expect(records.count == 1, "\(records)")
         #expect(records.first?.bytes == Int64(bytes.count) && records.first?.endReason == .completed, "\(records)")
+        try await cluster.waitUntil("the RTSP stream's usage record", timeout: .seconds(10)) {
+            try await cluster.json([UsageRecord].self, "/v1/usage").contains { $0.object == "short" }
+        }
+        let rtspRecord = try #require(try await cluster.json([UsageRecord].self, "/v1/usage").first { $0.object == "short" })
+        #expect(rtspRecord.bytes == Int64(shortBytes.count) && rtspRecord.endReason == .completed, "\(rtspRecord)")
+        // Renewals failing meanwhile never held the packets up (about 47 a second are due).
+        let times = arrivals.arrivals
+        let gap = zip(times.dropFirst(), times).map { $0 - $1 }.max() ?? .zero
+        #expect(times.count > 100 && gap < .milliseconds(500), "\(times.count) packets, longest gap \(gap)")
         #expect(try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 })
     }
 

@@ -50,6 +50,7 @@ struct PacedSender: Sendable {
             var lastRenewal = start - renewInterval
             var total: Int64 = 0
             var unreachableSince: ContinuousClock.Instant?
+            let renewal = BackgroundRenewal()
             do {
                 let reader = try ProfiledReader(path: path, profile: grant.profile ?? .traditional)
                 defer { reader.close() }
@@ -77,20 +78,21 @@ struct PacedSender: Sendable {
                         throw error
                     }
                     metrics.httpBytes.increment(by: Int64(chunk.readableBytes))
+                    switch renewal.take() {
+                    case .gone: throw Stop.revoked
+                    case .alive: unreachableSince = nil
+                    case .unreachable:
+                        // A director restarting keeps the lease in its store: go on for a while,
+                        // as a stream cut here would be lost to the viewer for nothing.
+                        let since = unreachableSince ?? clock.now
+                        unreachableSince = since
+                        if clock.now - since > DirectorLink.silenceLimit { throw DirectorLinkError(message: "no director answered for \(DirectorLink.silenceLimit)") }
+                    case nil: break
+                    }
                     if clock.now - lastRenewal >= renewInterval {
                         lastRenewal = clock.now
-                        do {
-                            if try await !director.renew(streamID: id, bytesSent: total) { throw Stop.revoked }
-                            unreachableSince = nil
-                        } catch Stop.revoked {
-                            throw Stop.revoked
-                        } catch {
-                            // A director restarting keeps the lease in its store: go on for a while,
-                            // as a stream cut here would be lost to the viewer for nothing.
-                            let since = unreachableSince ?? clock.now
-                            unreachableSince = since
-                            if clock.now - since > DirectorLink.silenceLimit { throw error }
-                        }
+                        let (director, sent) = (self.director, total)
+                        renewal.start { try await director.renew(streamID: id, bytesSent: sent) }
                     }
                 }
                 try await writer.finish(nil)

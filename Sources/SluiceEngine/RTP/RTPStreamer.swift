@@ -52,8 +52,21 @@ struct RTPStreamer: Sendable {
         var chunkNumber: UInt32 = 0
         var stopReply: [CheckedContinuation<RTPSession.Summary, Never>] = []
         var unreachableSince: ContinuousClock.Instant?
+        let renewal = BackgroundRenewal()
 
         loop: while !Task.isCancelled {
+            if let outcome = renewal.take() {
+                // A director restarting keeps the lease in its store: go on for a while, as the
+                // HTTP sender does, but not for ever without a live reservation.
+                unreachableSince = outcome == .unreachable ? (unreachableSince ?? clock.now) : nil
+                let silent = unreachableSince.map { clock.now - $0 > DirectorLink.silenceLimit } ?? false
+                if outcome == .gone || silent {
+                    logger.info("rtp stream stopped", metadata: ["stream_id": "\(id)", "reason": "\(silent ? "director unreachable" : "lease gone")"])
+                    _ = await pacer.drop(id)
+                    session.finish()
+                    return
+                }
+            }
             for command in session.takeCommands() {
                 switch command {
                 case .play(let start, let continuation):
@@ -75,17 +88,10 @@ struct RTPStreamer: Sendable {
             switch feeder.nextAction(now: now(), progress: .init(packetsSent: summary.packetsSent, nextSequence: session.nextSequence)) {
             case .renew(let position):
                 let reportAge = summary.lastReceiverReport.map { ContinuousClock.now - $0 }
-                let alive = try? await director.renew(
-                    streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge, position: position)
-                // A director restarting keeps the lease in its store: go on for a while, as the
-                // HTTP sender does, but not for ever without a live reservation.
-                unreachableSince = alive == nil ? (unreachableSince ?? clock.now) : nil
-                let silent = unreachableSince.map { clock.now - $0 > DirectorLink.silenceLimit } ?? false
-                if alive == false || silent {
-                    logger.info("rtp stream stopped", metadata: ["stream_id": "\(id)", "reason": "\(silent ? "director unreachable" : "lease gone")"])
-                    _ = await pacer.drop(id)
-                    session.finish()
-                    return
+                let director = self.director
+                renewal.start {
+                    try await director.renew(
+                        streamID: id, bytesSent: summary.bytesSent, quality: summary.quality, receiverReportAge: reportAge, position: position)
                 }
             case .sendSenderReport(let rtpTime):
                 sendRTCP(rtpTime: rtpTime, packets: summary.packetsSent, octets: summary.bytesSent, goodbye: false)
@@ -135,7 +141,7 @@ struct RTPStreamer: Sendable {
         for continuation in stopReply { continuation.resume(returning: final) }
         if completed {
             logger.info("rtp stream completed", metadata: ["stream_id": "\(id)", "bytes": "\(final.bytesSent)", "packets": "\(final.packetsSent)"])
-            try? await director.end(streamID: id, bytesSent: final.bytesSent, reason: .completed, quality: final.quality)
+            await director.reportEnd(streamID: id, bytesSent: final.bytesSent, reason: .completed, quality: final.quality, logger: logger)
         }
     }
 
