@@ -141,17 +141,23 @@ public actor Director {
         request.visibility = visibility
         // With a shared store another director may have taken the room the core saw free: the
         // store says so, the core learns the new totals and decides again (a few times).
+        // Demand is counted once, with the outcome the client gets (the store's verdict
+        // included: a stream the core admitted and the store refused was turned away).
         var attempt = 1
         while true {
             let decision = controller.requestReceived(request, now: clock.now())
-            if attempt == 1 { demandObserved(decision, request) }
+            if case .admitted = decision {} else { demandObserved(decision, request) }
             switch decision {
             case .admitted(let stream):
                 if let refusal = await book(stream) {
-                    guard attempt < Self.sharedAttempts else { return .failure(refusal) }
+                    guard attempt < Self.sharedAttempts else {
+                        demandObserved(.refused(refusal), request)
+                        return .failure(refusal)
+                    }
                     attempt += 1
                     continue
                 }
+                demandObserved(decision, request)
                 await admitted(stream)
                 return .success(stream)
             case .refused(var refusal):

@@ -44,8 +44,8 @@ enum PostgresSchema {
     /// book are locked once, in name order, and read into arrays; in arrival order, an
     /// admission that fits books its engine and every link of its path in those arrays. The
     /// admitted ones' lease and label rows are inserted with one statement each (an ID or label
-    /// another stream holds refuses its admission, which gives back what it booked), then each
-    /// engine and link row is written once. No exception block (no subtransaction per
+    /// another stream holds refuses its admission), then each engine and link row is written
+    /// once, with what the admitted booked on it. No exception block (no subtransaction per
     /// admission); one outcome per admission, in order: '' admitted, 'engine', 'link NAME',
     /// 'label LABEL NODE' or 'id'.
     static let admitBatchFunction = #"""
@@ -103,8 +103,7 @@ enum PostgresSchema {
       END LOOP;
       IF kept = 0 THEN RETURN result; END IF;
       -- The leases. An ID another director's stream holds is not inserted (the unique index says
-      -- so; no check that depends on the table's statistics): its admission is refused and gives
-      -- back what it booked above.
+      -- so; no check that depends on the table's statistics): its admission is refused.
       WITH rows AS (
         INSERT INTO streams (id, director, kind, object, engine, client, started_ms, lease_expiry_ms, reserved_bps,
           slots, buffer_bytes, ingest_bps, disk_bytes, link_names, link_amounts, body)
@@ -119,15 +118,6 @@ enum PostgresSchema {
           CONTINUE WHEN NOT keep[i] OR p_ids[i] = ANY(inserted);
           result[i] := 'id';
           keep[i] := false;
-          e := array_position(e_names, p_engines[i]);
-          e_streams[e] := e_streams[e] - p_slots[i];
-          e_buffers[e] := e_buffers[e] - p_buffers[i];
-          e_ingest[e] := e_ingest[e] - p_ingests[i];
-          e_disk[e] := e_disk[e] - p_disks[i];
-          FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
-            l := array_position(l_names, p_links[k]);
-            l_reserved[l] := l_reserved[l] - p_amounts[k];
-          END LOOP;
         END LOOP;
       END IF;
       -- The labels, the same way: one held by another stream refuses its admission, whose lease
@@ -142,29 +132,24 @@ enum PostgresSchema {
           SELECT DISTINCT ON (u.owner) u.owner, u.node, u.label FROM unnest(p_label_of, p_nodes, p_labels) AS u(owner, node, label)
           WHERE keep[u.owner] AND NOT EXISTS (SELECT 1 FROM labels t WHERE t.node = u.node AND t.label = u.label AND t.stream_id = p_ids[u.owner])
         LOOP
-          i := lost.owner;
-          result[i] := 'label ' || lost.label || ' ' || lost.node;
-          keep[i] := false;
-          DELETE FROM streams WHERE id = p_ids[i];
-          DELETE FROM labels WHERE stream_id = p_ids[i];
-          e := array_position(e_names, p_engines[i]);
-          e_streams[e] := e_streams[e] - p_slots[i];
-          e_buffers[e] := e_buffers[e] - p_buffers[i];
-          e_ingest[e] := e_ingest[e] - p_ingests[i];
-          e_disk[e] := e_disk[e] - p_disks[i];
-          FOR k IN p_link_start[i] .. p_link_start[i + 1] - 1 LOOP
-            l := array_position(l_names, p_links[k]);
-            l_reserved[l] := l_reserved[l] - p_amounts[k];
-          END LOOP;
+          result[lost.owner] := 'label ' || lost.label || ' ' || lost.node;
+          keep[lost.owner] := false;
+          DELETE FROM streams WHERE id = p_ids[lost.owner];
+          DELETE FROM labels WHERE stream_id = p_ids[lost.owner];
         END LOOP;
       END IF;
-      -- Each engine and link row written once, with what the admitted booked on it.
-      UPDATE engines SET streams_reserved = v.streams, buffer_reserved = v.buffers, ingest_reserved = v.ingest, disk_reserved = v.disk
-      FROM unnest(e_names, e_streams, e_buffers, e_ingest, e_disk) AS v(name, streams, buffers, ingest, disk)
-      WHERE engines.name = v.name AND (engines.streams_reserved, engines.buffer_reserved, engines.ingest_reserved, engines.disk_reserved)
-        IS DISTINCT FROM (v.streams, v.buffers, v.ingest, v.disk);
-      UPDATE links SET reserved_bps = v.reserved FROM unnest(l_names, l_reserved) AS v(name, reserved)
-      WHERE links.name = v.name AND links.reserved_bps <> v.reserved;
+      -- Each engine and link row written once, with what the admitted (only they) booked on it.
+      UPDATE engines SET streams_reserved = streams_reserved + v.slots, buffer_reserved = buffer_reserved + v.buffers,
+        ingest_reserved = ingest_reserved + v.ingest, disk_reserved = disk_reserved + v.disk
+      FROM (SELECT p_engines[a] AS name, sum(p_slots[a]) AS slots, sum(p_buffers[a]) AS buffers, sum(p_ingests[a]) AS ingest,
+              sum(p_disks[a]) AS disk
+            FROM generate_series(1, n) AS g(a) WHERE keep[a] GROUP BY 1) AS v
+      WHERE engines.name = v.name;
+      UPDATE links SET reserved_bps = reserved_bps + v.amount
+      FROM (SELECT p_links[h.j] AS name, sum(p_amounts[h.j]) AS amount
+            FROM generate_series(1, n) AS g(a), generate_series(p_link_start[a], p_link_start[a + 1] - 1) AS h(j)
+            WHERE keep[a] GROUP BY 1) AS v
+      WHERE links.name = v.name;
       RETURN result;
     END $$;
     """#
