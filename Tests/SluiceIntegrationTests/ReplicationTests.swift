@@ -95,17 +95,21 @@ extension IntegrationTests {
         #expect(cluster.director?.log.contains("abandoning a dynamic replica") == true)
     }
 
+    /// A 2 s sample uploaded (to engine-a) and copied to engine-b by the operator; its bytes.
+    static func storedOnBothEngines(_ cluster: Cluster, _ name: String) throws -> Data {
+        let sample = try cluster.makeSample(name: name, seconds: 2, bitrate: 1_000_000)
+        try cluster.put(sample, as: name)
+        let copy = try cluster.run(["replicate", name, "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
+        #expect(copy.status == 0, "\(copy.output)")
+        #expect(copy.output.contains("verified and listed"))
+        return try Data(contentsOf: URL(fileURLWithPath: sample))
+    }
+
     @Test func operatorCopiesAndDropsAndCorruptReplicasAreQuarantined() async throws {
         let cluster = try Self.cluster(coolDown: "1h")
         defer { cluster.stop() }
         try await cluster.start()
-        let sample = try cluster.makeSample(name: "film", seconds: 2, bitrate: 1_000_000)
-        try cluster.put(sample, as: "film")
-        let original = try Data(contentsOf: URL(fileURLWithPath: sample))
-
-        let copy = try cluster.run(["replicate", "film", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
-        #expect(copy.status == 0, "\(copy.output)")
-        #expect(copy.output.contains("verified and listed"))
+        let original = try Self.storedOnBothEngines(cluster, "film")
         let listed = try await cluster.json(ObjectStatus.self, "/v1/objects/film").replicas
         #expect(listed.map(\.engine) == ["engine-a", "engine-b"] && listed.allSatisfy { $0.state == "static" })
 
@@ -147,11 +151,7 @@ extension IntegrationTests {
         let cluster = try Self.cluster(coolDown: "1h", engineSettings: "scrubInterval: 1s, scrubRate: 200Mbit")
         defer { cluster.stop() }
         try await cluster.start()
-        let sample = try cluster.makeSample(name: "reel", seconds: 2, bitrate: 1_000_000)
-        try cluster.put(sample, as: "reel")
-        let original = try Data(contentsOf: URL(fileURLWithPath: sample))
-        let copy = try cluster.run(["replicate", "reel", "--to", "engine-b", "--director", cluster.directorURL, "--key", cluster.apiKey])
-        #expect(copy.status == 0, "\(copy.output)")
+        let original = try Self.storedOnBothEngines(cluster, "reel")
 
         // One byte flipped in place on engine-b, size unchanged.
         let path = cluster.directory + "/engine-b/objects/reel"
