@@ -329,6 +329,27 @@ extension PostgresSuites {
         await b.shutdown()
     }
 
+    /// Demand is counted with the outcome the client gets: a stream b's core admitted on a stale
+    /// view and the store refused was turned away, not admitted (the planner copies for it).
+    @Test func demandCountsTheStoresVerdictNotTheCoresFirstGuess() async throws {
+        let url = try server.createDatabase("verdict")
+        let a = try await makeDirector("a", url: url)
+        let b = try await makeDirector("b", url: url)
+        await register(a)
+        await sync([a, b])
+        for index in 0..<10 { _ = try await a.admit(.play(object: "movie"), clientAddress: "10.0.1.\(index)", maxWait: .zero).get() }
+        // b has not read a's bookings since: its core sees the bottleneck free.
+        guard case .failure(let refusal) = await b.admit(.play(object: "movie"), clientAddress: "10.0.2.1", maxWait: .zero) else {
+            Issue.record("the store let b over-book")
+            return
+        }
+        #expect(refusal.code == .pathFull)
+        let demand = try #require(await b.status(of: "movie")).demand
+        #expect(demand.admitted == 0 && demand.refused == 1, "\(demand)")
+        await a.shutdown()
+        await b.shutdown()
+    }
+
     /// One director at a time holds the planner's lock; it passes to another within seconds of
     /// the holder's session ending (closed, or killed by the server as when a host dies).
     @Test func oneDirectorPlansReplicationAndAnotherTakesOverWhenItsSessionEnds() async throws {

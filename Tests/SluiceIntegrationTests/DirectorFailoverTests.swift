@@ -42,10 +42,10 @@ extension IntegrationTests {
         try await cluster.waitUntil("the engine to learn both directors") {
             engine.log.contains("live directors listed by the store") && engine.log.contains(b)
         }
-        // 6 s at 1 Mbit/s. Renewals extend a lease to now + slack; a slack of 3 s over the
+        // 4 s at 1 Mbit/s. Renewals extend a lease to now + slack; a slack of 3 s over the
         // engine's 1 s renewals leaves room for a loaded machine (at 1 s, a renewal or the end
         // report arriving a little late let the lease run out, which a CI run showed).
-        let sample = try cluster.makeSample(name: "movie", seconds: 6, bitrate: 1_000_000)
+        let sample = try cluster.makeSample(name: "movie", seconds: 4, bitrate: 1_000_000)
         try cluster.put(sample, as: "movie")
         let original = try Data(contentsOf: URL(fileURLWithPath: sample))
 
