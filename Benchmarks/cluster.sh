@@ -56,14 +56,22 @@ YAML
     sleep 1
 }
 
-# The engine's own pacing lateness for TRANSPORT (rtp or http) from its /metrics histogram, as
-# JSON: packets (or chunks) recorded, the share within 1 and 2 ms of schedule, and the upper
-# bound of the bucket holding the 99th percentile (ms).
-engine_lateness() {
+# Saves the engine's pacing-lateness histogram for TRANSPORT (rtp or http) to FILE: one
+# "bound count" line per bucket, from its /metrics.
+lateness_snapshot() {
     curl -s -H "Authorization: Bearer bench-metrics-token-0123" "$engine_url/metrics" | awk -v t="$1" '
         index($0, "sluice_engine_pacing_lateness_seconds_bucket{") == 1 && index($0, "transport=\"" t "\"") {
-            match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); n++; bound[n] = le; count[n] = $2
-        }
+            match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $2
+        }' > "$2"
+}
+
+# The engine's own pacing lateness as JSON, from the histogram snapshots FROM (a file, or
+# /dev/null for the start) to TO: packets (or chunks) recorded, the share within 1 and 2 ms of
+# schedule, and the upper bound of the bucket holding the 99th percentile (ms).
+lateness_between() {
+    awk '
+        FILENAME == ARGV[1] { before[$1] = $2; next }
+        { n++; bound[n] = $1; count[n] = $2 - before[$1] }
         END {
             total = count[n]; p99 = "null"
             for (i = 1; i <= n; i++) {
@@ -72,7 +80,13 @@ engine_lateness() {
                 if (p99 == "null" && total > 0 && count[i] >= 0.99 * total) p99 = (bound[i] == "+Inf" ? "\"+Inf\"" : bound[i] * 1000)
             }
             printf "{\"recorded\":%d,\"within1ms\":%.4f,\"within2ms\":%.4f,\"p99BucketMs\":%s}", total, total ? w1 / total : 0, total ? w2 / total : 0, p99
-        }'
+        }' "$1" "$2"
+}
+
+# The engine's pacing lateness for TRANSPORT over the whole run so far (see lateness_between).
+engine_lateness() {
+    lateness_snapshot "$1" "$work/lateness.end"
+    lateness_between /dev/null "$work/lateness.end"
 }
 
 # Starts one more director on the same config and STORE as director N (N >= 1) and appends its

@@ -58,7 +58,8 @@ final class RTPPacer: @unchecked Sendable {
 
     /// Adds packets (in sequence order) to a stream's queue.
     func enqueue(_ packets: [Packet], for session: RTPSession) {
-        channel.eventLoop.execute {
+        // The send loops run on this loop (`EventLoopTaskExecutor`): no hop then.
+        onLoop {
             let queue = self.queues[session.streamID] ?? {
                 let queue = Queue(session: session)
                 self.queues[session.streamID] = queue
@@ -66,6 +67,10 @@ final class RTPPacer: @unchecked Sendable {
             }()
             queue.packets.append(contentsOf: packets)
         }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
+        if channel.eventLoop.inEventLoop { body() } else { channel.eventLoop.execute(body) }
     }
 
     /// Drops a stream's unsent packets; returns the sequence number and file offset of the

@@ -13,6 +13,8 @@ final class RTPSockets: Sendable {
     let rtcp: any Channel
     /// Paces every stream's packets onto `rtp` from one timer.
     let pacer: RTPPacer
+    /// Where the send loops run: the RTP socket's event loop (see `EventLoopTaskExecutor`).
+    let executor: EventLoopTaskExecutor
     /// Where the send paths count and time what they send.
     let metrics: EngineMetrics
 
@@ -34,6 +36,7 @@ final class RTPSockets: Sendable {
         rtpPort = rtp.localAddress?.port ?? 0
         rtcpPort = rtcp.localAddress?.port ?? 0
         pacer = RTPPacer(channel: rtp, burst: burst, metrics: metrics)
+        executor = EventLoopTaskExecutor(rtp.eventLoop)
     }
 
     /// Binds both sockets on `host` (port 0: any free pair). `dscp` marks media packets

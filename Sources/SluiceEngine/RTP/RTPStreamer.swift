@@ -24,6 +24,10 @@ struct RTPStreamer: Sendable {
     static let drainWake: Duration = .milliseconds(50)
 
     func run() async {
+        await withTaskExecutorPreference(sockets.executor) { await send() }
+    }
+
+    private func send() async {
         let id = session.streamID
         let pacer = sockets.pacer
         let eventLoop = sockets.rtp.eventLoop
