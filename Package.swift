@@ -142,6 +142,8 @@ let package = Package(
             name: "SluiceEngineTests",
             dependencies: [
                 "SluiceEngine", "SluiceMedia", "SluiceCore", "SluiceConfig", "SluiceGrant",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

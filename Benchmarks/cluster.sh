@@ -38,7 +38,7 @@ topology:
   nodes: [{ name: e1, kind: engine }, { name: edge, kind: edge }]
   links: [{ name: e1-edge, from: e1, to: edge, capacity: 5000Tbit }]
 clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
-engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB }]
+engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB, rtpBurstWindow: ${RTP_BURST_WINDOW:-8ms} }]
 # Every load generator is one address (127.0.0.1): lift the per-address connection cap.
 limits: { maxConnectionsPerClient: 1000000 }
 YAML

@@ -40,7 +40,12 @@ final class RTPPacer: @unchecked Sendable {
     /// Nil: one datagram per send (the kernel has no `UDP_SEGMENT`, or bursts are off).
     let burst: RTPBurst?
     let metrics: EngineMetrics
-    private var queues: [UInt32: Queue] = [:]
+    /// Streams with packets queued, in no order; `nextDue[i]` is when `queues[i]`'s first
+    /// unsent packet is due (uptime nanoseconds), so a tick scans integers and touches only the
+    /// streams that send in it. `slots` finds a stream's index.
+    private var queues: [Queue] = []
+    private var nextDue: [UInt64] = []
+    private var slots: [UInt32: Int] = [:]
     private var timer: RepeatedTask?
 
     init(channel: any Channel, burst: RTPBurst?, metrics: EngineMetrics) {
@@ -59,13 +64,17 @@ final class RTPPacer: @unchecked Sendable {
     /// Adds packets (in sequence order) to a stream's queue.
     func enqueue(_ packets: [Packet], for session: RTPSession) {
         // The send loops run on this loop (`EventLoopTaskExecutor`): no hop then.
+        guard let first = packets.first else { return }
         onLoop {
-            let queue = self.queues[session.streamID] ?? {
+            if let slot = self.slots[session.streamID] {
+                self.queues[slot].packets.append(contentsOf: packets)
+            } else {
                 let queue = Queue(session: session)
-                self.queues[session.streamID] = queue
-                return queue
-            }()
-            queue.packets.append(contentsOf: packets)
+                queue.packets = packets
+                self.slots[session.streamID] = self.queues.count
+                self.queues.append(queue)
+                self.nextDue.append(first.due.uptimeNanoseconds)
+            }
         }
     }
 
@@ -76,58 +85,91 @@ final class RTPPacer: @unchecked Sendable {
     /// Drops a stream's unsent packets; returns the sequence number and file offset of the
     /// first one dropped (nil when nothing was queued).
     func drop(_ streamID: UInt32) async -> (sequence: UInt16, fileOffset: Int64)? {
-        try? await channel.eventLoop.submit { () -> (UInt16, Int64)? in
-            guard let queue = self.queues.removeValue(forKey: streamID), queue.head < queue.packets.count else { return nil }
-            let first = queue.packets[queue.head]
-            return (first.sequence, first.fileOffset)
-        }.get()
+        try? await channel.eventLoop.submit { self.dropNow(streamID) }.get()
+    }
+
+    /// `drop`, on the loop.
+    func dropNow(_ streamID: UInt32) -> (sequence: UInt16, fileOffset: Int64)? {
+        guard let slot = slots[streamID] else { return nil }
+        let queue = queues[slot]
+        remove(at: slot)
+        guard queue.head < queue.packets.count else { return nil }
+        let first = queue.packets[queue.head]
+        return (first.sequence, first.fileOffset)
     }
 
     func pending(_ streamID: UInt32) async -> Int {
-        (try? await channel.eventLoop.submit { self.queues[streamID]?.count ?? 0 }.get()) ?? 0
+        (try? await channel.eventLoop.submit { self.slots[streamID].map { self.queues[$0].count } ?? 0 }.get()) ?? 0
     }
 
-    private func send(now: NIODeadline) {
+    /// Forgets the stream at `slot`: the last one takes its place.
+    private func remove(at slot: Int) {
+        slots[queues[slot].session.streamID] = nil
+        let last = queues.count - 1
+        if slot != last {
+            queues.swapAt(slot, last)
+            nextDue.swapAt(slot, last)
+            slots[queues[slot].session.streamID] = slot
+        }
+        queues.removeLast()
+        nextDue.removeLast()
+    }
+
+    /// One tick: writes what is due by two ticks from `now` across all streams, then flushes.
+    func send(now: NIODeadline) {
         // Two ticks ahead: a tick that fires late, or a busy loop, still sends nothing late.
-        let horizon = now + Self.tick * 2
-        var wrote = false
+        let horizon = (now + Self.tick * 2).uptimeNanoseconds
+        let nowNanoseconds = Int64(now.uptimeNanoseconds)
         var sentPackets = 0
         var sentBytes = 0
-        for (id, queue) in queues {
-            var packets = 0
+        var slot = 0
+        while slot < queues.count {
+            guard nextDue[slot] <= horizon else {
+                slot += 1
+                continue
+            }
+            let queue = queues[slot]
+            var head = queue.head
             var bytes = 0
-            var nextSequence: UInt16 = 0
-            while queue.head < queue.packets.count, queue.packets[queue.head].due <= horizon {
-                let count = burst?.length(of: queue.packets[queue.head...], size: \.length, due: \.dueSinceBoot) ?? 1
-                let group = queue.packets[queue.head..<(queue.head + count)]
-                channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: Self.joined(group, allocator: channel.allocator)), promise: nil)
-                for packet in group {
-                    bytes += packet.payloadBytes
-                    // This tick is when the packet is handed to the socket: its lateness is the
-                    // tick's against the packet's due instant (early ones, within the horizon, count 0).
-                    metrics.rtpLateness.recordNanoseconds(max(0, Int64(now.uptimeNanoseconds) - Int64(packet.due.uptimeNanoseconds)))
+            let packets = queue.packets.withUnsafeBufferPointer { packets -> Int in
+                while head < packets.count, packets[head].due.uptimeNanoseconds <= horizon {
+                    let rest = UnsafeBufferPointer(rebasing: packets[head...])
+                    let count = burst?.length(count: rest.count, size: { rest[$0].length }) { Int64(clamping: rest[$0].due.uptimeNanoseconds) } ?? 1
+                    let group = UnsafeBufferPointer(rebasing: rest[..<count])
+                    channel.write(AddressedEnvelope(remoteAddress: queue.session.client, data: Self.joined(group, allocator: channel.allocator)), promise: nil)
+                    for index in group.indices {
+                        bytes += group[index].payloadBytes
+                        // This tick is when the packet is handed to the socket: its lateness is
+                        // the tick's against its due instant (early ones count 0).
+                        metrics.rtpLateness.recordNanoseconds(max(0, nowNanoseconds - Int64(clamping: group[index].due.uptimeNanoseconds)))
+                    }
+                    head += count
                 }
-                packets += count
-                nextSequence = group[group.endIndex - 1].sequence &+ 1
-                queue.head += count
+                return head - queue.head
             }
-            if packets > 0 {
-                wrote = true
-                sentPackets += packets
-                sentBytes += bytes
-                queue.session.recordSent(packets: packets, bytes: bytes, nextSequence: nextSequence)
-                if queue.head > 256 && queue.head * 2 > queue.packets.count {
-                    queue.packets.removeFirst(queue.head)
-                    queue.head = 0
-                }
+            guard packets > 0 else {
+                nextDue[slot] = queue.packets[head].due.uptimeNanoseconds
+                slot += 1
+                continue
             }
-            if queue.head == queue.packets.count {
+            sentPackets += packets
+            sentBytes += bytes
+            queue.session.recordSent(packets: packets, bytes: bytes, nextSequence: queue.packets[head - 1].sequence &+ 1)
+            if head == queue.packets.count {
                 // Drained: forget it (the next `enqueue` makes a new one), so ended streams
-                // leave nothing behind.
-                queues[id] = nil
+                // leave nothing behind. The stream moved into this slot is looked at next.
+                remove(at: slot)
+                continue
             }
+            if head > 256 && head * 2 > queue.packets.count {
+                queue.packets.removeFirst(head)
+                head = 0
+            }
+            queue.head = head
+            nextDue[slot] = queue.packets[head].due.uptimeNanoseconds
+            slot += 1
         }
-        if wrote {
+        if sentPackets > 0 {
             channel.flush()
             metrics.rtpPackets.increment(by: Int64(sentPackets))
             metrics.rtpBytes.increment(by: Int64(sentBytes))
@@ -136,23 +178,20 @@ final class RTPPacer: @unchecked Sendable {
 
     /// One buffer for a burst: the datagrams back to back, which `UDP_SEGMENT` cuts apart
     /// again. Datagrams of one read already lie back to back: the burst is a slice of it.
-    static func joined(_ group: ArraySlice<Packet>, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let first = group[group.startIndex]
+    static func joined(_ group: UnsafeBufferPointer<Packet>, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let first = group[0]
         var length = first.length
         var contiguous = true
-        for (previous, packet) in zip(group, group.dropFirst()) {
-            contiguous = contiguous && packet.chunkNumber == first.chunkNumber && packet.offset == previous.offset + previous.length
-            length += packet.length
+        for index in group.indices.dropFirst() {
+            contiguous = contiguous && group[index].chunkNumber == first.chunkNumber && group[index].offset == group[index - 1].offset + group[index - 1].length
+            length += group[index].length
         }
         if contiguous, let slice = first.chunk.getSlice(at: first.offset, length: length) { return slice }
         var buffer = allocator.buffer(capacity: length)
-        for packet in group {
-            buffer.writeImmutableBuffer(packet.chunk.getSlice(at: packet.offset, length: packet.length) ?? ByteBuffer())
+        for index in group.indices {
+            buffer.writeImmutableBuffer(group[index].chunk.getSlice(at: group[index].offset, length: group[index].length) ?? ByteBuffer())
         }
         return buffer
     }
 }
 
-extension RTPPacer.Packet {
-    var dueSinceBoot: Duration { .nanoseconds(Int64(clamping: due.uptimeNanoseconds)) }
-}

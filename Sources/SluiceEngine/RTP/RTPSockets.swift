@@ -29,7 +29,12 @@ final class RTPSockets: Sendable {
         return bound == ip || bound == "0.0.0.0" || bound == "::" || ip.hasPrefix("127.") || ip == "::1"
     }
 
-    private init(rtp: any Channel, rtcp: any Channel, burst: RTPBurst?, metrics: EngineMetrics) {
+    /// The one thread the RTP and RTCP sockets, the pacer and every send loop run on: no other
+    /// channel of the engine (its HTTP API, its director client) shares it.
+    private let group: MultiThreadedEventLoopGroup
+
+    private init(group: MultiThreadedEventLoopGroup, rtp: any Channel, rtcp: any Channel, burst: RTPBurst?, metrics: EngineMetrics) {
+        self.group = group
         self.rtp = rtp
         self.rtcp = rtcp
         self.metrics = metrics
@@ -44,7 +49,9 @@ final class RTPSockets: Sendable {
     /// kernel offers `UDP_SEGMENT`, each stream's datagrams due within `burstWindow` of each
     /// other leave in one send.
     static func bind(host: String, rtpPort: Int, dscp: Int, burstWindow: Duration, sessions: RTPSessionTable, metrics: EngineMetrics, logger: Logger) async throws -> RTPSockets {
-        let group = MultiThreadedEventLoopGroup.singleton
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let raised = try await group.next().submit { Self.raisePriority() }.get()
+        if !raised { logger.info("the RTP thread runs at normal priority (raising it needs CAP_SYS_NICE)") }
         let burst = burstWindow > .zero && System.supportsUDPSegmentationOffload
             ? RTPBurst(window: burstWindow, maxSegments: 16) : nil
         var bootstrap = DatagramBootstrap(group: group)
@@ -70,15 +77,24 @@ final class RTPSockets: Sendable {
                 .bind(host: host, port: rtpPort == 0 ? 0 : rtpPort + 1).get()
         } catch {
             try? await rtp.close()
+            try? await group.shutdownGracefully()
             throw error
         }
-        return RTPSockets(rtp: rtp, rtcp: rtcp, burst: burst, metrics: metrics)
+        return RTPSockets(group: group, rtp: rtp, rtcp: rtcp, burst: burst, metrics: metrics)
+    }
+
+    /// Gives the calling thread (who 0: on Linux the nice value is per thread) a nice value of -10, so the engine's other threads (HTTP API,
+    /// disk reads) never hold the pacer's tick back for a scheduler slice. False when the process
+    /// may not (no CAP_SYS_NICE): it then competes as an equal.
+    static func raisePriority() -> Bool {
+        setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10) == 0
     }
 
     func close() async {
         pacer.stop()
         try? await rtp.close()
         try? await rtcp.close()
+        try? await group.shutdownGracefully()
     }
 }
 

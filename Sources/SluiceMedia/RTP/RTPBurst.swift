@@ -22,18 +22,36 @@ public struct RTPBurst: Sendable {
     public func length<Packets: Collection>(
         of packets: Packets, size: (Packets.Element) -> Int, due: (Packets.Element) -> Duration
     ) -> Int {
-        guard let first = packets.first else { return 0 }
-        let latest = due(first) + window
-        var count = 1
-        var previousSize = size(first)
-        for packet in packets.dropFirst() {
+        let elements = Array(packets)
+        return length(count: elements.count, size: { size(elements[$0]) }) { due(elements[$0]).nanoseconds }
+    }
+
+    /// The same over datagrams `0..<count`, read by index, with due times in nanoseconds: what
+    /// the pacer calls for every send, without copying a datagram to look at it.
+    @inlinable
+    public func length(count: Int, size: (Int) -> Int, dueNanoseconds: (Int) -> Int64) -> Int {
+        guard count > 0 else { return 0 }
+        let latest = dueNanoseconds(0) + windowNanoseconds
+        var taken = 1
+        var previousSize = size(0)
+        while taken < count {
             // Only the last segment may be short, and none may be longer than the segment.
-            guard count < maxSegments, previousSize == Self.segmentBytes else { break }
-            let packetSize = size(packet)
-            guard packetSize <= Self.segmentBytes, due(packet) <= latest else { break }
-            count += 1
+            guard taken < maxSegments, previousSize == Self.segmentBytes else { break }
+            let packetSize = size(taken)
+            guard packetSize <= Self.segmentBytes, dueNanoseconds(taken) <= latest else { break }
+            taken += 1
             previousSize = packetSize
         }
-        return count
+        return taken
+    }
+
+    @usableFromInline var windowNanoseconds: Int64 { window.nanoseconds }
+}
+
+extension Duration {
+    /// Whole nanoseconds (attoseconds below a nanosecond are dropped).
+    @inlinable public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
