@@ -64,6 +64,23 @@ import Testing
         #expect { try parseAll(many) } throws: { ($0 as? RTSPParseError)?.status == 431 }
     }
 
+    @Test func headerFieldsAreFoundIgnoringCaseWithTheirValuesTrimmed() throws {
+        let request = try #require(try parseAll("PLAY rtsp://h/m RTSP/1.0\r\ncseq: 3\r\nSESSION:\t 7f3a9c0d1e2b4a68 ; timeout=60 \t\r\nX-Empty:\r\n\r\n").first)
+        #expect(request.cseq == "3")
+        #expect(request.headers["Session"] == "7f3a9c0d1e2b4a68 ; timeout=60")
+        #expect(request.headers["session"] == request.headers["SESSION"])
+        #expect(request.headers["X-Empty"] == "")
+        #expect(request.headers["Sessio"] == nil && request.headers["Session2"] == nil)
+        #expect(request.headers.map(\.name) == ["cseq", "SESSION", "X-Empty"])
+        var headers = request.headers
+        headers.set("Session", "other")
+        #expect(headers.map(\.name) == ["cseq", "X-Empty", "Session"])
+        #expect(headers["SESSION"] == "other")
+        #expect(headers != request.headers)
+        #expect(RTSPHeaders([("A", "1"), ("B", "2")]) == RTSPHeaders([("A", "1"), ("B", "2")]))
+        #expect(RTSPHeaders([("A", "1"), ("B", "2")]) != RTSPHeaders([("B", "2"), ("A", "1")]))
+    }
+
     @Test func waitsForTheWholeBody() throws {
         var parser = RTSPRequestParser()
         parser.append(Array("SET_PARAMETER * RTSP/1.0\r\nCSeq: 1\r\nContent-Length: 4\r\n\r\nab".utf8))

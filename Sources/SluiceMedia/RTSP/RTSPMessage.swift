@@ -1,32 +1,85 @@
-/// Header fields of an RTSP message, in order, looked up case-insensitively.
+/// Header fields of an RTSP message, in order, looked up case-insensitively (ASCII).
+///
+/// The fields lie in one byte buffer (a parsed head is copied into it once) and are described
+/// by ranges into it: parsing a request makes no `String` per header, and a lookup compares
+/// bytes and builds only the value it returns.
 public struct RTSPHeaders: Hashable, Sendable, Sequence {
-    public private(set) var fields: [Field]
-
     public struct Field: Hashable, Sendable {
         public var name: String
         public var value: String
     }
 
-    public init(_ fields: [(String, String)] = []) {
-        self.fields = fields.map { Field(name: $0.0, value: $0.1) }
+    struct Span: Hashable, Sendable {
+        var name: Range<Int>
+        var value: Range<Int>
     }
 
+    private var bytes: [UInt8]
+    private var spans: [Span]
+
+    public init(_ fields: [(String, String)] = []) {
+        bytes = []
+        spans = []
+        for (name, value) in fields { add(name, value) }
+    }
+
+    /// Fields already found in `bytes` (the parsers).
+    init(bytes: [UInt8], spans: [Span]) {
+        self.bytes = bytes
+        self.spans = spans
+    }
+
+    public var fields: [Field] { map { $0 } }
+
     public subscript(name: String) -> String? {
-        let lowered = name.lowercased()
-        return fields.first { $0.name.lowercased() == lowered }?.value
+        guard let span = spans.first(where: { matches($0, name) }) else { return nil }
+        return String(decoding: bytes[span.value], as: UTF8.self)
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append(Field(name: name, value: value))
+        let nameStart = bytes.count
+        bytes.append(contentsOf: name.utf8)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value.utf8)
+        spans.append(Span(name: nameStart..<valueStart, value: valueStart..<bytes.count))
     }
 
     public mutating func set(_ name: String, _ value: String) {
-        let lowered = name.lowercased()
-        fields.removeAll { $0.name.lowercased() == lowered }
-        fields.append(Field(name: name, value: value))
+        let kept = spans.filter { !matches($0, name) }
+        spans = kept
+        add(name, value)
     }
 
-    public func makeIterator() -> IndexingIterator<[Field]> { fields.makeIterator() }
+    /// Whether the field at `span` is called `name`, ignoring ASCII case.
+    private func matches(_ span: Span, _ name: String) -> Bool {
+        guard span.name.count == name.utf8.count else { return false }
+        var index = span.name.lowerBound
+        for byte in name.utf8 {
+            guard Self.lowered(bytes[index]) == Self.lowered(byte) else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    private static func lowered(_ byte: UInt8) -> UInt8 {
+        byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+    }
+
+    public func makeIterator() -> AnyIterator<Field> {
+        var iterator = spans.makeIterator()
+        let bytes = self.bytes
+        return AnyIterator {
+            iterator.next().map { Field(name: String(decoding: bytes[$0.name], as: UTF8.self), value: String(decoding: bytes[$0.value], as: UTF8.self)) }
+        }
+    }
+
+    public static func == (left: RTSPHeaders, right: RTSPHeaders) -> Bool {
+        left.spans.count == right.spans.count && left.fields == right.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fields)
+    }
 }
 
 /// An RTSP/1.0 request (RFC 2326 §6).

@@ -91,34 +91,46 @@ public struct RTSPRequestParser: Sendable {
         guard headerEnd.headEnd - start <= limits.maxHeaderBytes else {
             throw RTSPParseError(code: .headersTooLarge, message: "request head larger than \(limits.maxHeaderBytes) bytes")
         }
-        var lines = splitLines(buffer[start..<headerEnd.headEnd])
-        guard !lines.isEmpty else { throw RTSPParseError(code: .badRequestLine, message: "empty request") }
-        let requestLine = lines.removeFirst()
-        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: true)
+        // The request line, then header lines, read in place: bytes, not Characters ("\r\n"
+        // is one Character in Swift), and no String but the method and URI.
+        var lines = LineCursor(bytes: buffer, range: start..<headerEnd.headEnd)
+        guard let requestLine = lines.next() else { throw RTSPParseError(code: .badRequestLine, message: "empty request") }
+        let parts = Self.words(buffer, requestLine)
         guard parts.count == 3 else { throw RTSPParseError(code: .badRequestLine, message: "request line must be 'METHOD URI RTSP/1.0'") }
-        let method = String(parts[0])
-        let uri = String(parts[1])
-        let version = String(parts[2])
-        guard method.utf8.count <= 32, method.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || $0 == UInt8(ascii: "_") }) else {
+        let (methodBytes, uriBytes, versionBytes) = (buffer[parts[0]], buffer[parts[1]], buffer[parts[2]])
+        guard methodBytes.count <= 32, methodBytes.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5a) || $0 == UInt8(ascii: "_") }) else {
             throw RTSPParseError(code: .badRequestLine, message: "method must be upper-case letters")
         }
-        guard uri.utf8.count <= limits.maxURILength else {
+        guard uriBytes.count <= limits.maxURILength else {
             throw RTSPParseError(code: .uriTooLong, message: "request URI longer than \(limits.maxURILength) bytes")
         }
-        guard version.hasPrefix("RTSP/") else { throw RTSPParseError(code: .badRequestLine, message: "'\(version.prefix(16))' is not an RTSP version") }
-        guard version == "RTSP/1.0" else { throw RTSPParseError(code: .unsupportedVersion, message: "only RTSP/1.0 is supported") }
-        guard lines.count <= limits.maxHeaderCount else {
-            throw RTSPParseError(code: .tooManyHeaders, message: "more than \(limits.maxHeaderCount) header fields")
+        guard versionBytes.starts(with: "RTSP/".utf8) else {
+            throw RTSPParseError(code: .badRequestLine, message: "'\(String(decoding: versionBytes.prefix(16), as: UTF8.self))' is not an RTSP version")
         }
-        var headers = RTSPHeaders()
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else {
+        guard versionBytes.elementsEqual("RTSP/1.0".utf8) else { throw RTSPParseError(code: .unsupportedVersion, message: "only RTSP/1.0 is supported") }
+        // Header fields: ranges into one copy of the head.
+        let headStart = lines.position
+        let head = Array(buffer[headStart..<headerEnd.headEnd])
+        var spans: [RTSPHeaders.Span] = []
+        spans.reserveCapacity(16)
+        while let line = lines.next() {
+            guard spans.count < limits.maxHeaderCount else {
+                throw RTSPParseError(code: .tooManyHeaders, message: "more than \(limits.maxHeaderCount) header fields")
+            }
+            guard let colon = buffer[line].firstIndex(of: UInt8(ascii: ":")), colon != line.lowerBound else {
                 throw RTSPParseError(code: .badHeader, message: "header line without a name")
             }
-            let name = String(line[..<colon])
-            guard !name.contains(" "), !name.contains("\t") else { throw RTSPParseError(code: .badHeader, message: "header name contains whitespace") }
-            headers.add(name, String(line[line.index(after: colon)...]).trimmingSpaces)
+            guard !buffer[line.lowerBound..<colon].contains(where: { $0 == 0x20 || $0 == 0x09 }) else {
+                throw RTSPParseError(code: .badHeader, message: "header name contains whitespace")
+            }
+            var value = (colon + 1)..<line.upperBound
+            while let first = value.first, buffer[first] == 0x20 || buffer[first] == 0x09 { value = (first + 1)..<value.upperBound }
+            while let last = value.last, buffer[last] == 0x20 || buffer[last] == 0x09 { value = value.lowerBound..<last }
+            spans.append(.init(name: (line.lowerBound - headStart)..<(colon - headStart), value: (value.lowerBound - headStart)..<(value.upperBound - headStart)))
         }
+        let headers = RTSPHeaders(bytes: head, spans: spans)
+        let method = String(decoding: methodBytes, as: UTF8.self)
+        let uri = String(decoding: uriBytes, as: UTF8.self)
         var length = 0
         if let text = headers["Content-Length"] {
             guard text.utf8.count <= 9, let value = Int(text), value >= 0 else {
@@ -134,7 +146,7 @@ public struct RTSPRequestParser: Sendable {
         start = headerEnd.bodyStart + length
         compact()
         guard headers["CSeq"] != nil else { throw RTSPParseError(code: .missingCSeq, message: "every request needs a CSeq header") }
-        return RTSPRequest(method: method, uri: uri, version: version, headers: headers, body: body)
+        return RTSPRequest(method: method, uri: uri, version: "RTSP/1.0", headers: headers, body: body)
     }
 
     private mutating func compact() {
@@ -167,12 +179,42 @@ public struct RTSPRequestParser: Sendable {
         return nil
     }
 
-    /// Lines split on LF with any CR before it dropped (bytes, not Characters: "\r\n" is one
-    /// Character in Swift).
-    private func splitLines(_ bytes: ArraySlice<UInt8>) -> [Substring] {
-        bytes.split(separator: 0x0a, omittingEmptySubsequences: true)
-            .map { line in line.last == 0x0d ? line.dropLast() : line }
-            .filter { !$0.isEmpty }
-            .map { Substring(String(decoding: $0, as: UTF8.self)) }
+    /// The space-separated words of `line` (runs of spaces count as one).
+    private static func words(_ bytes: [UInt8], _ line: Range<Int>) -> [Range<Int>] {
+        var words: [Range<Int>] = []
+        var index = line.lowerBound
+        while index < line.upperBound {
+            while index < line.upperBound, bytes[index] == 0x20 { index += 1 }
+            let wordStart = index
+            while index < line.upperBound, bytes[index] != 0x20 { index += 1 }
+            if index > wordStart { words.append(wordStart..<index) }
+        }
+        return words
+    }
+}
+
+/// The non-empty lines of a range of bytes, split on LF, with a CR before the LF dropped.
+struct LineCursor {
+    let bytes: [UInt8]
+    let range: Range<Int>
+    /// Where the next line starts.
+    private(set) var position: Int
+
+    init(bytes: [UInt8], range: Range<Int>) {
+        self.bytes = bytes
+        self.range = range
+        position = range.lowerBound
+    }
+
+    mutating func next() -> Range<Int>? {
+        while position < range.upperBound {
+            let lineStart = position
+            while position < range.upperBound, bytes[position] != 0x0a { position += 1 }
+            var lineEnd = position
+            if position < range.upperBound { position += 1 }  // past the LF
+            if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0d { lineEnd -= 1 }
+            if lineEnd > lineStart { return lineStart..<lineEnd }
+        }
+        return nil
     }
 }
