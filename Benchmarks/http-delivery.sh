@@ -8,7 +8,9 @@
 # connection reaches, so the grant never holds the sender back; fetches it through the
 # director with curl (on core 1) RUNS times after a warm-up, then serves the same file from
 # nginx (sendfile on, one worker on core 0) to the same curl. Prints one JSON line.
-# paced: uploads a 4 Mbit/s object and runs `sluice bench http` (on core 1). Prints one JSON line.
+# paced: uploads a 4 Mbit/s object and runs `sluice bench http` (on core 1, shared with the
+# director). Prints one JSON line, with the receiver's CPU (`receiverCPUPercent`: near 100 % it,
+# not the engine, sets the figures) and the engine's own pacing lateness per chunk.
 mode=${1:?usage: http-delivery.sh unpaced [RUNS] | paced STREAMS [SECONDS]}
 source "$(dirname "$0")/cluster.sh"
 start_cluster
@@ -58,10 +60,12 @@ paced)
     idle=$(rss_kib "$engine")
     rss_later "$engine" $((seconds / 2)) "$work/rss.mid"
     before=$(ticks "$engine")
-    result=$(taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
+    result=$(/usr/bin/time -f "%U %S" -o "$work/bench.time" taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
     cpu=$(cpu_percent "$before" "$(ticks "$engine")" "$seconds")
     rss=$(cat "$work/rss.mid")
-    echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"engineRSSKiBIdle\":$idle,\"engineRSSKiB\":$rss,\"bytesPerStream\":$(( (rss - idle) * 1024 / streams )),\"bench\":$result}"
+    receiver=$(awk -v s="$seconds" '{ printf "%.1f", ($1 + $2) / s * 100 }' "$work/bench.time")
+    lateness=$(engine_lateness http)
+    echo "{\"streams\":$streams,\"seconds\":$seconds,\"engineCPUPercent\":$cpu,\"receiverCPUPercent\":$receiver,\"engineLateness\":$lateness,\"engineRSSKiBIdle\":$idle,\"engineRSSKiB\":$rss,\"bytesPerStream\":$(( (rss - idle) * 1024 / streams )),\"bench\":$result}"
     ;;
 *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

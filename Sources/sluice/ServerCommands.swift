@@ -38,6 +38,7 @@ struct DirectorCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        EventLoopSizing.fitToAffinity()
         let logger = logging.bootstrap(label: "sluice.director")
         let configuration = try self.configuration(logger: check ? nil : logger)
         if check { return announce("\(config.name): configuration is valid") }
@@ -101,6 +102,7 @@ struct EngineCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
+        EventLoopSizing.fitToAffinity()
         let logger = logging.bootstrap(label: "sluice.engine.\(name)")
         // An engine has nothing to reload: a SIGHUP meant for the director must not kill it.
         signal(SIGHUP, SIG_IGN)

@@ -2,14 +2,17 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Request context that keeps the peer address (grants are bound to it).
+/// Request context that keeps the peer address (grants are bound to it) and the connection's
+/// event loop (a paced stream runs on it, beside its socket).
 public struct EngineRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        eventLoop = source.channel.eventLoop
     }
 
     public var clientIP: String? { remoteAddress?.ipAddress }

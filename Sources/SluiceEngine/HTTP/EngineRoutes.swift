@@ -55,9 +55,10 @@ struct EngineRoutes {
         if range != nil { headers[.contentRange] = selected.contentRange(length: object.sizeBytes) }
         let status: HTTPResponse.Status = range == nil ? .ok : .partialContent
         if request.method == .head { return Response(status: status, headers: headers) }
-        let sender = PacedSender(
+        var sender = PacedSender(
             path: objects.path(of: name), range: selected.first..<(selected.last + 1), grant: grant, burstBytes: burstBytes,
             renewInterval: renewInterval, streams: streams, director: director, metrics: metrics, logger: logger)
+        sender.eventLoop = context.eventLoop
         logger.info("stream starting", metadata: [
             "stream_id": "\(grant.streamID)", "object": "\(name)", "first_byte": "\(selected.first)", "rate_bps": "\(grant.bitsPerSecond)",
         ])
