@@ -18,6 +18,8 @@ import Testing
     static let object = MediaObject(name: "clip", sizeBytes: 1, durationMilliseconds: 1_000, averageBitsPerSecond: 1_000_000, sha256: "")
 
     let epoch = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    /// The pacer's tick in milliseconds.
+    static let tick = Int(RTPPacer.tick.nanoseconds / 1_000_000)
 
     func session(_ id: UInt32) -> RTPSession {
         let grant = StreamGrant(
@@ -52,18 +54,20 @@ import Testing
         let pacer = RTPPacer(channel: channel, burst: nil, metrics: EngineMetrics(engine: "e"))
         defer { pacer.stop() }
         let (a, b) = (session(1), session(2))
-        pacer.enqueue(packets(1, dueMilliseconds: [0, 1, 2, 3, 10]), for: a)
-        pacer.enqueue(packets(2, dueMilliseconds: [5]), for: b)
+        // Times in ticks: a tick sends what is due within two.
+        let t = Self.tick
+        pacer.enqueue(packets(1, dueMilliseconds: [0, t, 2 * t, 3 * t, 10 * t]), for: a)
+        pacer.enqueue(packets(2, dueMilliseconds: [5 * t]), for: b)
 
         pacer.send(now: epoch)
         #expect(try written(channel).map { "\($0.stream).\($0.number)@\($0.port)" } == ["1.0@10001", "1.1@10001", "1.2@10001"])
-        pacer.send(now: epoch + .milliseconds(3))
+        pacer.send(now: epoch + .milliseconds(Int64(3 * t)))
         #expect(try written(channel).map { "\($0.stream).\($0.number)" } == ["1.3", "2.0"])
         #expect(a.summary.packetsSent == 4 && b.summary.packetsSent == 1)
         #expect(b.nextSequence == 1)
-        pacer.send(now: epoch + .milliseconds(7))
+        pacer.send(now: epoch + .milliseconds(Int64(8 * t - 1)))
         #expect(try written(channel).isEmpty)
-        pacer.send(now: epoch + .milliseconds(8))
+        pacer.send(now: epoch + .milliseconds(Int64(8 * t)))
         #expect(try written(channel).map { "\($0.stream).\($0.number)" } == ["1.4"])
     }
 
@@ -111,13 +115,13 @@ import Testing
                     let number = Int(packet.number)
                     #expect(number == sent[packet.stream, default: 0], "stream \(packet.stream) out of order")
                     #expect(!dropped.contains(packet.stream), "a dropped stream sent")
-                    #expect(times[number] <= now + 2, "sent more than two ticks early")
+                    #expect(times[number] <= now + 2 * Self.tick, "sent more than two ticks early")
                     #expect(times[number] >= now, "sent late")
                     sent[packet.stream] = number + 1
                 }
                 // Nothing due within the horizon is left behind by the tick.
                 for (id, times) in due where !dropped.contains(id) && sent[id, default: 0] < times.count {
-                    #expect(times[sent[id, default: 0]] > now + 2, "stream \(id) held a due packet")
+                    #expect(times[sent[id, default: 0]] > now + 2 * Self.tick, "stream \(id) held a due packet")
                 }
                 now += 1
             }

@@ -25,7 +25,7 @@ struct RTPFeeder {
         var maxBurstAhead: Duration = .milliseconds(20)
         /// Longest wait between two looks at the clock, paused and playing; commands cut it short.
         var pausedWake: Duration = .milliseconds(100)
-        var playingWake: Duration = .milliseconds(200)
+        var playingWake: Duration = .milliseconds(500)
     }
 
     enum Action: Sendable, Equatable {
@@ -82,12 +82,13 @@ struct RTPFeeder {
         burstCount = configuration.burstPackets
     }
 
-    /// One read: about 125 ms of the stream, a whole number of RTP payloads, 1 to 48 of them
-    /// (48 is 125 ms at 4 Mbit/s). A low-rate stream holds no more than it needs.
+    /// One read: about 125 ms of the stream, a whole number of RTP payloads, 12 to 48 of them
+    /// (48 is 125 ms at 4 Mbit/s; 12, about 16 KB, is half a second at 256 kbit/s): a low-rate
+    /// stream wakes to read a few times a second, not once per packet or two.
     var readBytes: Int {
         let payload = TransportStreamScanner.packetSize * RTPPacket.tsPacketsPerRTPPacket
         let payloads = Int(configuration.bitsPerSecond / 8 / 8) / payload
-        return min(48, max(1, payloads)) * payload
+        return min(48, max(12, payloads)) * payload
     }
 
     // MARK: Commands

@@ -34,7 +34,7 @@ final class RTPPacer: @unchecked Sendable {
     }
 
     /// The timer's period; packets due within two of them go out in a tick.
-    static let tick: TimeAmount = .milliseconds(1)
+    static let tick: TimeAmount = .milliseconds(2)
 
     let channel: any Channel
     /// Nil: one datagram per send (the kernel has no `UDP_SEGMENT`, or bursts are off).
