@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "SluiceDirectorTests",
             dependencies: [
-                "SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit", "SluiceGrant", "SluiceConfig", "SluiceMedia",
+                "SluiceCore", "SluiceStore", "SluiceDirector", "SluiceTestKit", "SluiceGrant", "SluiceConfig", "SluiceMedia", "SluiceListeners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SluiceConfig
+import SluiceListeners
 import SluiceDirector
 import SluiceEngine
 
