@@ -127,7 +127,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore", "SluiceFuzzHarness"]),
+        .testTarget(name: "SluiceMediaTests", dependencies: ["SluiceMedia", "SluiceConfig", "SluiceGrant", "SluiceCore", "SluiceFuzzHarness", "SluiceTestKit"]),
         .testTarget(
             name: "SluiceDirectorTests",
             dependencies: [
@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "SluiceEngineTests",
             dependencies: [
-                "SluiceEngine", "SluiceMedia", "SluiceCore", "SluiceConfig", "SluiceGrant",
+                "SluiceEngine", "SluiceMedia", "SluiceCore", "SluiceConfig", "SluiceGrant", "SluiceTestKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -4,6 +4,7 @@ import SluiceCore
 @testable import SluiceEngine
 import SluiceGrant
 import SluiceMedia
+import SluiceTestKit
 import Testing
 
 /// The pacer's ticks driven by hand on an embedded channel: what each tick writes, to whom, and
@@ -129,18 +130,5 @@ import Testing
                 #expect(sent[id, default: 0] == times.count, "stream \(id) lost packets")
             }
         }
-    }
-}
-
-/// SplitMix64: the same streams on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

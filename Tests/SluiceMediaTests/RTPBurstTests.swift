@@ -1,4 +1,5 @@
 import SluiceMedia
+import SluiceTestKit
 import Testing
 
 @Suite(.timeLimit(.minutes(1))) struct RTPBurstTests {
@@ -51,10 +52,10 @@ import Testing
     /// Cutting a long irregular stream into bursts keeps every datagram once, in order, and no
     /// datagram leaves more than the window before it is due.
     @Test func burstsPartitionTheStreamInOrder() {
-        var generator = SplitMix(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         var due = Duration.zero
         let packets: [Datagram] = (0..<5_000).map { _ in
-            due += .microseconds(Int64(generator.next() % 6_000))
+            due += .microseconds(Int64(Int(generator.next() % 6_000)))
             return Datagram(size: generator.next() % 10 == 0 ? 12 + 188 * Int(1 + generator.next() % 6) : RTPBurst.segmentBytes, due: due)
         }
         var sent: [Datagram] = []
@@ -69,18 +70,5 @@ import Testing
             index += count
         }
         #expect(sent == packets)
-    }
-}
-
-/// A tiny seeded generator so the property runs the same every time.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Int {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: (z ^ (z >> 31)) >> 1)
     }
 }
