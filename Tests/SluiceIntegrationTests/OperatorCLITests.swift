@@ -413,6 +413,17 @@ extension IntegrationTests.OperatorCLITests {
             for engine in engines { engine.stop() }
             director.stop()
         }
+        // Registered, not only listening: an upload needs an engine the director knows is up.
+        struct EngineRow: Decodable {
+            struct Engine: Decodable { var isUp: Bool }
+            var engine: Engine
+        }
+        let registered = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < registered {
+            let reply = try Cluster.runTool("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer \(key)", url + "/v1/engines"])
+            if let rows = try? JSONDecoder().decode([EngineRow].self, from: Data(reply.output.utf8)), rows.filter(\.engine.isUp).count == 2 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         // The demo's sample: 30 s at about 1.68 Mbit/s, stored on engine-a.
         let sample = directory + "/sample.ts"
         #expect(try Cluster.runTool(Cluster.binary, ["sample", "--out", sample, "--seconds", "30", "--bitrate", "1680000"]).status == 0)
