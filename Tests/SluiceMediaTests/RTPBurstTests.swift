@@ -12,7 +12,8 @@ import Testing
     let burst = RTPBurst(window: .milliseconds(8), maxSegments: 8)
 
     func length(_ packets: ArraySlice<Datagram>, _ planner: RTPBurst? = nil) -> Int {
-        (planner ?? burst).length(of: packets, size: \.size, due: \.due)
+        let datagrams = Array(packets)
+        return (planner ?? burst).length(count: datagrams.count, size: { datagrams[$0].size }) { datagrams[$0].due.nanoseconds }
     }
 
     /// A 4 Mbit/s stream sends a 1328-byte datagram about every 2.6 ms.

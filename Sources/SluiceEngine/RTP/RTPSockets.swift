@@ -83,9 +83,10 @@ final class RTPSockets: Sendable {
         return RTPSockets(group: group, rtp: rtp, rtcp: rtcp, burst: burst, metrics: metrics)
     }
 
-    /// Gives the calling thread (who 0: on Linux the nice value is per thread) a nice value of -10, so the engine's other threads (HTTP API,
-    /// disk reads) never hold the pacer's tick back for a scheduler slice. False when the process
-    /// may not (no CAP_SYS_NICE): it then competes as an equal.
+    /// Gives the calling thread a nice value of -10 (who 0: on Linux the nice value is per
+    /// thread), so the engine's other threads (HTTP API, disk reads) never hold the pacer's tick
+    /// back for a scheduler slice. False when the process may not (no CAP_SYS_NICE): it then
+    /// competes as an equal.
     static func raisePriority() -> Bool {
         setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, -10) == 0
     }

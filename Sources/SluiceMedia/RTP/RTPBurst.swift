@@ -16,18 +16,9 @@ public struct RTPBurst: Sendable {
         self.maxSegments = max(1, maxSegments)
     }
 
-    /// How many datagrams from the front of `packets` go in the next send (at least one when
-    /// there is one). `size` and `due` read each datagram's length and due time.
-    @inlinable
-    public func length<Packets: Collection>(
-        of packets: Packets, size: (Packets.Element) -> Int, due: (Packets.Element) -> Duration
-    ) -> Int {
-        let elements = Array(packets)
-        return length(count: elements.count, size: { size(elements[$0]) }) { due(elements[$0]).nanoseconds }
-    }
-
-    /// The same over datagrams `0..<count`, read by index, with due times in nanoseconds: what
-    /// the pacer calls for every send, without copying a datagram to look at it.
+    /// How many of datagrams `0..<count` go in the next send (at least one when there is one).
+    /// `size` and `dueNanoseconds` read a datagram's length and due time by index, so the pacer
+    /// looks at its queue in place, without copying a datagram.
     @inlinable
     public func length(count: Int, size: (Int) -> Int, dueNanoseconds: (Int) -> Int64) -> Int {
         guard count > 0 else { return 0 }
