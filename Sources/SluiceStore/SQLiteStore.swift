@@ -8,6 +8,7 @@ public final class SQLiteStore: SluiceStore {
     private let connection: SQLiteConnection
     /// Lease rows (saved on every admission and lease extension) go through it, in order.
     private let leases: LeaseRowWriter
+    private let checkpointer: WALCheckpointer
     public let path: String
 
     /// Schema versions, applied in order; `PRAGMA user_version` records how far a file got.
@@ -46,28 +47,35 @@ public final class SQLiteStore: SluiceStore {
         ["CREATE TABLE drains (engine TEXT PRIMARY KEY)"],
     ]
 
-    private init(connection: SQLiteConnection, path: String) {
+    private init(connection: SQLiteConnection, checkpointer: WALCheckpointer, path: String) {
         self.connection = connection
         leases = LeaseRowWriter(connection: connection)
+        self.checkpointer = checkpointer
         self.path = path
     }
 
+    /// How often the log is copied into the database file, off the commit path.
+    public static let defaultCheckpointInterval: Duration = .seconds(1)
+
     /// Opens (creating if needed) `directory/sluice.sqlite` and migrates it.
-    public static func open(directory: String, logger: Logger) async throws -> SQLiteStore {
+    public static func open(directory: String, checkpointInterval: Duration = defaultCheckpointInterval, logger: Logger) async throws -> SQLiteStore {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = (directory as NSString).appendingPathComponent("sluice.sqlite")
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let store = SQLiteStore(connection: connection, path: path)
         do {
-            try await store.migrate(logger: logger)
+            try await migrate(connection, path: path, logger: logger)
+            // Leases are read back (replaced) at every renewal: keep their pages in memory
+            // rather than asking the kernel for them (SQLite's default cache is 2 MiB).
+            _ = try await connection.query("PRAGMA cache_size=-32768")
+            let checkpointer = try await WALCheckpointer.start(path: path, writer: connection, interval: checkpointInterval, logger: logger)
+            return SQLiteStore(connection: connection, checkpointer: checkpointer, path: path)
         } catch {
             try? await connection.close()
             throw error
         }
-        return store
     }
 
-    private func migrate(logger: Logger) async throws {
+    private static func migrate(_ connection: SQLiteConnection, path: String, logger: Logger) async throws {
         _ = try await connection.query("PRAGMA journal_mode=WAL")
         // WAL with synchronous=NORMAL: a commit survives a crash of the director; only a power
         // loss can roll back the last commits (engines renew, so their leases come back). FULL
@@ -261,6 +269,7 @@ public final class SQLiteStore: SluiceStore {
 
     public func close() async throws {
         await leases.flush()
+        await checkpointer.stop()
         try await connection.close()
     }
 }

@@ -76,4 +76,27 @@ import Testing
         #expect(Set(streams.map(\.id)) == expected)
         #expect(streams.allSatisfy { $0 == stream($0.id, bytes: 2) })
     }
+
+    /// The writing connection never checkpoints (a commit that did waited for the copy, and
+    /// every admission behind it); the checkpointer's connection does, while the store is open:
+    /// the database file itself grows, not only its log.
+    @Test func theLogReachesTheDatabaseFileWhileTheStoreIsOpen() async throws {
+        let directory = NSTemporaryDirectory() + "sluice-checkpoint-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try await SQLiteStore.open(directory: directory, checkpointInterval: .milliseconds(50), logger: Logger(label: "test"))
+        let file = directory + "/sluice.sqlite"
+        func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        let before = size(file)
+        for id in 1...500 as ClosedRange<UInt32> {
+            try await store.save(stream: LiveStream(
+                id: id, kind: .play, object: "object-\(id)", engine: "e", clientAddress: "10.0.0.1",
+                hops: [Hop(link: "e-x", node: "x", label: id)], reservation: Reservation(engine: "e", links: ["e-x"], bitsPerSecond: 1),
+                admittedAt: Timestamp(millisecondsSinceEpoch: 0), leaseExpiry: Timestamp(millisecondsSinceEpoch: Int64(id))))
+        }
+        #expect(size(file + "-wal") > 100_000)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while size(file) < before + 100_000, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(size(file) >= before + 100_000, "the rows never left the log: nothing checkpoints")
+        try await store.close()
+    }
 }
