@@ -64,9 +64,6 @@ public final class SQLiteStore: SluiceStore {
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
             try await migrate(connection, path: path, logger: logger)
-            // Leases are read back (replaced) at every renewal: keep their pages in memory
-            // rather than asking the kernel for them (SQLite's default cache is 2 MiB).
-            _ = try await connection.query("PRAGMA cache_size=-32768")
             let checkpointer = try await WALCheckpointer.start(path: path, writer: connection, interval: checkpointInterval, logger: logger)
             return SQLiteStore(connection: connection, checkpointer: checkpointer, path: path)
         } catch {
