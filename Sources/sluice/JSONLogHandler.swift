@@ -51,23 +51,25 @@ enum LogLevelSwitch {
     static var level: Logger.Level { levels[current.load(ordering: .relaxed)] }
 }
 
-/// A handler whose level is always `LogLevelSwitch.level`.
+/// A handler whose level is always `LogLevelSwitch.level`. It keeps the logger's metadata
+/// itself and hands it over only with a message: `StreamLogHandler` formats its metadata on
+/// every change, and each request sets some (its ID) on a logger that mostly logs nothing.
 struct LevelFollowingHandler: LogHandler {
     var inner: any LogHandler
+    var metadata: Logger.Metadata = [:]
+
+    init(inner: any LogHandler) {
+        self.inner = inner
+    }
 
     var logLevel: Logger.Level {
         get { LogLevelSwitch.level }
         set {}  // one level for the process, set through LogLevelSwitch
     }
 
-    var metadata: Logger.Metadata {
-        get { inner.metadata }
-        set { inner.metadata = newValue }
-    }
-
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { inner[metadataKey: key] }
-        set { inner[metadataKey: key] = newValue }
+        get { metadata[key] }
+        set { metadata[key] = newValue }
     }
 
     var metadataProvider: Logger.MetadataProvider? {
@@ -75,5 +77,11 @@ struct LevelFollowingHandler: LogHandler {
         set { inner.metadataProvider = newValue }
     }
 
-    func log(event: LogEvent) { inner.log(event: event) }
+    func log(event: LogEvent) {
+        guard !metadata.isEmpty else { return inner.log(event: event) }
+        var event = event
+        // The message's own metadata wins over the logger's, as in every handler.
+        event.metadata = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        inner.log(event: event)
+    }
 }
