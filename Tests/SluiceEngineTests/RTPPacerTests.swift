@@ -72,6 +72,48 @@ import Testing
         #expect(try written(channel).map { "\($0.stream).\($0.number)" } == ["1.4"])
     }
 
+    /// Send loops sleep on the pacer's ticks: each wake-up runs once, never before its
+    /// instant, and at most a tick period (plus the spacing of ticks) after it or after it was
+    /// asked for. Ticks come every half period here, at a random phase, to catch an early one.
+    @Test func waitsWakeOnceNeverEarlyAndWithinATickPeriod() throws {
+        final class Record: @unchecked Sendable {  // one thread: the embedded loop's
+            var now: Int64 = 0
+            var woken: [Int: [Int64]] = [:]
+        }
+        var generator = SeededGenerator(seed: 21)
+        let period = Int64(RTPPacer.tickNanoseconds)
+        for _ in 0..<20 {
+            let channel = EmbeddedChannel()
+            let pacer = RTPPacer(channel: channel, burst: nil, metrics: EngineMetrics(engine: "e"))
+            defer { pacer.stop() }
+            let record = Record()
+            var asked: [(at: Int64, when: Int64)] = []
+            record.now = Int64.random(in: 0..<period, using: &generator)
+            for _ in 0..<200 {
+                for _ in 0..<Int.random(in: 0...2, using: &generator) {
+                    let number = asked.count
+                    // Some instants are already past when asked for.
+                    let at = record.now + Int64.random(in: -period...(20 * period), using: &generator)
+                    asked.append((at, record.now))
+                    pacer.wake(at: epoch + .nanoseconds(at)) { record.woken[number, default: []].append(record.now) }
+                }
+                record.now += period / 2
+                pacer.send(now: epoch + .nanoseconds(record.now))
+            }
+            let lastRegularTick = record.now
+            record.now += 30 * period
+            pacer.send(now: epoch + .nanoseconds(record.now))
+            for (number, wait) in asked.enumerated() {
+                let times = record.woken[number] ?? []
+                #expect(times.count == 1, "wake-up \(number) ran \(times.count) times")
+                guard let time = times.first else { continue }
+                #expect(time >= wait.at, "wake-up \(number) ran \(wait.at - time) ns early")
+                let latest = max(wait.at, wait.when) + period + period / 2
+                if latest <= lastRegularTick { #expect(time <= latest, "wake-up \(number) ran \(time - latest) ns late") }
+            }
+        }
+    }
+
     @Test func streamsComingAndGoingInAnyOrderLoseRepeatAndDelayNothing() throws {
         var generator = SeededGenerator(seed: 20)
         for _ in 0..<50 {

@@ -120,8 +120,8 @@ final class RTPSession: Sendable {
     // MARK: Loop side
 
     /// Waits until `deadline` or until a command arrives, whichever is first (at once when
-    /// one is already waiting). The timer is a NIO scheduled task on `eventLoop`: no task per wait.
-    func waitForCommand(until deadline: NIODeadline, on eventLoop: any EventLoop) async {
+    /// one is already waiting). The pacer's tick is the timer: no task or timer per wait.
+    func waitForCommand(until deadline: NIODeadline, wokenBy pacer: RTPPacer) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let number: UInt64? = shared.withLock { state in
                 guard state.commands.isEmpty, !state.finished else { return nil }
@@ -130,7 +130,7 @@ final class RTPSession: Sendable {
                 return state.sleepNumber
             }
             guard let number else { return continuation.resume() }
-            eventLoop.scheduleTask(deadline: deadline) { [self] in
+            pacer.wake(at: deadline) { [self] in
                 let sleeper: CheckedContinuation<Void, Never>? = shared.withLock { state in
                     guard state.sleepNumber == number else { return nil }
                     defer { state.sleeper = nil }

@@ -30,7 +30,6 @@ struct RTPStreamer: Sendable {
     private func send() async {
         let id = session.streamID
         let pacer = sockets.pacer
-        let eventLoop = sockets.rtp.eventLoop
         let reader: ProfiledReader
         do {
             reader = try ProfiledReader(path: session.path, profile: session.profile ?? .traditional)
@@ -124,9 +123,9 @@ struct RTPStreamer: Sendable {
                 pacer.enqueue(packets, for: session)
             case .drain:
                 if await pacer.pending(id) == 0 { break loop }
-                await session.waitForCommand(until: deadline(now() + Self.drainWake), on: eventLoop)
+                await session.waitForCommand(until: deadline(now() + Self.drainWake), wokenBy: pacer)
             case .wait(let until):
-                await session.waitForCommand(until: deadline(until), on: eventLoop)
+                await session.waitForCommand(until: deadline(until), wokenBy: pacer)
             }
         }
         // The engine is shutting down: end as a killed process would, without BYE or report,
