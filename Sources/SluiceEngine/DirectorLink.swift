@@ -63,7 +63,11 @@ public struct DirectorLink: Sendable {
     /// cannot be reached; throws only when no director could be. Every call is one the
     /// directors take twice safely (renewals and ends are settled once in the store).
     public func post(_ path: String, _ body: some Encodable, timeout: TimeAmount = .seconds(5)) async throws -> Reply {
-        let bytes = try JSONEncoder().encode(body)
+        try await post(path, body: try JSONEncoder().encode(body), timeout: timeout)
+    }
+
+    /// `post` with a body already encoded.
+    func post(_ path: String, body bytes: Data, timeout: TimeAmount = .seconds(5)) async throws -> Reply {
         var failure: (any Error)?
         for url in directors.candidates {
             do {
@@ -114,7 +118,7 @@ public struct DirectorLink: Sendable {
 
     /// Sends one batch; the IDs the director says are gone.
     func sendRenewals(_ items: [ClusterMessages.Renewals.Item]) async throws -> Set<UInt32> {
-        let reply = try await post("/v1/streams/renewals", ClusterMessages.Renewals(items: items))
+        let reply = try await post("/v1/streams/renewals", body: Data(ClusterMessages.Renewals(items: items).jsonBytes))
         guard reply.status == 200, let results = try? JSONDecoder().decode(ClusterMessages.RenewalResults.self, from: reply.body) else {
             throw DirectorLinkError(message: "the director answered \(reply.status) to a batch of \(items.count) renewals")
         }
