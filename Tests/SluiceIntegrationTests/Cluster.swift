@@ -145,7 +145,7 @@ final class Cluster: @unchecked Sendable {
             yaml += "  - { name: \(name), listen: \"127.0.0.1:0\", dataDirectory: \(name), burst: 8KiB, reconnectGrace: \(reconnectGrace)\(engineSettings.isEmpty ? "" : ", " + engineSettings) }\n"
         }
         yaml += extraYAML
-        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: configPath, atomically: false, encoding: .utf8)
     }
 
     /// Starts (or, after `director.stop()`, restarts) the only director.
@@ -163,7 +163,7 @@ final class Cluster: @unchecked Sendable {
         if let extraSettings {
             config = directory + "/sluice-director\(index).yaml"
             let yaml = try String(contentsOfFile: configPath, encoding: .utf8)
-            try yaml.replacingOccurrences(of: "director:\n", with: "director:\n  \(extraSettings)\n").write(toFile: config, atomically: true, encoding: .utf8)
+            try yaml.replacingOccurrences(of: "director:\n", with: "director:\n  \(extraSettings)\n").write(toFile: config, atomically: false, encoding: .utf8)
         }
         var arguments = ["director", "--config", config]
         if let store { arguments += ["--store", store, "--id", id ?? "director\(index)"] }

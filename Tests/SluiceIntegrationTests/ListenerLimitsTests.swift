@@ -14,15 +14,21 @@ extension IntegrationTests {
 
     /// Reads until the server closes or `timeout`; what came, and how long it took.
     static func waitForClose(_ fd: Int32, timeout: Int = 8) -> (reply: String, closed: Bool, after: Duration) {
+        let read = readToClose(fd, timeout: timeout)
+        return (String(decoding: read.bytes, as: UTF8.self), read.closed, read.after)
+    }
+
+    /// `waitForClose`, byte for byte.
+    static func readToClose(_ fd: Int32, timeout: Int) -> (bytes: [UInt8], closed: Bool, after: Duration) {
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let started = ContinuousClock.now
         var reply: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
-            if count == 0 { return (String(decoding: reply, as: UTF8.self), true, .now - started) }
-            if count < 0 { return (String(decoding: reply, as: UTF8.self), false, .now - started) }
+            if count == 0 { return (reply, true, .now - started) }
+            if count < 0 { return (reply, false, .now - started) }
             reply += buffer[0..<count]
         }
     }
@@ -154,6 +160,60 @@ extension IntegrationTests {
             "POST /v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(cluster.apiKey)\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n".utf8))
         #expect(chunked.hasPrefix("HTTP/1.1 400") || chunked.isEmpty, "\(chunked.prefix(120))")
         #expect(!chunked.hasPrefix("HTTP/1.1 5"))
+    }
+
+    /// A viewer that stops reading a paced stream (a small receive buffer, no reads: its window
+    /// shuts) is cut at the send timeout, long before its object would have ended; its
+    /// reservation is released, its usage record counts no more than reached its socket, and a
+    /// viewer beside it plays its own stream to the last byte.
+    @Test func aViewerThatStopsReadingIsCutAndOneBesideItPlaysOn() async throws {
+        let cluster = try Cluster(engineNames: ["engine-a"], extraYAML: "limits: { sendTimeout: 2s }\n")
+        defer { cluster.stop() }
+        try await cluster.start()
+        // 20 Mbit/s for 12 s: 30 MB, far more than the socket buffers in between can hold.
+        let big = try cluster.makeSample(name: "big", seconds: 12, bitrate: 20_000_000)
+        try cluster.put(big, as: "big")
+        let bigSize = try #require(FileManager.default.contents(atPath: big)).count
+        let clip = try cluster.makeSample(name: "clip", seconds: 5, bitrate: 1_000_000)
+        try cluster.put(clip, as: "clip")
+
+        let admitted = try await cluster.get("/play/big")
+        let url = try #require(admitted.headers.first { $0.0.lowercased() == "location" }?.1)
+        let id = try #require(admitted.headers.first { $0.0.lowercased() == "x-sluice-stream-id" }.flatMap { UInt32($0.1) })
+        let started = ContinuousClock.now
+        let silent = try RawTCP.connect(url, receiveBuffer: 4096)
+        defer { close(silent) }
+        let path = try #require(URLComponents(string: url)).percentEncodedPath + "?" + (try #require(URLComponents(string: url)?.percentEncodedQuery))
+        Self.send(silent, "GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+
+        let out = cluster.directory + "/clip-out.ts"
+        let beside = Task {
+            try Cluster.runTool("/usr/bin/curl", ["-sS", "-L", "-f", "-o", out, "-H", "Authorization: Bearer \(cluster.apiKey)", cluster.directorURL + "/play/clip"])
+        }
+
+        try await cluster.waitUntil("the silent viewer's stream to end", timeout: .seconds(30)) {
+            try await cluster.json([UsageRecord].self, "/v1/usage").contains { $0.streamID == id }
+        }
+        let ended = ContinuousClock.now - started
+        #expect(ended < .seconds(12), "the stream of a viewer reading nothing lasted \(ended): was it cut at all?")
+        let usage = try #require(try await cluster.json([UsageRecord].self, "/v1/usage").first { $0.streamID == id })
+        #expect(usage.endReason == .clientGone, "\(usage.endReason)")
+
+        // Now read what did reach the socket: the head, then the body up to the engine's close.
+        let drained = Self.readToClose(silent, timeout: 10)
+        #expect(drained.closed, "the engine never closed the silent viewer's connection")
+        let head = try #require(drained.bytes.firstRange(of: Array("\r\n\r\n".utf8)), "no response head: \(String(decoding: drained.bytes.prefix(200), as: UTF8.self))")
+        #expect(String(decoding: drained.bytes[..<head.lowerBound], as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        let received = Int64(drained.bytes.count - head.upperBound)
+        #expect(usage.bytes <= received, "billed \(usage.bytes) bytes, the viewer could read \(received)")
+        #expect(received < Int64(bigSize) / 2, "received \(received) of \(bigSize)")
+
+        let curl = try await beside.value
+        #expect(curl.status == 0, "\(curl.output)")
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: clip))
+        try await cluster.waitUntil("links back to zero") {
+            try await cluster.links().values.allSatisfy { $0.reservedBitsPerSecond == 0 }
+        }
     }
 }
 }

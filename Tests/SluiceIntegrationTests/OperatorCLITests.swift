@@ -36,6 +36,7 @@ extension IntegrationTests {
 
     @Test func outputPathsAreWrittenIntoNeverReplaced() async throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // A FIFO stays a FIFO: the bytes go through it to its reader.
         let fifo = directory + "/pipe"
         #expect(mkfifo(fifo, 0o600) == 0)
@@ -83,6 +84,7 @@ extension IntegrationTests {
         let (holder, port) = try await Self.occupiedPort()
         defer { holder.close(promise: nil) }
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let start = ContinuousClock.now
         let director = try Cluster.runTool(Cluster.binary, [
             "director", "--listen", "127.0.0.1:\(port)", "--rtsp-listen", "127.0.0.1:0", "--data-dir", directory + "/director",
@@ -106,6 +108,7 @@ extension IntegrationTests {
 
     @Test func theDemoStopsWithAnErrorWhenItsPortIsTakenAndOnSignalsDuringStartUp() async throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         // The built-in configuration listens on 8080: hold it, unless something else already does.
         let holder = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 8080).get()
         defer { holder?.close(promise: nil) }
@@ -145,6 +148,7 @@ extension IntegrationTests {
 
     @Test func unknownConfigKeysAreErrorsWithASuggestion() throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/sluice.yaml"
         let initialised = try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory + "/data"])
         #expect(initialised.status == 0, "\(initialised.output)")
@@ -156,7 +160,7 @@ extension IntegrationTests {
         yaml = yaml.replacingOccurrences(of: "  maxWait:", with: "  maxWiat:")
             .replacingOccurrences(of: "  listen: 127.0.0.1:8080", with: "  lissten: 127.0.0.1:8080")
             .replacingOccurrences(of: "engines:\n", with: "enginez:\n")
-        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        try yaml.write(toFile: config, atomically: false, encoding: .utf8)
         let refused = try Cluster.runTool(Cluster.binary, ["director", "--config", config, "--check"])
         #expect(refused.status != 0)
         #expect(refused.output.contains("director.maxWiat: unknown key") && refused.output.contains("did you mean 'maxWait'"), "\(refused.output)")
@@ -169,6 +173,7 @@ extension IntegrationTests {
 
     @Test func serversRunFromAnyDirectoryOnTheBuiltInConfiguration() async throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let director = try ServerProcess(name: "director", arguments: [
             "director", "--listen", "127.0.0.1:0", "--rtsp-listen", "127.0.0.1:0", "--data-dir", directory + "/director",
         ], directory: "/")
@@ -291,6 +296,7 @@ extension IntegrationTests.OperatorCLITests {
     @Test func theSystemdUnitsVerify() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/sluice.yaml"
         #expect(try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory + "/data"]).status == 0)
         var units: [String] = []
@@ -298,7 +304,7 @@ extension IntegrationTests.OperatorCLITests {
             let text = try String(contentsOfFile: root + "/deploy/" + file, encoding: .utf8)
                 .replacingOccurrences(of: "/usr/local/bin/sluice", with: Cluster.binary)
                 .replacingOccurrences(of: "/etc/sluice/sluice.yaml", with: config)
-            try text.write(toFile: directory + "/" + instance, atomically: true, encoding: .utf8)
+            try text.write(toFile: directory + "/" + instance, atomically: false, encoding: .utf8)
             units.append(directory + "/" + instance)
             // The unit's own pre-start check, as systemd would run it.
             let pre = try #require(text.split(separator: "\n").first { $0.hasPrefix("ExecStartPre=") })
@@ -320,7 +326,7 @@ extension IntegrationTests.OperatorCLITests {
         #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 1)
         // SIGHUP: a second operator key works at once.
         try original.replacingOccurrences(of: "apiKeys: [\(Cluster.apiKey)]", with: "apiKeys: [\(Cluster.apiKey), second-key]")
-            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: cluster.configPath, atomically: false, encoding: .utf8)
         let director = try #require(cluster.director)
         kill(director.process.processIdentifier, SIGHUP)
         try await cluster.waitUntil("the new key to work") {
@@ -330,25 +336,25 @@ extension IntegrationTests.OperatorCLITests {
         // sluice reload: the listen address needs a restart, the quota does not.
         try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  quotas: { user: { maxStreams: 1 } }")
             .replacingOccurrences(of: "heartbeatTimeout: 5s", with: "heartbeatTimeout: 7s")
-            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: cluster.configPath, atomically: false, encoding: .utf8)
         let reloaded = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
         #expect(reloaded.status == 0 && reloaded.output.contains("applied: director.apiKeys, director.quotas"), "\(reloaded.output)")
         #expect(reloaded.output.contains("needs a restart: director.heartbeatTimeout"), "\(reloaded.output)")
         #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", "second-key"]).status == 1, "the key left the file")
         // The log level: at warning, a user added is no longer logged (info); back at info it is.
         try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  logLevel: warning")
-            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: cluster.configPath, atomically: false, encoding: .utf8)
         let quieter = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
         #expect(quieter.output.contains("director.logLevel"), "\(quieter.output)")
         #expect(try cluster.run(["user", "add", "quiet", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
         try original.replacingOccurrences(of: "maxWait: 10s", with: "maxWait: 10s\n  logLevel: info")
-            .write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+            .write(toFile: cluster.configPath, atomically: false, encoding: .utf8)
         #expect(try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
         #expect(try cluster.run(["user", "add", "loud", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
         try await cluster.waitUntil("the second user's log line") { director.log.contains("user=loud") }
         #expect(!director.log.contains("user=quiet"), "logged at info while the level was warning")
         // A file with problems changes nothing.
-        try (original + "\nbogus: 1\n").write(toFile: cluster.configPath, atomically: true, encoding: .utf8)
+        try (original + "\nbogus: 1\n").write(toFile: cluster.configPath, atomically: false, encoding: .utf8)
         let refused = try cluster.run(["reload", "--director", cluster.directorURL, "--key", Cluster.apiKey])
         #expect(refused.status == 1 && refused.output.contains("bogus: unknown key") && refused.output.contains("running settings stay"), "\(refused.output)")
         #expect(try cluster.run(["user", "list", "--director", cluster.directorURL, "--key", Cluster.apiKey]).status == 0)
@@ -356,6 +362,7 @@ extension IntegrationTests.OperatorCLITests {
 
     @Test func readinessSaysWhatIsMissingAndLogsCanBeJSON() async throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let (holder, port) = try await Self.occupiedPort()
         try await holder.close()
         // An engine whose director is not there is alive but not ready.
@@ -392,12 +399,13 @@ extension IntegrationTests.OperatorCLITests {
     /// uplink is full, at the rate the uplink has left.
     @Test func theShippedConfigurationCopiesAHotObjectBeforeItsUplinkIsFull() async throws {
         let directory = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/sluice.yaml"
         #expect(try Cluster.runTool(Cluster.binary, ["init", "--out", config, "--data-dir", directory]).status == 0)
         // The shipped file with every port left to the system.
         for port in ["8080", "8554", "8081", "8082"] {
             let text = try String(contentsOfFile: config, encoding: .utf8)
-            try text.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:0").write(toFile: config, atomically: true, encoding: .utf8)
+            try text.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:0").write(toFile: config, atomically: false, encoding: .utf8)
         }
         let key = try #require(try String(contentsOfFile: config, encoding: .utf8).split(separator: "\n")
             .first { $0.contains("apiKeys: [") }.flatMap { $0.split(separator: "[").last?.split(separator: "]").first }.map(String.init))

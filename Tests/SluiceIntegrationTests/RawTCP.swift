@@ -55,10 +55,14 @@ enum RawTCP {
 
     /// A connected TCP socket to `url`'s port on 127.0.0.1, from `source` (another loopback
     /// address plays another host).
-    static func connect(_ url: String, from source: String? = nil) throws -> Int32 {
+    /// `receiveBuffer`: SO_RCVBUF set before connecting, so the window the server sees is small.
+    static func connect(_ url: String, from source: String? = nil, receiveBuffer: Int32? = nil) throws -> Int32 {
         guard let components = URLComponents(string: url), let port = components.port else { throw ClusterError("bad URL \(url)") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClusterError("socket() failed") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         if let source {
             var local = sockaddr_in()
             local.sin_family = sa_family_t(AF_INET)
