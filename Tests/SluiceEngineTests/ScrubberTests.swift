@@ -33,7 +33,8 @@ import Testing
     @Test func aReplicaThatRotsIsFoundAndQuarantinedAndAnIntactOneIsLeftAlone() async throws {
         let bytes = Data((0..<700_000).map { UInt8($0 % 251) })
         let store = try await Self.store(["good": bytes, "rots": bytes, "deleted": bytes])
-        defer { try? FileManager.default.removeItem(atPath: store.root) }
+        let root = await store.root
+        defer { try? FileManager.default.removeItem(atPath: root) }
         let scrubber = Scrubber(
             engine: "engine-a", objects: store, director: DirectorLink(baseURL: "http://127.0.0.1:9", token: "t"),
             bitsPerSecond: 400_000_000, interval: .seconds(60), metrics: EngineMetrics(engine: "engine-a"), logger: Logger(label: "test"))
