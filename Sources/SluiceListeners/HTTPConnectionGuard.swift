@@ -3,6 +3,18 @@ import Logging
 import NIOCore
 import NIOHTTPTypes
 import SluiceCore
+import Synchronization
+
+/// Response body bytes of one connection that reached its socket (their write completed), as
+/// opposed to those handed to the writer and still queued in the channel. A response cut short
+/// (the client stopped reading and was cut at the send timeout) bills what got out, not what
+/// was queued: a stalled 20 Mbit/s stream had about 300 KB queued when it was cut.
+public final class DeliveredBytes: Sendable {
+    private let count = Atomic<Int64>(0)
+    public init() {}
+    public var bytes: Int64 { count.load(ordering: .relaxed) }
+    func add(_ bytes: Int) { count.add(Int64(bytes), ordering: .relaxed) }
+}
 
 /// Puts `ListenerLimits` on one HTTP connection: a deadline for each request head and for
 /// silence within a body (408 and close), an idle keep-alive timeout, and a cut for a client
@@ -24,6 +36,8 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
     private var deadlines: ConnectionDeadlines
     private var ticker: RepeatedTask?
     private var closing = false
+    /// Body bytes written to the socket on this connection, for whoever serves it.
+    public let delivered = DeliveredBytes()
 
     public init(limits: ListenerLimits, counter: ConnectionCounter, logger: Logger) {
         self.limits = limits
@@ -96,6 +110,12 @@ public final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHa
         switch unwrapOutboundIn(data) {
         case .head(let head) where head.status.kind != .informational: deadlines.responseHeadSent()
         case .end: deadlines.responseEnded(now: .now)
+        case .body(let buffer):
+            let (count, delivered) = (buffer.readableBytes, delivered)
+            let promise = promise ?? context.eventLoop.makePromise()
+            promise.futureResult.whenSuccess { delivered.add(count) }
+            context.write(data, promise: promise)
+            return
         default: break
         }
         context.write(data, promise: promise)

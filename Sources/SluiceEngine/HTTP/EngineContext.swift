@@ -8,11 +8,14 @@ public struct EngineRequestContext: RequestContext, RemoteAddressRequestContext 
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
     public let eventLoop: any EventLoop
+    /// The connection: a paced stream asks its `HTTPConnectionGuard` how much got out.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         eventLoop = source.channel.eventLoop
+        channel = source.channel
     }
 
     public var clientIP: String? { remoteAddress?.ipAddress }

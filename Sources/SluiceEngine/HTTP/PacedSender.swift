@@ -4,6 +4,7 @@ import NIOCore
 import ServiceLifecycle
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 
 /// Sends a byte range of an object at the granted rate, renewing the lease as it goes.
 struct PacedSender: Sendable {
@@ -26,6 +27,9 @@ struct PacedSender: Sendable {
     /// The connection's event loop: the send loop runs there (reads, waits and writes without a
     /// hop to another thread per chunk). nil: wherever the task runs.
     var eventLoop: (any EventLoop)? = nil
+    /// The connection, whose `HTTPConnectionGuard` counts the body bytes that reached the
+    /// socket. nil: bytes handed to the writer count as sent.
+    var channel: (any Channel)? = nil
 
     /// Reads are sized to about 250 ms at the stream's rate, between 16 KiB and 1 MiB: a
     /// 4 Mbit/s stream wakes 4 times a second, a 256 kbit/s one twice, and a fast download makes
@@ -38,6 +42,14 @@ struct PacedSender: Sendable {
     }
 
     private enum Stop: Error { case revoked, superseded, shuttingDown }
+
+    /// The connection's count of body bytes that reached its socket.
+    private func deliveredBytes() async -> DeliveredBytes? {
+        guard let channel else { return nil }
+        return try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: HTTPConnectionGuard.self).delivered
+        }.get()
+    }
 
     func body() -> ResponseBody {
         ResponseBody(contentLength: Int(range.count)) { writer in
@@ -75,6 +87,19 @@ struct PacedSender: Sendable {
         var total: Int64 = 0
         var unreachableSince: ContinuousClock.Instant?
         let renewal = BackgroundRenewal()
+        // What this connection counted in the stream's bytes, and how much of the connection's
+        // output had got out before it: a connection that ends early takes back what it counted
+        // but never wrote to the socket (queued in the channel when the client stopped reading).
+        let delivered = await deliveredBytes()
+        let deliveredBefore = delivered?.bytes ?? 0
+        var counted: Int64 = 0
+        func takeBackUnsent() async {
+            guard let delivered else { return }
+            let unsent = counted - (delivered.bytes - deliveredBefore)
+            guard unsent > 0 else { return }
+            counted -= unsent
+            total = await streams.add(-Int(unsent), to: id)
+        }
         do {
             let reader = try ProfiledReader(path: path, profile: grant.profile ?? .traditional)
             defer { reader.close() }
@@ -93,12 +118,14 @@ struct PacedSender: Sendable {
                 // reconnect (with a Range) goes through the director to a live replica.
                 if Task.isShuttingDownGracefully { throw Stop.shuttingDown }
                 // A stream revoked while this chunk waited for its tokens sends nothing more.
-                guard let counted = await streams.sending(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
-                total = counted
+                guard let streamTotal = await streams.sending(chunk.readableBytes, for: id, generation: generation) else { throw Stop.superseded }
+                total = streamTotal
+                counted += Int64(chunk.readableBytes)
                 metrics.httpLateness.record(max(.zero, clock.now - due))
                 do {
                     try await writer.write(chunk)
                 } catch {
+                    counted -= Int64(chunk.readableBytes)
                     total = await streams.add(-chunk.readableBytes, to: id)  // never left
                     throw error
                 }
@@ -123,15 +150,18 @@ struct PacedSender: Sendable {
             try await writer.finish(nil)
             await streams.detach(id, generation: generation, reason: reasonWhenDone, revoked: false)
         } catch Stop.revoked {
+            await takeBackUnsent()
             await streams.detach(id, generation: generation, reason: .tornDown, revoked: true)
             throw Stop.revoked
         } catch Stop.superseded {
             throw Stop.superseded
         } catch Stop.shuttingDown {
+            await takeBackUnsent()
             logger.info("stream cut: the engine is shutting down", metadata: ["stream_id": "\(id)", "bytes": "\(total)"])
             await streams.detach(id, generation: generation, reason: .engineFailed, revoked: true)
             throw Stop.shuttingDown
         } catch {
+            await takeBackUnsent()
             logger.info("stream connection closed early", metadata: ["stream_id": "\(id)", "bytes": "\(total)", "error": "\(error)"])
             await streams.detach(id, generation: generation, reason: .clientGone, revoked: false)
             throw error
