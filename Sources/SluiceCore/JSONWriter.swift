@@ -94,3 +94,14 @@ extension Timestamp {
         if isRFC3339Representable { json.field(key, rfc3339) } else { json.field(key, millisecondsSinceEpoch) }
     }
 }
+
+extension ReceptionQuality {
+    /// `"key":{...}`, as its `Codable` writes it.
+    public func write(_ key: String, to json: inout JSONWriter) {
+        json.beginObject(key)
+        json.field("fractionLost", fractionLost)
+        json.field("cumulativeLost", cumulativeLost)
+        json.field("jitterMilliseconds", jitterMilliseconds)
+        json.endObject()
+    }
+}

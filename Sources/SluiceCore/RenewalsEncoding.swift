@@ -12,13 +12,7 @@ extension ClusterMessages.Renewals {
             json.beginObject("renewal")
             let renewal = item.renewal
             json.field("bytesSent", renewal.bytesSent)
-            if let quality = renewal.quality {
-                json.beginObject("quality")
-                json.field("fractionLost", quality.fractionLost)
-                json.field("cumulativeLost", quality.cumulativeLost)
-                json.field("jitterMilliseconds", quality.jitterMilliseconds)
-                json.endObject()
-            }
+            renewal.quality?.write("quality", to: &json)
             if let age = renewal.receiverReportAgeMilliseconds { json.field("receiverReportAgeMilliseconds", age) }
             if let position = renewal.position {
                 json.beginObject("position")

@@ -36,13 +36,7 @@ extension LiveStream {
         leaseExpiry.write("leaseExpiry", to: &json)
         json.field("bytesSent", bytesSent)
         json.field("isClaimed", isClaimed)
-        if let quality {
-            json.beginObject("quality")
-            json.field("fractionLost", quality.fractionLost)
-            json.field("cumulativeLost", quality.cumulativeLost)
-            json.field("jitterMilliseconds", quality.jitterMilliseconds)
-            json.endObject()
-        }
+        quality?.write("quality", to: &json)
         lastReceiverReport?.write("lastReceiverReport", to: &json)
         if let user { json.field("user", user) }
         if let keyID { json.field("keyID", keyID) }
