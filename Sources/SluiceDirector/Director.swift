@@ -61,6 +61,10 @@ public actor Director {
     /// Streams restored from the store that no engine has renewed since: if they end by the
     /// sweep, their usage record says `director_restart`, with the bytes last saved.
     var restoredUnrenewed: Set<UInt32> = []
+    /// Usage records on their way to the store, by stream: a stream leaves the live set before
+    /// its record is written, and `GET /v1/streams/{id}` answers from here meanwhile, so a
+    /// player asking why its media stopped never finds the stream gone without a record.
+    var recordsInFlight: [UInt32: UsageRecord] = [:]
     /// When each stream's progress (bytes, claimed) was last saved between lease extensions.
     var progressSavedAt: [UInt32: Timestamp] = [:]
     /// The front door (http, rtsp) of each play stream this director admitted: a metrics label

@@ -112,6 +112,8 @@ extension Director {
     private func finished(_ stream: LiveStream, at now: Timestamp, reason: UsageRecord.EndReason) async {
         logEnd(stream, bytes: stream.bytesSent, reason: reason)
         let record = UsageRecord(stream: stream, endedAt: now, bytes: stream.bytesSent, endReason: reason)
+        recordsInFlight[stream.id] = record
+        defer { recordsInFlight[stream.id] = nil }
         await persist {
             try await $0.deleteStream(id: stream.id)
             try await $0.append(usage: record)

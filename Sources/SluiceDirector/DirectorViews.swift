@@ -98,6 +98,7 @@ extension Director {
     /// Live, or ended (its latest usage record), or nil.
     public func streamState(id: UInt32) async throws -> StreamState? {
         if let live = controller.streams[id] { return StreamState(state: "live", stream: live) }
+        if let record = recordsInFlight[id] { return StreamState(state: "ended", usage: record) }
         return try await store.usage(streamID: id).map { StreamState(state: "ended", usage: $0) }
     }
 }

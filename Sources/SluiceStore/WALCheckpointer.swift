@@ -29,8 +29,10 @@ final class WALCheckpointer: Sendable {
                 guard !Task.isCancelled else { break }
                 do {
                     _ = try await connection.query("PRAGMA wal_checkpoint(PASSIVE)")
-                } catch {
+                } catch where !Task.isCancelled {
                     logger.warning("store checkpoint failed", metadata: ["path": "\(path)", "error": "\(error)"])
+                } catch {
+                    break  // stopping
                 }
             }
         }
