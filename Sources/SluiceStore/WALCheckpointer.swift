@@ -21,7 +21,8 @@ final class WALCheckpointer: Sendable {
     static func start(path: String, writer: SQLiteConnection, interval: Duration, logger: Logger) async throws -> WALCheckpointer {
         _ = try await writer.query("PRAGMA wal_autocheckpoint=0")
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        // The checkpointer waits for the checkpoint lock instead of failing with SQLITE_BUSY.
+        // Its schema reads wait out the writer's locks instead of failing with SQLITE_BUSY (the
+        // PASSIVE checkpoint itself never waits: it copies what it can and returns).
         _ = try await connection.query("PRAGMA busy_timeout=5000")
         let task = Task {
             while !Task.isCancelled {

@@ -2,19 +2,16 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Request context that keeps the peer address (grants are bound to it) and the connection's
-/// event loop (a paced stream runs on it, beside its socket).
+/// Request context that keeps the peer address (grants are bound to it) and the connection (a
+/// paced stream runs on its event loop, and asks its `HTTPConnectionGuard` how much got out).
 public struct EngineRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    public let eventLoop: any EventLoop
-    /// The connection: a paced stream asks its `HTTPConnectionGuard` how much got out.
     public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
-        eventLoop = source.channel.eventLoop
         channel = source.channel
     }
 

@@ -58,7 +58,6 @@ struct EngineRoutes {
         var sender = PacedSender(
             path: objects.path(of: name), range: selected.first..<(selected.last + 1), grant: grant, burstBytes: burstBytes,
             renewInterval: renewInterval, streams: streams, director: director, metrics: metrics, logger: logger)
-        sender.eventLoop = context.eventLoop
         sender.channel = context.channel
         logger.info("stream starting", metadata: [
             "stream_id": "\(grant.streamID)", "object": "\(name)", "first_byte": "\(selected.first)", "rate_bps": "\(grant.bitsPerSecond)",

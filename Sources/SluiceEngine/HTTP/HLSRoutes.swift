@@ -77,7 +77,7 @@ extension EngineRoutes {
             path: objects.path(of: name), range: segment.byteRange, grant: grant,
             burstBytes: startupBurst(playlist, grant), renewInterval: renewInterval, streams: streams,
             director: director, metrics: metrics, logger: logger)
-        sender.eventLoop = context.eventLoop
+        sender.channel = context.channel
         sender.idleGrace = idleTime(playlist)
         sender.concurrent = true
         // A session idle after anything but the last segment stopped short of the end.

@@ -24,12 +24,12 @@ struct PacedSender: Sendable {
     var concurrent = false
     /// Why the stream ends if nothing follows this connection once it has sent its range.
     var reasonWhenDone: UsageRecord.EndReason = .completed
-    /// The connection's event loop: the send loop runs there (reads, waits and writes without a
-    /// hop to another thread per chunk). nil: wherever the task runs.
-    var eventLoop: (any EventLoop)? = nil
-    /// The connection, whose `HTTPConnectionGuard` counts the body bytes that reached the
-    /// socket. nil: bytes handed to the writer count as sent.
+    /// The connection. The send loop runs on its event loop (reads, waits and writes without a
+    /// hop to another thread per chunk), and its `HTTPConnectionGuard` counts the body bytes
+    /// that reached the socket. nil: the loop runs wherever its task does, and bytes the writer
+    /// took count as sent.
     var channel: (any Channel)? = nil
+    private var eventLoop: (any EventLoop)? { channel?.eventLoop }
 
     /// Reads are sized to about 250 ms at the stream's rate, between 16 KiB and 1 MiB: a
     /// 4 Mbit/s stream wakes 4 times a second, a 256 kbit/s one twice, and a fast download makes
@@ -87,15 +87,16 @@ struct PacedSender: Sendable {
         var total: Int64 = 0
         var unreachableSince: ContinuousClock.Instant?
         let renewal = BackgroundRenewal()
-        // What this connection counted in the stream's bytes, and how much of the connection's
-        // output had got out before it: a connection that ends early takes back what it counted
-        // but never wrote to the socket (queued in the channel when the client stopped reading).
+        // What this connection counted in the stream's bytes, and what of it got out: a
+        // connection that ends early takes back the rest (a chunk whose write failed, or bytes
+        // still queued in the channel when the client stopped reading). What got out is the
+        // socket's count when the connection has one, else what the writer took.
         let delivered = await deliveredBytes()
         let deliveredBefore = delivered?.bytes ?? 0
         var counted: Int64 = 0
+        var written: Int64 = 0
         func takeBackUnsent() async {
-            guard let delivered else { return }
-            let unsent = counted - (delivered.bytes - deliveredBefore)
+            let unsent = counted - (delivered.map { $0.bytes - deliveredBefore } ?? written)
             guard unsent > 0 else { return }
             counted -= unsent
             total = await streams.add(-Int(unsent), to: id)
@@ -122,13 +123,8 @@ struct PacedSender: Sendable {
                 total = streamTotal
                 counted += Int64(chunk.readableBytes)
                 metrics.httpLateness.record(max(.zero, clock.now - due))
-                do {
-                    try await writer.write(chunk)
-                } catch {
-                    counted -= Int64(chunk.readableBytes)
-                    total = await streams.add(-chunk.readableBytes, to: id)  // never left
-                    throw error
-                }
+                try await writer.write(chunk)
+                written += Int64(chunk.readableBytes)
                 metrics.httpBytes.increment(by: Int64(chunk.readableBytes))
                 switch renewal.take() {
                 case .gone: throw Stop.revoked
@@ -166,6 +162,5 @@ struct PacedSender: Sendable {
             await streams.detach(id, generation: generation, reason: .clientGone, revoked: false)
             throw error
         }
-
     }
 }

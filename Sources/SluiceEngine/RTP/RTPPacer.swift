@@ -104,13 +104,14 @@ final class RTPPacer: @unchecked Sendable {
         guard current > wokenThrough else { return }
         defer { wokenThrough = current }
         guard !wakeups.isEmpty else { return }
+        func run(_ number: UInt64) {
+            for wake in wakeups.removeValue(forKey: number) ?? [] { wake() }
+        }
         // Usually one number since the last tick; after a stall, only the numbers waited on.
-        let numbers = current - wokenThrough <= 64
-            ? Array(wokenThrough + 1...current)
-            : wakeups.keys.filter { $0 <= current }.sorted()
-        for number in numbers {
-            guard let due = wakeups.removeValue(forKey: number) else { continue }
-            for wake in due { wake() }
+        if current - wokenThrough <= 64 {
+            for number in wokenThrough + 1...current { run(number) }
+        } else {
+            for number in wakeups.keys.filter({ $0 <= current }).sorted() { run(number) }
         }
     }
 
