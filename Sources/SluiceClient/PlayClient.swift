@@ -44,11 +44,14 @@ public struct PlayReport: Sendable, Codable {
 
 /// Plays an object over HTTP: follows the director's redirect, writes the bytes, measures.
 public struct PlayClient: Sendable {
-    public init() {}
+    let tls: ClientTLS
+
+    public init(tls: ClientTLS = ClientTLS()) { self.tls = tls }
 
     public func play(url: String, apiKey: String?, output: OutputFile?, timeout: Duration = .seconds(3600)) async throws -> PlayReport {
+        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil || url.contains("key="))
         // Redirects are followed by hand: the API key is for the director, not the engine.
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .commandLine)
+        let client = try tls.makeHTTPClient()
         do {
             let report = try await play(url: url, apiKey: apiKey, output: output, timeout: timeout, client: client)
             try await client.shutdown()

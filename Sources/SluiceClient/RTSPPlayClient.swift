@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Crypto
 import Foundation
 import NIOCore
+import NIOSSL
 import NIOPosix
 import SluiceCore
 import SluiceMedia
@@ -17,7 +18,9 @@ public struct RTSPPlayClient: Sendable {
     /// Keep each packet's lateness against its RTP schedule (for `sluice bench`).
     public var recordsLateness = false
 
-    public init() {}
+    let tls: ClientTLS
+
+    public init(tls: ClientTLS = ClientTLS()) { self.tls = tls }
 
     final class Reception: Sendable {
         struct State {
@@ -91,10 +94,14 @@ public struct RTSPPlayClient: Sendable {
     }
 
     public func play(url: String, apiKey: String?, output: OutputFile?, directorURL: String?) async throws -> PlayReport {
-        guard let components = URLComponents(string: url), components.scheme == "rtsp", let host = components.host else {
-            throw ClientError("'\(url)' is not an rtsp:// URL")
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "rtsp" || scheme == "rtsps",
+              let host = components.host
+        else {
+            throw ClientError("'\(url)' is not an rtsp:// or rtsps:// URL")
         }
-        let port = components.port ?? 554
+        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil || url.contains("key="))
+        let port = components.port ?? (scheme == "rtsps" ? 322 : 554)
+        let tlsContext = try scheme == "rtsps" ? NIOSSLContext(configuration: tls.configuration()) : nil
         let object = components.path.split(separator: "/").first.map(String.init) ?? ""
         let reception = Reception(file: output, recordsLateness: recordsLateness)
         let (rtp, rtcp) = try await Self.bindPair(host: "0.0.0.0", reception: reception)
@@ -109,11 +116,18 @@ public struct RTSPPlayClient: Sendable {
         do {
             connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            // The name checked against the certificate: an IP address is checked as one.
+                            let handler = try NIOSSLClientHandler(context: tlsContext, serverHostname: ClientTLS.isIPAddress(host) ? nil : host)
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                        }
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
                 }
         } catch {
             await closeUnusedSockets()
-            throw ClientError.unreachable("the director's RTSP port", url: "rtsp://\(host):\(port)", error)
+            throw ClientError.unreachable("the director's RTSP port", url: "\(scheme)://\(host):\(port)", error)
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -198,12 +212,16 @@ public struct RTSPPlayClient: Sendable {
             }
         } catch {
             await closeUnusedSockets()
+            // A failed handshake shows at the first request: said in words, as for HTTP.
+            if let cause = ClientError.tlsCause(of: error) {
+                throw ClientError("cannot reach the director's RTSPS port at \(host):\(port): \(cause)")
+            }
             throw error
         }
         await closeUnusedSockets()
         if report.errorMessage == nil {
-            let director = directorURL ?? "http://\(host):8080"
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .commandLine)
+            let director = directorURL ?? "\(scheme == "rtsps" ? "https" : "http")://\(host):8080"
+            let client = try tls.makeHTTPClient()
             // The key may have come in the rtsp:// URL's query.
             let key = apiKey ?? components.queryItems?.first { $0.name == "key" }?.value
             // The director's usage record says why the stream stopped. A BYE at the end and a

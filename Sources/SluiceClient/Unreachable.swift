@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 extension ClientError {
     /// "cannot reach the director at 127.0.0.1:8080: connection refused": the host and port
@@ -15,6 +16,7 @@ extension ClientError {
 
     /// A network error in a few words.
     public static func cause(of error: any Error) -> String {
+        if let text = tlsCause(of: error) { return text }
         if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
         if let error = error as? NIOConnectionError {
             if let first = error.connectionErrors.first?.error { return cause(of: first) }
@@ -32,6 +34,27 @@ extension ClientError {
         let text = "\(error)"
         if text.contains("errno: 111") || text.contains("Connection refused") { return "connection refused (nothing listens there)" }
         return text
+    }
+}
+
+extension ClientError {
+    /// A failed TLS handshake in words: an untrusted certificate, one for another name, or a
+    /// server that does not speak TLS.
+    static func tlsCause(of error: any Error) -> String? {
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "its certificate does not name this host"
+        }
+        if let error = error as? HTTPClientError, error == .tlsHandshakeTimeout {
+            return "no TLS handshake within the timeout"
+        }
+        let text = "\(error)"
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "its certificate is not trusted (give the CA that signed it with --cacert or $SLUICE_CACERT)"
+        }
+        if text.contains("WRONG_VERSION_NUMBER") || text.contains("PACKET_LENGTH_TOO_LONG") {
+            return "it does not speak TLS there (try http:// or rtsp://)"
+        }
+        return nil
     }
 }
 

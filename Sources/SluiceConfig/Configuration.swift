@@ -38,6 +38,29 @@ public struct Configuration: Sendable {
         /// The director's log level (`trace` ... `critical`); nil: `--log-level` or `info`.
         /// A reload applies it.
         public var logLevel: String?
+        /// Plain RTSP is served (`rtspListen: off` turns it off, leaving RTSPS alone).
+        public var rtspEnabled = true
+        /// RTSPS front door (`rtsps://HOST:PORT/OBJECT`), with `tls`; nil: none.
+        public var rtsps: (host: String, port: Int)?
+        /// A plain HTTP listener beside the HTTPS one (`plainListen`, e.g. loopback for local
+        /// scrapers and tools); nil: none. Without `tls`, `listen` itself is plain.
+        public var plainHTTP: (host: String, port: Int)?
+    }
+
+    /// PEM files a TLS listener presents and the CA the cluster's parts trust in each other.
+    public struct TLSFiles: Sendable, Equatable {
+        /// Certificate chain, leaf first.
+        public var certificate: String
+        public var key: String
+        /// CA certificates the director, engines and their copies verify each other's
+        /// certificates against, besides the system's; nil: the system's alone.
+        public var ca: String?
+
+        public init(certificate: String, key: String, ca: String? = nil) {
+            self.certificate = certificate
+            self.key = key
+            self.ca = ca
+        }
     }
 
     /// The levels `director.logLevel` and `--log-level` take, most verbose first.
@@ -66,6 +89,9 @@ public struct Configuration: Sendable {
         /// after start), one pass every `scrubInterval`.
         public var scrubBitsPerSecond: Int64 = 100_000_000
         public var scrubInterval: Duration = .seconds(6 * 3600)
+        /// The certificate its HTTPS listener presents (`engines[].tls`, else the cluster's
+        /// `tls`); nil: plain HTTP.
+        public var tls: TLSFiles?
     }
 
     /// Licenses and the stream I/O profiles they unlock.
@@ -79,6 +105,8 @@ public struct Configuration: Sendable {
     }
 
     public var director: Director
+    /// `tls`: the director's API, every engine and RTSPS speak TLS with these files.
+    public var tls: TLSFiles?
     public var licensing = Licensing()
     /// Deadlines and per-address connection caps of every listener (director, RTSP, engines).
     public var limits = ListenerLimits()
@@ -151,10 +179,12 @@ public struct Configuration: Sendable {
             if let value = Quantity.bitsPerSecond(text), value > 0 { policy.ingestBitsPerSecond = value } else { problems.append("director.ingestRate: '\(text)' is not a rate (try '200Mbit')") }
         }
         let (host, port) = splitListen(rawDirector.listen ?? "127.0.0.1:8080", field: "director.listen", problems: &problems)
-        let (rtspHost, rtspPort) = splitListen(rawDirector.rtspListen ?? "\(host):8554", field: "director.rtspListen", problems: &problems)
+        let rtspListen = rawDirector.rtspListen == "off" ? nil : rawDirector.rtspListen
+        let (rtspHost, rtspPort) = splitListen(rtspListen ?? "\(host):8554", field: "director.rtspListen", problems: &problems)
         var replicationProblems: [String] = []
         let replication = replicationPolicy(raw.replication, duration: duration, problems: &replicationProblems)
         problems += replicationProblems
+        let tls = tlsFiles(raw.tls, field: "tls", resolve: resolve, problems: &problems)
         var director = Director(
             host: host, port: port, dataDirectory: resolve(rawDirector.dataDirectory ?? "sluice-data/director"),
             apiKeys: rawDirector.apiKeys ?? [], policy: policy, rtspHost: rtspHost, rtspPort: rtspPort,
@@ -166,6 +196,15 @@ public struct Configuration: Sendable {
         director.quotas = quotaPolicy(rawDirector.quotas, problems: &problems)
         if let token = rawDirector.metricsToken {
             if token.utf8.count >= 16 { director.metricsToken = token } else { problems.append("director.metricsToken must be at least 16 characters") }
+        }
+        if rawDirector.rtspListen == "off" { director.rtspEnabled = false }
+        if let text = rawDirector.rtspsListen {
+            if tls == nil { problems.append("director.rtspsListen needs a tls section (the certificate RTSPS presents)") }
+            director.rtsps = splitListen(text, field: "director.rtspsListen", problems: &problems)
+        }
+        if let text = rawDirector.plainListen {
+            if tls == nil { problems.append("director.plainListen is for a plain HTTP listener beside HTTPS; without a tls section director.listen is plain already") }
+            director.plainHTTP = splitListen(text, field: "director.plainListen", problems: &problems)
         }
         if let level = rawDirector.logLevel {
             if logLevels.contains(level) { director.logLevel = level } else {
@@ -249,6 +288,14 @@ public struct Configuration: Sendable {
                 rtpPort: engine.rtpPort ?? 0, dscp: engine.dscp ?? 34,
                 rtpBurstWindow: duration(engine.rtpBurstWindow, "engines.\(engine.name).rtpBurstWindow") ?? .milliseconds(8)))
             engines[engines.count - 1].hlsIdleTime = duration(engine.hlsIdleTime, "engines.\(engine.name).hlsIdleTime")
+            if let own = engine.tls {
+                if tls == nil { problems.append("engine '\(engine.name)': tls needs the cluster's tls section too (its CA, and the director's certificate)") }
+                engines[engines.count - 1].tls = tlsFiles(own, field: "engines.\(engine.name).tls", resolve: resolve, problems: &problems).map {
+                    TLSFiles(certificate: $0.certificate, key: $0.key, ca: $0.ca ?? tls?.ca)
+                }
+            } else {
+                engines[engines.count - 1].tls = tls
+            }
             if let text = engine.scrubRate {
                 if text == "0" || text == "off" {
                     engines[engines.count - 1].scrubBitsPerSecond = 0
@@ -300,15 +347,27 @@ public struct Configuration: Sendable {
             problems.append("directorURL(s): '\(url.prefix(64))' is not an http:// or https:// URL")
         }
         guard problems.isEmpty, let topology else { throw ConfigurationError(problems: problems) }
-        let directorURL = raw.directorURL ?? raw.directorURLs?.first ?? "http://\(host):\(port)"
+        let directorURL = raw.directorURL ?? raw.directorURLs?.first ?? "\(tls == nil ? "http" : "https")://\(host):\(port)"
         var configuration = Configuration(
             director: director, licensing: licensing, limits: limits, directorURL: directorURL, grantSecret: secret,
             topology: topology, clientNetworks: ClientNetworks(entries: entries, defaultEdge: defaultEdge), engines: engines, source: yaml)
         configuration.directorURLs = Self.distinct([directorURL] + (raw.directorURLs ?? []))
+        configuration.tls = tls
         return configuration
     }
 
     static let maxProfiles = 64
+
+    /// A `tls` section: both files named (relative to the config file's directory); their
+    /// contents are checked when a listener loads them.
+    private static func tlsFiles(_ raw: RawConfiguration.RawTLS?, field: String, resolve: (String) -> String, problems: inout [String]) -> TLSFiles? {
+        guard let raw else { return nil }
+        guard let certificate = raw.certificate, let key = raw.key else {
+            problems.append("\(field) needs both certificate and key (PEM files)")
+            return nil
+        }
+        return TLSFiles(certificate: resolve(certificate), key: resolve(key), ca: raw.ca.map(resolve))
+    }
 
     /// `director.quotas`: a section given replaces that default whole (a field left out does
     /// not limit); `unlimited` lifts a limit.
@@ -493,7 +552,11 @@ struct RawConfiguration: Decodable {
         var quotas: RawQuotas?
         var logLevel: String?
         var metricsToken: String?
+        var rtspsListen: String?
+        var plainListen: String?
     }
+
+    struct RawTLS: Decodable { var certificate: String?; var key: String?; var ca: String? }
 
     struct RawQuota: Decodable { var maxStreams: String?; var maxRate: String? }
     struct RawQuotas: Decodable { var user: RawQuota?; var key: RawQuota?; var groups: [String: RawQuota]? }
@@ -518,6 +581,7 @@ struct RawConfiguration: Decodable {
         var rtpBurstWindow: String?
         var scrubRate: String?
         var scrubInterval: String?
+        var tls: RawTLS?
     }
 
     struct RawReplication: Decodable {
@@ -557,6 +621,7 @@ struct RawConfiguration: Decodable {
     }
 
     var director: RawDirector?
+    var tls: RawTLS?
     var licensing: RawLicensing?
     var limits: RawLimits?
     var replication: RawReplication?

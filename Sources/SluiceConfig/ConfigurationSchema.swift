@@ -11,6 +11,7 @@ indirect enum ConfigurationSchema: Sendable {
     case value
 
     static let quota = ConfigurationSchema.fields(["maxStreams": .value, "maxRate": .value])
+    static let tls = ConfigurationSchema.fields(["certificate": .value, "key": .value, "ca": .value])
 
     static let root = ConfigurationSchema.fields([
         "director": .fields([
@@ -19,6 +20,7 @@ indirect enum ConfigurationSchema: Sendable {
             "usageWebhook": .value, "apiKeys": .list(.value), "maxWait": .value, "leaseSlack": .value,
             "heartbeatTimeout": .value, "claimTimeout": .value, "rateHeadroom": .value, "maxQueueLength": .value,
             "bufferSeconds": .value, "ingestRate": .value, "logLevel": .value, "metricsToken": .value,
+            "rtspsListen": .value, "plainListen": .value,
             "quotas": .fields(["user": quota, "key": quota, "groups": .named(quota)]),
         ]),
         "licensing": .fields([
@@ -37,6 +39,7 @@ indirect enum ConfigurationSchema: Sendable {
             "copyRate": .value, "maxConcurrentCopies": .value, "abandonBelowRequests": .value, "coolDown": .value,
             "minimumReplicas": .value,
         ]),
+        "tls": tls,
         "directorURL": .value,
         "directorURLs": .list(.value),
         "grantSecret": .value,
@@ -49,7 +52,7 @@ indirect enum ConfigurationSchema: Sendable {
         "engines": .list(.fields([
             "name": .value, "listen": .value, "dataDirectory": .value, "maxStreams": .value, "bufferMemory": .value,
             "ingestRate": .value, "disk": .value, "burst": .value, "reconnectGrace": .value, "hlsIdleTime": .value, "scrubRate": .value, "scrubInterval": .value, "rtpPort": .value, "dscp": .value,
-            "rtpBurstWindow": .value,
+            "rtpBurstWindow": .value, "tls": tls,
         ])),
     ])
 

@@ -3,6 +3,7 @@ import ServiceLifecycle
 import SluiceConfig
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 import Synchronization
 import UnixSignals
 
@@ -15,13 +16,16 @@ final class ConfigurationReloader: Sendable {
     let director: Director
     let webhook: WebhookTarget?
     let setLogLevel: (@Sendable (String) -> Void)?
+    /// The certificates the listeners present, read again at each reload.
+    let tls: [TLSCredentials]
     let logger: Logger
     private let current: Mutex<Configuration>
 
     init(
         current: Configuration, read: @escaping @Sendable () throws -> Configuration, director: Director, webhook: WebhookTarget?,
-        setLogLevel: (@Sendable (String) -> Void)?, logger: Logger
+        setLogLevel: (@Sendable (String) -> Void)?, tls: [TLSCredentials] = [], logger: Logger
     ) {
+        self.tls = tls
         self.current = Mutex(current)
         self.read = read
         self.director = director
@@ -33,6 +37,7 @@ final class ConfigurationReloader: Sendable {
     /// Applies the file as it is now; throws `ConfigurationError` (nothing applied) when it has problems.
     func reload() async throws -> ConfigurationReload {
         let next = try read()
+        TLSReloadOnHangUp.reload(tls, logger: logger)
         let previous = current.withLock { $0 }
         var report = ConfigurationReload.compare(previous.source, next.source)
         // A webhook turned on or off needs its delivery service started or stopped: a restart.

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Logging
 import NIOCore
 import SluiceCore
@@ -77,7 +78,7 @@ public actor Director {
         controller: AdmissionController, store: any SluiceStore, clock: any SluiceClock, logger: Logger,
         grantSecret: String? = nil, configurationKeys: Set<String> = [],
         licensing: LicensePolicy = LicensePolicy(trustedKeys: [], profiles: IOProfile.builtIn), quotas: QuotaPolicy = QuotaPolicy(),
-        metrics: DirectorMetrics = DirectorMetrics()
+        metrics: DirectorMetrics = DirectorMetrics(), engineClient: HTTPClient = .shared
     ) {
         self.metrics = metrics
         self.licensing = licensing
@@ -86,7 +87,7 @@ public actor Director {
         self.accessControl = AccessControl(configurationKeys: configurationKeys, grantSecret: grantSecret)
         self.store = store
         self.signer = grantSecret.map(GrantSigner.init(secret:))
-        self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: .shared) }
+        self.engineControl = grantSecret.map { EngineControl(token: GrantSigner.engineToken(secret: $0), client: engineClient) }
         self.shared = store as? any SharedStore
         (engineFailures, engineFailureSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
         self.clock = clock

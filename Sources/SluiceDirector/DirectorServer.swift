@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -29,9 +31,13 @@ public struct DirectorServer: Sendable {
     /// port, `onRTSPListening` the bound RTSP port.
     public func run(
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onRTSPSListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onPlainListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        try await buildApplication(onListening: onListening, onRTSPListening: onRTSPListening).run()
+        try await buildApplication(
+            onListening: onListening, onRTSPListening: onRTSPListening, onRTSPSListening: onRTSPSListening, onPlainListening: onPlainListening
+        ).run()
     }
 
     /// Everything a director is — store opened and restored, core, HTTP routes, RTSP server,
@@ -39,9 +45,22 @@ public struct DirectorServer: Sendable {
     /// (HummingbirdTesting) and the CLI runs it as a service group.
     public func buildApplication(
         onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onRTSPListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onRTSPSListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onPlainListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws -> DirectorApplication {
         let settings = configuration.director
+        // TLS files are read before anything opens or binds: a bad certificate is a startup error.
+        let httpsCredentials: TLSCredentials?
+        let rtspsCredentials: TLSCredentials?
+        let engineClient: HTTPClient
+        do {
+            httpsCredentials = try configuration.tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key) }
+            rtspsCredentials = try settings.rtsps == nil ? nil : httpsCredentials?.offering([])
+            engineClient = try ClusterClients.client(trusting: configuration.tls?.ca, failFast: false)
+        } catch {
+            throw DirectorStartError(description: "director: \(error)")
+        }
         let store: any SluiceStore
         let storeName: String
         if let url = settings.store, url != "sqlite" {
@@ -61,7 +80,7 @@ public struct DirectorServer: Sendable {
         let director = Director(
             controller: controller, store: store, clock: SystemClock(), logger: logger, grantSecret: configuration.grantSecret,
             configurationKeys: Set(settings.apiKeys), licensing: licensing, quotas: settings.quotas,
-            metrics: DirectorMetrics(version: version))
+            metrics: DirectorMetrics(version: version), engineClient: engineClient)
         do {
             try await director.restore()
         } catch {
@@ -82,7 +101,8 @@ public struct DirectorServer: Sendable {
         let webhook = settings.usageWebhook.map(WebhookTarget.init)
         let configuration = self.configuration
         let reloader = ConfigurationReloader(
-            current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, setLogLevel: setLogLevel, logger: logger)
+            current: configuration, read: reread ?? { configuration }, director: director, webhook: webhook, setLogLevel: setLogLevel,
+            tls: [httpsCredentials, rtspsCredentials].compactMap(\.self), logger: logger)
         // Browser logins (console and watch pages): a cookie stands for the key.
         let browserSessions = ConsoleSessions()
         DirectorRoutes(
@@ -93,19 +113,30 @@ public struct DirectorServer: Sendable {
 
         let logger = self.logger
         let rtspService = RTSPService(
-            director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: .shared),
+            director: director, engines: EngineControl(token: GrantSigner.engineToken(secret: configuration.grantSecret), client: engineClient),
             clock: director.clock, sessionTimeout: settings.rtspSessionTimeout, claimTimeout: settings.policy.claimTimeout,
             pauseTimeout: settings.rtspPauseTimeout, logger: logger)
         let limits = configuration.limits
+        var endpoints: [RTSPEndpoint] = []
+        if settings.rtspEnabled {
+            endpoints.append(RTSPEndpoint(
+                host: settings.rtspHost, port: settings.rtspPort, tls: nil, setting: "director.rtspListen in the config or --rtsp-listen",
+                onListening: { port in
+                    await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")
+                    await onRTSPListening(port)
+                }))
+        }
+        if let rtsps = settings.rtsps, let rtspsCredentials {
+            endpoints.append(RTSPEndpoint(
+                host: rtsps.host, port: rtsps.port, tls: rtspsCredentials, setting: "director.rtspsListen in the config",
+                onListening: { port in
+                    if !settings.rtspEnabled { await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsps://\(rtsps.host):\(port)") }
+                    await onRTSPSListening(port)
+                }))
+        }
         let rtsp = RTSPServer(
-            host: settings.rtspHost, port: settings.rtspPort,
-            service: rtspService, limits: limits,
-            idleTimeout: max(limits.idleTimeout, settings.rtspSessionTimeout * 2),
-            logger: logger,
-            onListening: { port in
-                await director.advertise(rtspURL: settings.advertiseRTSPURL ?? "rtsp://\(settings.rtspHost):\(port)")
-                await onRTSPListening(port)
-            })
+            endpoints: endpoints, service: rtspService, limits: limits,
+            idleTimeout: max(limits.idleTimeout, settings.rtspSessionTimeout * 2), logger: logger)
         var services: [any Service] = [LeaseSweeper(director: director), rtsp, ReloadOnHangUp(reloader: reloader)]
         if let shared = store as? any SharedStore { services.append(SharedStateFollower(director: director, changes: shared.changes())) }
         if let url = settings.usageWebhook, let webhook {
@@ -113,22 +144,42 @@ public struct DirectorServer: Sendable {
             logger.info("usage records go to a webhook", metadata: ["url": "\(url)"])
         }
         let httpConnections = ConnectionCounter(limit: limits.maxConnectionsPerClient)
+        let responder = router.buildResponder()
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [
+            HangUpHandler(), HTTPConnectionGuard(limits: limits, counter: httpConnections, logger: logger),
+        ])
+        let scheme = httpsCredentials == nil ? "http" : "https"
+        if let plain = settings.plainHTTP {
+            // Plain HTTP beside HTTPS (loopback tools and scrapers): the same routes.
+            services.append(Application(
+                responder: responder, server: .http1(configuration: http1),
+                configuration: .init(address: .hostname(plain.host, port: plain.port), serverName: "sluice-director"),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? plain.port
+                    logger.info("director listening (plain HTTP)", metadata: ["url": "http://\(plain.host):\(port)"])
+                    await onPlainListening(port)
+                },
+                logger: logger))
+        }
         let application = Application(
-            router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [
-                HangUpHandler(), HTTPConnectionGuard(limits: limits, counter: httpConnections, logger: logger),
-            ])),
+            responder: responder,
+            server: .http1(tls: httpsCredentials, configuration: http1),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
             services: services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
-                logger.info("director listening", metadata: ["url": "http://\(settings.host):\(port)", "store": "\(storeName)"])
-                await director.advertise(httpURL: settings.advertiseURL ?? "http://\(settings.host):\(port)")
+                logger.info("director listening", metadata: ["url": "\(scheme)://\(settings.host):\(port)", "store": "\(storeName)"])
+                await director.advertise(httpURL: settings.advertiseURL ?? "\(scheme)://\(settings.host):\(port)")
                 await onListening(port)
             },
             logger: logger)
         return DirectorApplication(application: application, director: director, listen: (settings.host, settings.port), logger: logger)
     }
+}
+
+/// A director that cannot start, in words naming the cause.
+public struct DirectorStartError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// A built director: its Hummingbird application (HTTP API plus every service) and the

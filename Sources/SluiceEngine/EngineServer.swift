@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -49,7 +50,16 @@ public struct EngineServer: Sendable {
         try DataDirectory.prepare(settings.dataDirectory, for: "engine \(settings.name)", setting: "engines[].dataDirectory in the config or --data-dir")
         let objects = ObjectStore(root: settings.dataDirectory, logger: logger)
         try await objects.open()
-        let director = DirectorLink(baseURLs: directorURLs, token: GrantSigner.engineToken(secret: grantSecret), logger: logger)
+        // TLS files are read before anything binds: a bad certificate is a startup error.
+        let tls: TLSCredentials?
+        let client: HTTPClient
+        do {
+            tls = try settings.tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key) }
+            client = try ClusterClients.client(trusting: settings.tls?.ca, failFast: true)
+        } catch {
+            throw EngineStartError(description: "engine \(settings.name): \(error)")
+        }
+        let director = DirectorLink(baseURLs: directorURLs, token: GrantSigner.engineToken(secret: grantSecret), client: client, logger: logger)
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         router.middlewares.add(ProblemMiddleware(server: "engine \(settings.name)", logger: logger))
@@ -107,12 +117,12 @@ public struct EngineServer: Sendable {
         let counter = ConnectionCounter(limit: limits.maxConnectionsPerClient)
         let application = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, counter: counter, logger: logger)])),
+            server: .http1(tls: tls, configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, counter: counter, logger: logger)])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
-            services: [registration, work],
+            services: [registration, work] + (tls.map { [TLSReloadOnHangUp(credentials: [$0], logger: logger)] } ?? []),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
-                let url = advertisedURL ?? "http://\(settings.host):\(port)"
+                let url = advertisedURL ?? "\(tls == nil ? "http" : "https")://\(settings.host):\(port)"
                 logger.info("engine listening", metadata: ["engine": "\(settings.name)", "url": "\(url)", "data": "\(settings.dataDirectory)"])
                 registration.listening(at: url)
                 await onListening(port)
@@ -120,6 +130,11 @@ public struct EngineServer: Sendable {
             logger: logger)
         return EngineApplication(application: application, sockets: sockets, name: settings.name, listen: (settings.host, settings.port))
     }
+}
+
+/// An engine that cannot start, in words naming the engine and the cause.
+public struct EngineStartError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// A built engine: its Hummingbird application (HTTP delivery and control API plus every

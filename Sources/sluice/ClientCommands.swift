@@ -27,7 +27,8 @@ struct PutCommand: AsyncParsableCommand {
             guard let parsed = ObjectAccess.Visibility(rawValue: value) else { throw ValidationError("--visibility must be public, private or granted") }
             return parsed
         }
-        let result = try await UploadClient(client: commandLineHTTP).put(
+        try options.tls.settings.checkKeyTransport(url: options.director, sendsKey: options.apiKey != nil)
+        let result = try await UploadClient(client: options.tls.client()).put(
             file: file, name: name, directorURL: options.director, apiKey: options.apiKey, visibility: access)
         announce("stored '\(name)' on \(result.engine): \(result.sizeBytes) bytes, sha256 \(result.sha256)")
     }
@@ -48,7 +49,7 @@ struct PlayCommand: AsyncParsableCommand {
             for no recorded reason, 9 the bytes do not match the catalog's checksum.
             """)
 
-    @Argument(help: "Play URL on the director: http://HOST:PORT/play/NAME or rtsp://HOST:PORT/NAME")
+    @Argument(help: "Play URL on the director: http(s)://HOST:PORT/play/NAME or rtsp(s)://HOST:PORT/NAME")
     var url: String
     @Option(help: "Director HTTP URL for the checksum and the ending of an rtsp:// play (default: $SLUICE_DIRECTOR, else http://HOST:8080).")
     var director: String?
@@ -64,6 +65,7 @@ struct PlayCommand: AsyncParsableCommand {
     var profile: String?
     @Flag(help: "Print the report as JSON.")
     var json = false
+    @OptionGroup var tls: TLSOptions
 
     func run() async throws {
         let apiKey = key ?? Environment.key
@@ -71,8 +73,9 @@ struct PlayCommand: AsyncParsableCommand {
         if let license { query.append("license=" + (try LicenseCommand.readLicense(license))) }
         if let profile { query.append("profile=" + profile) }
         let url = query.isEmpty ? self.url : self.url + (self.url.contains("?") ? "&" : "?") + query.joined(separator: "&")
-        guard url.lowercased().hasPrefix("rtsp://") || url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
-            throw ValidationError("'\(self.url.prefix(80))' is not an http:// or rtsp:// play URL")
+        let scheme = url.split(separator: ":", maxSplits: 1).first?.lowercased() ?? ""
+        guard ["http", "https", "rtsp", "rtsps"].contains(scheme) else {
+            throw ValidationError("'\(self.url.prefix(80))' is not an http(s):// or rtsp(s):// play URL")
         }
         // The media goes to --out; with `-` that is standard output, so the report goes to stderr.
         let output = try out.map { try OutputFile.open($0, force: force) }
@@ -81,9 +84,9 @@ struct PlayCommand: AsyncParsableCommand {
         func say(_ line: String) {
             if toStandardError { FileHandle.standardError.write(Data((line + "\n").utf8)) } else { announce(line) }
         }
-        let report = url.lowercased().hasPrefix("rtsp://")
-            ? try await RTSPPlayClient().play(url: url, apiKey: apiKey, output: output, directorURL: director ?? Environment.director)
-            : try await PlayClient().play(url: url, apiKey: apiKey, output: output)
+        let report = scheme.hasPrefix("rtsp")
+            ? try await RTSPPlayClient(tls: tls.settings).play(url: url, apiKey: apiKey, output: output, directorURL: director ?? Environment.director)
+            : try await PlayClient(tls: tls.settings).play(url: url, apiKey: apiKey, output: output)
         let ending = report.ending ?? .completed
         if json {
             let encoder = JSONEncoder()

@@ -7,6 +7,7 @@ import SluiceConfig
 import SluiceCore
 import SluiceDirector
 import SluiceEngine
+import SluiceListeners
 import SluiceMedia
 import Synchronization
 
@@ -26,6 +27,8 @@ struct DemoCommand: AsyncParsableCommand {
     var sampleSeconds: Int = 30
     @Option(help: "Stop by itself after this many seconds (for scripted runs).")
     var exitAfter: Double?
+    @Flag(help: "Serve HTTPS and RTSPS only, with a throwaway CA and certificate made now (printed: give it to curl, ffmpeg and sluice).")
+    var tls = false
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -37,14 +40,34 @@ struct DemoCommand: AsyncParsableCommand {
                 configuration.engines[index].dataDirectory = dataDir + "/" + configuration.engines[index].name
             }
         }
+        if tls { try useThrowawayCertificate(&configuration) }
         let prepared = configuration
         // Ctrl-C or SIGTERM stops every server at any point, start-up included.
         try await StartupSignals.run(always: true) { _ in try await serve(prepared, logger: logger) }
     }
 
+    /// Makes a CA and a certificate for this machine's loopback names under the director's data
+    /// directory, and turns every listener to TLS: HTTPS for the director and engines, RTSPS
+    /// (on a free port) instead of RTSP.
+    private func useThrowawayCertificate(_ configuration: inout Configuration) throws {
+        let directory = configuration.director.dataDirectory + "/tls"
+        let hosts = Array(Set(["127.0.0.1", "localhost", "::1", configuration.director.host] + configuration.engines.map(\.host))).sorted()
+        let paths = try ThrowawayCA(hosts: hosts, name: "Sluice demo CA").write(to: directory)
+        let files = Configuration.TLSFiles(certificate: paths.certificate, key: paths.key, ca: paths.ca)
+        configuration.tls = files
+        for index in configuration.engines.indices { configuration.engines[index].tls = files }
+        configuration.director.rtspEnabled = false
+        configuration.director.rtsps = (configuration.director.rtspHost, 0)
+        configuration.directorURL = "https://\(configuration.director.host):\(configuration.director.port)"
+        configuration.directorURLs = [configuration.directorURL]
+        announce("demo: made a throwaway CA and certificate for \(hosts.joined(separator: ", ")) in \(directory)")
+    }
+
     private func serve(_ configuration: Configuration, logger: Logger) async throws {
         let directorReady = AsyncStream.makeStream(of: Int.self)
         let rtspReady = AsyncStream.makeStream(of: Int.self)
+        let caFile = configuration.tls?.ca
+        let client = try commandLineHTTP(trusting: caFile)
         let engineFailure = FirstFailure()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -59,6 +82,8 @@ struct DemoCommand: AsyncParsableCommand {
                     directorReady.continuation.yield(port)
                 } onRTSPListening: { port in
                     rtspReady.continuation.yield(port)
+                } onRTSPSListening: { port in
+                    rtspReady.continuation.yield(port)
                 }
             }
             var iterator = directorReady.stream.makeAsyncIterator()
@@ -67,8 +92,9 @@ struct DemoCommand: AsyncParsableCommand {
                 try await group.next()  // the director's error, which names what went wrong
                 throw ClientError("the director stopped before it listened; see the log above")
             }
-            let directorURL = "http://\(configuration.director.host):\(port)"
-            let rtspURL = "rtsp://\(configuration.director.rtspHost):\(rtspPort)"
+            let secure = configuration.tls != nil
+            let directorURL = "\(secure ? "https" : "http")://\(configuration.director.host):\(port)"
+            let rtspURL = "\(secure ? "rtsps" : "rtsp")://\(configuration.director.rtspHost):\(rtspPort)"
             for engine in configuration.engines {
                 group.addTask {
                     var server = EngineServer(
@@ -86,9 +112,9 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             let key = configuration.director.apiKeys.first
-            try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count, failure: engineFailure)
-            try await loadSample(directorURL: directorURL, apiKey: key, directory: configuration.director.dataDirectory, logger: logger)
-            printTour(directorURL: directorURL, rtspURL: rtspURL, apiKey: key)
+            try await waitForEngines(directorURL: directorURL, apiKey: key, count: configuration.engines.count, failure: engineFailure, client: client)
+            try await loadSample(directorURL: directorURL, apiKey: key, directory: configuration.director.dataDirectory, client: client)
+            printTour(directorURL: directorURL, rtspURL: rtspURL, apiKey: key, caFile: caFile)
             if let exitAfter {
                 try await Task.sleep(for: .milliseconds(Int64(exitAfter * 1000)))
                 announce("demo: --exit-after reached, stopping")
@@ -107,14 +133,14 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
-    private func waitForEngines(directorURL: String, apiKey: String?, count: Int, failure: FirstFailure) async throws {
+    private func waitForEngines(directorURL: String, apiKey: String?, count: Int, failure: FirstFailure, client: HTTPClient) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
         struct Row: Decodable { struct Engine: Decodable { var isUp: Bool }; var engine: Engine }
         while ContinuousClock.now < deadline {
             if let error = failure.error { throw error }
             var request = HTTPClientRequest(url: directorURL + "/v1/engines")
             if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-            if let response = try? await commandLineHTTP.execute(request, timeout: .seconds(2)),
+            if let response = try? await client.execute(request, timeout: .seconds(2)),
                let body = try? await response.body.collect(upTo: 1 << 20),
                let rows = try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView)),
                rows.filter(\.engine.isUp).count >= count {
@@ -125,10 +151,10 @@ struct DemoCommand: AsyncParsableCommand {
         throw ClientError("engines did not register with the director within 20 s; see the log above")
     }
 
-    private func loadSample(directorURL: String, apiKey: String?, directory: String, logger: Logger) async throws {
+    private func loadSample(directorURL: String, apiKey: String?, directory: String, client: HTTPClient) async throws {
         var request = HTTPClientRequest(url: directorURL + "/v1/objects")
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-        let response = try await commandLineHTTP.execute(request, timeout: .seconds(5))
+        let response = try await client.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 16 << 20)
         struct Row: Decodable { var object: MediaObject }
         let catalog = (try? JSONDecoder().decode([Row].self, from: Data(body.readableBytesView))) ?? []
@@ -146,7 +172,7 @@ struct DemoCommand: AsyncParsableCommand {
             try file.write(bytes)
             announce("demo: ffmpeg not found; made \(sampleSeconds) s of synthetic MPEG-TS at 2 Mbit/s")
         }
-        let result = try await UploadClient().put(file: path, name: "sample", directorURL: directorURL, apiKey: apiKey)
+        let result = try await UploadClient(client: client).put(file: path, name: "sample", directorURL: directorURL, apiKey: apiKey)
         announce("demo: stored 'sample' on \(result.engine) (\(result.sizeBytes) bytes)")
         try? FileManager.default.removeItem(atPath: path)
     }
@@ -181,21 +207,39 @@ struct DemoCommand: AsyncParsableCommand {
         return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
-    private func printTour(directorURL: String, rtspURL: String, apiKey: String?) {
+    private func printTour(directorURL: String, rtspURL: String, apiKey: String?, caFile: String?) {
         let key = apiKey.map { "?key=\($0)" } ?? ""
+        let sluice = Self.invocation
+        guard let caFile else {
+            announce("""
+
+                Sluice demo is running (Ctrl-C to stop).
+                  HTTP, with the client: \(sluice) play '\(directorURL)/play/sample\(key)' --out /tmp/sample.ts --force
+                  HTTP, with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
+                  HTTP, with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
+                  RTSP, with the client: \(sluice) play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts --force
+                  RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
+                  RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
+                  watch, in a browser:   \(directorURL)/watch/sample
+                  HLS, with ffmpeg:      ffmpeg -i '\(directorURL)/play/sample.m3u8\(key)' -c copy /tmp/hls.ts
+                  console, in a browser: \(directorURL)/\(apiKey.map { "   (log in with the key \($0))" } ?? "")
+                  links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
+
+                """)
+            return
+        }
         announce("""
 
-            Sluice demo is running (Ctrl-C to stop).
-              HTTP, with the client: \(Self.invocation) play '\(directorURL)/play/sample\(key)' --out /tmp/sample.ts --force
-              HTTP, with ffplay:     ffplay '\(directorURL)/play/sample\(key)'
-              HTTP, with curl:       curl -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
-              RTSP, with the client: \(Self.invocation) play '\(rtspURL)/sample\(key)' --out /tmp/sample.ts --force
-              RTSP, with ffplay:     ffplay -rtsp_transport udp '\(rtspURL)/sample\(key)'
-              RTSP, with VLC:        vlc '\(rtspURL)/sample\(key)'
-              watch, in a browser:   \(directorURL)/watch/sample
-              HLS, with ffmpeg:      ffmpeg -i '\(directorURL)/play/sample.m3u8\(key)' -c copy /tmp/hls.ts
-              console, in a browser: \(directorURL)/\(apiKey.map { "   (log in with the key \($0))" } ?? "")
-              links and leases:     curl -s '\(directorURL)/v1/links\(key)'   (also /v1/streams, /v1/engines, /v1/objects, /v1/usage)
+            Sluice demo is running with TLS (Ctrl-C to stop). The CA to trust: \(caFile)
+              HTTPS, with the client: \(sluice) play '\(directorURL)/play/sample\(key)' --cacert \(caFile) --out /tmp/sample.ts --force
+              HTTPS, with curl:       curl --cacert \(caFile) -L -o /tmp/sample.ts '\(directorURL)/play/sample\(key)'
+              HTTPS, with ffmpeg:     ffmpeg -ca_file \(caFile) -tls_verify 1 -i '\(directorURL)/play/sample\(key)' -c copy /tmp/sample.ts
+              RTSPS, with the client: \(sluice) play '\(rtspURL)/sample\(key)' --cacert \(caFile) --director \(directorURL) --out /tmp/sample.ts --force
+              RTSPS, with ffmpeg:     ffmpeg -rtsp_transport udp -i '\(rtspURL)/sample\(key)' -c copy /tmp/sample.ts
+              RTSPS, with GStreamer:  gst-launch-1.0 rtspsrc location='\(rtspURL)/sample\(key)' tls-validation-flags=0 ! fakesink
+              HLS, with ffmpeg:       ffmpeg -ca_file \(caFile) -tls_verify 1 -i '\(directorURL)/play/sample.m3u8\(key)' -c copy /tmp/hls.ts
+              console, in a browser:  \(directorURL)/  (trust the CA first\(apiKey.map { "; log in with the key \($0)" } ?? ""))
+              links and leases:      curl --cacert \(caFile) -s '\(directorURL)/v1/links\(key)'
 
             """)
     }

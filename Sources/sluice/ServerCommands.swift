@@ -22,7 +22,7 @@ struct DirectorCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigOption
     @Option(help: "Listen address HOST:PORT (port 0 picks a free port); overrides director.listen.")
     var listen: String?
-    @Option(help: "RTSP listen address HOST:PORT (port 0 picks a free port); overrides director.rtspListen.")
+    @Option(help: "RTSP listen address HOST:PORT (port 0 picks a free port), or 'off'; overrides director.rtspListen.")
     var rtspListen: String?
     @Option(help: "Data directory for the embedded store; overrides director.dataDirectory.")
     var dataDir: String?
@@ -47,6 +47,9 @@ struct DirectorCommand: AsyncParsableCommand {
         if logging.requestedLevel == nil, let level = configuration.director.logLevel { LogLevelSwitch.set(level) }
         let host = configuration.director.host
         let rtspHost = configuration.director.rtspHost
+        let rtspsHost = configuration.director.rtsps?.host ?? rtspHost
+        let plainHost = configuration.director.plainHTTP?.host ?? host
+        let scheme = configuration.tls == nil ? "http" : "https"
         var server = DirectorServer(configuration: configuration, logger: logger)
         // SIGHUP and `sluice reload` read the file again, with this command's options on top.
         let command = self
@@ -56,9 +59,13 @@ struct DirectorCommand: AsyncParsableCommand {
         try await StartupSignals.run { [server] started in
             try await server.run { port in
                 started()
-                announce("director listening on http://\(host):\(port)")
+                announce("director listening on \(scheme)://\(host):\(port)")
             } onRTSPListening: { port in
                 announce("director rtsp listening on rtsp://\(rtspHost):\(port)")
+            } onRTSPSListening: { port in
+                announce("director rtsps listening on rtsps://\(rtspsHost):\(port)")
+            } onPlainListening: { port in
+                announce("director plain http listening on http://\(plainHost):\(port)")
             }
         }
     }
@@ -72,7 +79,12 @@ struct DirectorCommand: AsyncParsableCommand {
         if let advertiseRTSPURL { configuration.director.advertiseRTSPURL = advertiseRTSPURL }
         if let listen { (configuration.director.host, configuration.director.port) = try parseListen(listen) }
         if let dataDir { configuration.director.dataDirectory = dataDir }
-        if let rtspListen { (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen) }
+        if rtspListen == "off" {
+            configuration.director.rtspEnabled = false
+        } else if let rtspListen {
+            (configuration.director.rtspHost, configuration.director.rtspPort) = try parseListen(rtspListen)
+            configuration.director.rtspEnabled = true
+        }
         return configuration
     }
 }
@@ -126,12 +138,13 @@ struct EngineCommand: AsyncParsableCommand {
         server.metricsToken = configuration.director.metricsToken
         server.version = Sluice.version
         let host = settings.host
+        let scheme = settings.tls == nil ? "http" : "https"
         let name = self.name
         let engine = server
         try await StartupSignals.run { started in
             try await engine.run { port in
                 started()
-                announce("engine \(name) listening on http://\(host):\(port)")
+                announce("engine \(name) listening on \(scheme)://\(host):\(port)")
             }
         }
     }

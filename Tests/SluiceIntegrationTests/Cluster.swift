@@ -105,6 +105,10 @@ final class Cluster: @unchecked Sendable {
     let store: String?
     var engines: [String: ServerProcess] = [:]
     var engineURLs: [String: String] = [:]
+    /// What `request` calls the director with (one trusting `caFile` for a TLS cluster).
+    var client = Cluster.client
+    /// The CA a TLS cluster's certificate comes from, handed to `sluice` commands (`--cacert`).
+    var caFile: String?
 
     /// `coreEdge` is the shared bottleneck every stream crosses.
     init(
@@ -169,7 +173,7 @@ final class Cluster: @unchecked Sendable {
         if let store { arguments += ["--store", store, "--id", id ?? "director\(index)"] }
         let process = try ServerProcess(name: "director\(index)", arguments: arguments)
         let url = try await process.waitFor("director listening on ").trimmingCharacters(in: .whitespaces)
-        let rtsp = try await process.waitFor("director rtsp listening on ").trimmingCharacters(in: .whitespaces)
+        let rtsp = try await process.waitFor("director rtsp\(caFile == nil ? "" : "s") listening on ").trimmingCharacters(in: .whitespaces)
         directors.append(process)
         directorURLs.append(url)
         rtspURLs.append(rtsp)
@@ -222,7 +226,7 @@ final class Cluster: @unchecked Sendable {
         request.method = method
         for (name, value) in headers ?? [("Authorization", "Bearer \(apiKey)")] { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await Self.client.execute(request, timeout: .seconds(60))
+        let response = try await client.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
         return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, Data(body.readableBytesView))
     }
@@ -285,7 +289,7 @@ final class Cluster: @unchecked Sendable {
     }
 
     func put(_ path: String, as name: String) throws {
-        let result = try run(["put", path, "--name", name, "--director", directorURL, "--key", apiKey])
+        let result = try run(["put", path, "--name", name, "--director", directorURL, "--key", apiKey] + (caFile.map { ["--cacert", $0] } ?? []))
         guard result.status == 0 else { throw ClusterError("put failed: \(result.output)") }
     }
 

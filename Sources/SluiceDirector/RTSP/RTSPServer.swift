@@ -6,49 +6,53 @@ import SluiceCore
 import SluiceListeners
 import SluiceMedia
 
-/// The RTSP listener: one task per connection, fed whole requests by `RTSPRequestDecoder`,
-/// answering them in order. A connection that misbehaves gets its error status and is
-/// closed; it never holds up another. The media never passes through here.
+/// Where RTSP is served: a plain listener (`rtsp://`) or one behind TLS (`rtsps://`).
+struct RTSPEndpoint: Sendable {
+    var host: String
+    var port: Int
+    /// The certificate RTSPS presents; nil: plain RTSP.
+    var tls: TLSCredentials?
+    /// The setting that chooses the address, named when it cannot be bound.
+    var setting: String
+    var onListening: @Sendable (Int) async -> Void = { _ in }
+
+    var scheme: String { tls == nil ? "rtsp" : "rtsps" }
+}
+
+/// The RTSP listeners (plain and TLS): one task per connection, fed whole requests by
+/// `RTSPRequestDecoder`, answering them in order. A connection that misbehaves gets its error
+/// status and is closed; it never holds up another. The media never passes through here.
 struct RTSPServer: Service {
-    let host: String
-    let port: Int
+    let endpoints: [RTSPEndpoint]
     let service: RTSPService
     /// A request must arrive whole within `requestHeadTimeout` of its first byte (a
     /// one-byte-a-second client is cut off with 408); one address holds at most
-    /// `maxConnectionsPerClient` connections.
+    /// `maxConnectionsPerClient` connections (plain and TLS together).
     let limits: ListenerLimits
     /// An RTSP connection with no request for this long is closed (longer than HTTP's: players
     /// keep one connection for the whole session and send a keep-alive every session timeout).
     let idleTimeout: Duration
     let logger: Logger
-    let onListening: @Sendable (Int) async -> Void
+
+    typealias Listener = NIOAsyncChannel<NIOAsyncChannel<RTSPInbound, ByteBuffer>, Never>
 
     func run() async throws {
         let counter = ConnectionCounter(limit: limits.maxConnectionsPerClient)
-        let requestTimeout = TimeAmount(limits.requestHeadTimeout)
-        let idleTimeout = TimeAmount(self.idleTimeout)
-        let logger = self.logger
-        let server: NIOAsyncChannel<NIOAsyncChannel<RTSPInbound, ByteBuffer>, Never>
+        var listeners: [(Listener, RTSPEndpoint, Int)] = []
         do {
-            server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.backlog, value: 256)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionCap(counter: counter, logger: logger))
-                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: requestTimeout))
-                    return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
+            for endpoint in endpoints {
+                let listener = try await bind(endpoint, counter: counter)
+                let boundPort = listener.channel.localAddress?.port ?? endpoint.port
+                listeners.append((listener, endpoint, boundPort))
+                logger.info("\(endpoint.scheme) listening", metadata: ["url": "\(endpoint.scheme)://\(endpoint.host):\(boundPort)"])
+                await endpoint.onListening(boundPort)
             }
         } catch {
-            throw ListenError.from(error, listener: "director RTSP", host: host, port: port, setting: "director.rtspListen in the config or --rtsp-listen") ?? error
+            for (listener, _, _) in listeners { try? await listener.channel.close() }
+            throw error
         }
-        let boundPort = server.channel.localAddress?.port ?? port
-        logger.info("rtsp listening", metadata: ["url": "rtsp://\(host):\(boundPort)"])
-        await onListening(boundPort)
         let sweeper = service
+        let bound = listeners
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -63,24 +67,59 @@ struct RTSPServer: Service {
                 }
             }
             try await withGracefulShutdownHandler {
-                try await server.executeThenClose { inbound in
-                    for try await connection in inbound {
-                        group.addTask { await handle(connection, serverPort: boundPort) }
+                try await withThrowingDiscardingTaskGroup { accepting in
+                    for (listener, endpoint, boundPort) in bound {
+                        accepting.addTask {
+                            try await withThrowingDiscardingTaskGroup { connections in
+                                try await listener.executeThenClose { inbound in
+                                    for try await connection in inbound {
+                                        connections.addTask { await handle(connection, scheme: endpoint.scheme, serverPort: boundPort) }
+                                    }
+                                }
+                                // The listener is closed (shutdown): open sessions end now.
+                                connections.cancelAll()
+                            }
+                        }
                     }
                 }
             } onGracefulShutdown: {
-                server.channel.close(promise: nil)
+                for (listener, _, _) in bound { listener.channel.close(promise: nil) }
             }
             group.cancelAll()
         }
     }
 
+    private func bind(_ endpoint: RTSPEndpoint, counter: ConnectionCounter) async throws -> Listener {
+        let requestTimeout = TimeAmount(limits.requestHeadTimeout)
+        let idleTimeout = TimeAmount(self.idleTimeout)
+        let logger = self.logger
+        let tls = endpoint.tls
+        do {
+            return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: endpoint.host, port: endpoint.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionCap(counter: counter, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(IdleCloser())
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(tls.frontHandlers()) }
+                    try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: requestTimeout))
+                    return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        } catch {
+            let listener = endpoint.tls == nil ? "director RTSP" : "director RTSPS"
+            throw ListenError.from(error, listener: listener, host: endpoint.host, port: endpoint.port, setting: endpoint.setting) ?? error
+        }
+    }
+
     /// Answers a connection's requests in order; a rejected request gets its status and the
     /// connection is closed.
-    private func handle(_ connection: NIOAsyncChannel<RTSPInbound, ByteBuffer>, serverPort: Int) async {
+    private func handle(_ connection: NIOAsyncChannel<RTSPInbound, ByteBuffer>, scheme: String, serverPort: Int) async {
         let peer = RTSPService.Peer(
             clientHost: connection.channel.remoteAddress?.ipAddress ?? "",
-            serverHost: connection.channel.localAddress?.ipAddress ?? host, serverPort: serverPort,
+            serverHost: connection.channel.localAddress?.ipAddress ?? "", serverPort: serverPort, scheme: scheme,
             hangUp: connection.channel.closeFuture)
         do {
             try await connection.executeThenClose { inbound, outbound in

@@ -14,6 +14,8 @@ actor RTSPService {
         var clientHost: String
         var serverHost: String
         var serverPort: Int
+        /// `rtsp` or `rtsps`: what the session's URLs (Content-Base) say.
+        var scheme = "rtsp"
         /// The connection's close: a SETUP waiting in the queue leaves it when the player goes.
         var hangUp: EventLoopFuture<Void>? = nil
         /// Random per connection: sessions remember the connection that set them up, and Digest
@@ -480,6 +482,6 @@ struct RTSPTarget {
     }
 
     func base(peer: RTSPService.Peer) -> String {
-        "rtsp://\(peer.serverHost.contains(":") ? "[\(peer.serverHost)]" : peer.serverHost):\(peer.serverPort)/\(object ?? "")"
+        "\(peer.scheme)://\(peer.serverHost.contains(":") ? "[\(peer.serverHost)]" : peer.serverHost):\(peer.serverPort)/\(object ?? "")"
     }
 }

@@ -101,7 +101,7 @@ struct Copier: Sendable {
         var request = HTTPClientRequest(url: order.sourceURL)
         request.method = .GET
         // Generous: the source paces at the copy rate; the lease bounds it anyway.
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(6))
+        let response = try await director.client.execute(request, timeout: .hours(6))
         guard response.status == .ok else {
             let text = try? await response.body.collect(upTo: 4096)
             throw IngestError(.cutOff, "source answered \(response.status.code): \(text.map { String(buffer: $0) } ?? "")")
