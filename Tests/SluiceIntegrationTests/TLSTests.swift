@@ -162,8 +162,8 @@ extension IntegrationTests {
                 [0x17, 0x03, 0x03, 0x40, 0x00] + [UInt8](repeating: 0, count: 100),
             ]
             for (index, bytes) in garbage.enumerated() {
-                // The last waits for bytes that never come: sent and left, not read.
-                let answer = try RawTCP.exchange(url: url, bytes: bytes, readReply: index < garbage.count - 1, timeout: 2)
+                // The last two wait for bytes that never come: sent and left, not read.
+                let answer = try RawTCP.exchange(url: url, bytes: bytes, readReply: index < 2, timeout: 2)
                 #expect(!answer.contains("200 OK"), "\(url)")
             }
         }
@@ -179,6 +179,20 @@ extension IntegrationTests {
             .components(separatedBy: "\n").first?.trimmingCharacters(in: .whitespaces))
         let plainHealth = try Self.curl(["-f", plain + "/healthz"])
         #expect(plainHealth.status == 0, "\(plain): \(plainHealth.output)")
+    }
+
+    @Test func theDemoWithTLSServesHTTPSAndRTSPSThatCurlTrustsWithThePrintedCA() throws {
+        let cluster = try Cluster()  // only its config (every port 0) and directory are used
+        defer { cluster.stop() }
+        let demo = try cluster.run([
+            "demo", "--tls", "--config", cluster.configPath, "--data-dir", cluster.directory + "/demo", "--sample-seconds", "1", "--exit-after", "1",
+        ])
+        #expect(demo.status == 0, "\(demo.output.suffix(3000))")
+        #expect(demo.output.contains("stored 'sample' on engine-"), "\(demo.output.suffix(3000))")
+        let ca = cluster.directory + "/demo/director/tls/ca.pem"
+        #expect(demo.output.contains("curl --cacert \(ca) -L -o /tmp/sample.ts 'https://127.0.0.1:"), "\(demo.output.suffix(3000))")
+        #expect(demo.output.contains("rtsps://127.0.0.1:"))
+        #expect(!demo.output.contains("rtsp://"))
     }
 
     @Test func aRenewedCertificateIsPresentedAfterSIGHUPAndABadOneIsNot() async throws {

@@ -27,6 +27,37 @@ import Testing
         #expect(configuration.directorURL == "http://127.0.0.1:0")
     }
 
+    @Test func aTLSSectionTurnsEveryListenerToTLSWithFilesRelativeToTheConfig() throws {
+        let yaml = Self.valid.replacingOccurrences(of: "leaseSlack: 500ms }", with: "leaseSlack: 500ms, rtspsListen: \"127.0.0.1:8322\", plainListen: \"127.0.0.1:8081\", rtspListen: \"off\" }")
+            + "\ntls: { certificate: tls/server.pem, key: /etc/sluice/key.pem, ca: tls/ca.pem }\n"
+        let configuration = try Configuration.parse(yaml: yaml, relativeTo: "/srv")
+        let files = Configuration.TLSFiles(certificate: "/srv/tls/server.pem", key: "/etc/sluice/key.pem", ca: "/srv/tls/ca.pem")
+        #expect(configuration.tls == files)
+        #expect(configuration.engines.first?.tls == files)
+        #expect(configuration.directorURL == "https://127.0.0.1:0")
+        #expect(configuration.director.rtsps?.port == 8322)
+        #expect(configuration.director.plainHTTP?.port == 8081)
+        #expect(!configuration.director.rtspEnabled)
+
+        // An engine's own certificate, with the cluster's CA.
+        let own = yaml.replacingOccurrences(of: "burst: 16KiB }", with: "burst: 16KiB, tls: { certificate: e.pem, key: e-key.pem } }")
+        #expect(try Configuration.parse(yaml: own, relativeTo: "/srv").engines.first?.tls == Configuration.TLSFiles(certificate: "/srv/e.pem", key: "/srv/e-key.pem", ca: "/srv/tls/ca.pem"))
+    }
+
+    @Test func tlsSettingsWithoutWhatTheyNeedAreProblems() throws {
+        let withoutSection = Self.valid.replacingOccurrences(of: "leaseSlack: 500ms }", with: "leaseSlack: 500ms, rtspsListen: \"127.0.0.1:8322\", plainListen: \"127.0.0.1:8081\" }")
+        #expect {
+            try Configuration.parse(yaml: withoutSection + "\ntls: { certificate: a.pem }\n")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("tls needs both certificate and key") && text.contains("director.rtspsListen needs a tls section")
+                && text.contains("director.plainListen is for a plain HTTP listener beside HTTPS")
+        }
+        #expect {
+            try Configuration.parse(yaml: Self.valid + "\ntls: { certificate: a.pem, key: b.pem, cert: c.pem }\n")
+        } throws: { error in "\(error)".contains("tls.cert: unknown key") }
+    }
+
     @Test func engineDirectorListKeepsOrderAndRejectsWhatIsNotAnHTTPURL() throws {
         let listed = try Configuration.parse(yaml: Self.valid + "\ndirectorURL: http://a:8080\ndirectorURLs: [http://b:8080, http://a:8080/, https://c]\n")
         #expect(listed.directorURL == "http://a:8080")
