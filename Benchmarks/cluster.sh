@@ -1,7 +1,8 @@
 # Shared by the benchmark scripts: build sluice (release) and start a director and one engine
 # on loopback, the engine pinned to core 0 and the director to core 1 (DIRECTOR_CPU and
 # ENGINE_CPU change that). Source it, then call start_cluster. Sets: work, bin, http, rtsp,
-# director and engine (their PIDs).
+# director and engine (their PIDs). TLS=1 makes a self-signed certificate for 127.0.0.1
+# (openssl) and serves HTTPS with it; `curl_tls` and `sluice_tls` hold the options that trust it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d /tmp/sluice-bench.XXXXXX)
@@ -31,6 +32,13 @@ rss_later() { (sleep "$2"; rss_kib "$1" > "$3") & }
 
 # STORE=postgres://... makes the director use a shared store (see shared-admission.sh).
 start_cluster() {
+    curl_tls=(); sluice_tls=(); tls_yaml=""; scheme=http
+    if [ -n "${TLS:-}" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+            -addext subjectAltName=IP:127.0.0.1 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+        curl_tls=(--cacert "$work/cert.pem"); sluice_tls=(--cacert "$work/cert.pem"); scheme=https
+        tls_yaml="tls: { certificate: $work/cert.pem, key: $work/key.pem, ca: $work/cert.pem }"
+    fi
     cat > "$work/sluice.yaml" <<YAML
 director: { listen: "127.0.0.1:0", rtspListen: "127.0.0.1:0", dataDirectory: director, apiKeys: [bench], maxQueueLength: 0, metricsToken: bench-metrics-token-0123 }
 grantSecret: benchmark-secret-0123456789
@@ -41,25 +49,26 @@ clientNetworks: [{ cidr: 127.0.0.0/8, edge: edge }]
 engines: [{ name: e1, listen: "127.0.0.1:0", dataDirectory: e1, maxStreams: 1000000, bufferMemory: 1000TiB, rtpBurstWindow: ${RTP_BURST_WINDOW:-8ms} }]
 # Every load generator is one address (127.0.0.1): lift the per-address connection cap.
 limits: { maxConnectionsPerClient: 1000000 }
+$tls_yaml
 YAML
     local store=()
     [ -n "${STORE:-}" ] && store=(--store "$STORE" --id d0)
     taskset -c "${DIRECTOR_CPU:-1}" "$bin" director --config "$work/sluice.yaml" "${store[@]}" --log-level warning >"$work/director.out" 2>"$work/director.err" &
     director=$!
     wait_for "$work/director.out" "rtsp listening on"
-    http=$(grep -o 'http://[0-9.:]*' "$work/director.out" | head -1)
+    http=$(grep -o "$scheme://[0-9.:]*" "$work/director.out" | head -1)
     rtsp=$(grep -o 'rtsp://[0-9.:]*' "$work/director.out" | head -1)
     taskset -c "${ENGINE_CPU:-0}" "$bin" engine --config "$work/sluice.yaml" --name e1 --director "$http" --log-level warning >"$work/engine.out" 2>"$work/engine.err" &
     engine=$!
     wait_for "$work/engine.out" "listening on"
-    engine_url=$(grep -o 'http://[0-9.:]*' "$work/engine.out" | head -1)
+    engine_url=$(grep -o "$scheme://[0-9.:]*" "$work/engine.out" | head -1)
     sleep 1
 }
 
 # Saves the engine's pacing-lateness histogram for TRANSPORT (rtp or http) to FILE: one
 # "bound count" line per bucket, from its /metrics.
 lateness_snapshot() {
-    curl -s -H "Authorization: Bearer bench-metrics-token-0123" "$engine_url/metrics" | awk -v t="$1" '
+    curl -s "${curl_tls[@]}" -H "Authorization: Bearer bench-metrics-token-0123" "$engine_url/metrics" | awk -v t="$1" '
         index($0, "sluice_engine_pacing_lateness_seconds_bucket{") == 1 && index($0, "transport=\"" t "\"") {
             match($0, /le="[^"]*"/); print substr($0, RSTART + 4, RLENGTH - 5), $2
         }' > "$2"
@@ -101,5 +110,5 @@ add_director() {
 # Writes a synthetic MPEG-TS of SECONDS at BITRATE and uploads it as NAME.
 put_sample() {
     "$bin" sample --out "$work/$1.ts" --seconds "$2" --bitrate "$3" >/dev/null
-    "$bin" put "$work/$1.ts" --name "$1" --director "$http" --key bench >/dev/null
+    "$bin" put "$work/$1.ts" --name "$1" --director "$http" --key bench "${sluice_tls[@]}" >/dev/null
 }

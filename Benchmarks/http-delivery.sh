@@ -3,6 +3,8 @@
 #
 #   Benchmarks/http-delivery.sh unpaced [RUNS]        one connection, as fast as it goes, vs nginx
 #   Benchmarks/http-delivery.sh paced STREAMS [SECS]  STREAMS concurrent 4 Mbit/s paced streams
+#   TLS=1 Benchmarks/http-delivery.sh ...              the same over HTTPS (nginx with the same
+#                                                      certificate, TLS 1.3, userspace encryption)
 #
 # unpaced: uploads a 1 GB synthetic MPEG-TS whose bitrate (100 Gbit/s) is far above what one
 # connection reaches, so the grant never holds the sender back; fetches it through the
@@ -34,19 +36,19 @@ http {
     access_log off;
     sendfile on;
     tcp_nopush on;
-    server { listen 127.0.0.1:$port; root $work/www; }
+    server { listen 127.0.0.1:$port${TLS:+ ssl}; root $work/www; ${TLS:+ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;} }
 }
 NGINX
     taskset -c 0 nginx -c "$work/nginx.conf" -p "$work" &
     sleep 1
-    fetch() { taskset -c 1 curl -sfL -o /dev/null -w '%{speed_download}\n' "$1"; }
+    fetch() { taskset -c 1 curl -sfL "${curl_tls[@]}" -o /dev/null -w '%{speed_download}\n' "$1"; }
     median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
     fetch "$http/play/big?key=bench" >/dev/null   # warm the page cache and the engine
-    fetch "http://127.0.0.1:$port/big.ts" >/dev/null
+    fetch "$scheme://127.0.0.1:$port/big.ts" >/dev/null
     sluice_runs=""; nginx_runs=""
     for _ in $(seq "$runs"); do
         sluice_runs="$sluice_runs $(fetch "$http/play/big?key=bench" | tr -d '\n')"
-        nginx_runs="$nginx_runs $(fetch "http://127.0.0.1:$port/big.ts" | tr -d '\n')"
+        nginx_runs="$nginx_runs $(fetch "$scheme://127.0.0.1:$port/big.ts" | tr -d '\n')"
     done
     s=$(echo $sluice_runs | tr ' ' '\n' | median)
     n=$(echo $nginx_runs | tr ' ' '\n' | median)
@@ -60,7 +62,7 @@ paced)
     idle=$(rss_kib "$engine")
     rss_later "$engine" $((seconds / 2)) "$work/rss.mid"
     before=$(ticks "$engine")
-    result=$(/usr/bin/time -f "%U %S" -o "$work/bench.time" taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench --json)
+    result=$(/usr/bin/time -f "%U %S" -o "$work/bench.time" taskset -c 1 "$bin" bench http "$http/play/bench4m" --streams "$streams" --seconds "$seconds" --key bench "${sluice_tls[@]}" --json)
     cpu=$(cpu_percent "$before" "$(ticks "$engine")" "$seconds")
     rss=$(cat "$work/rss.mid")
     receiver=$(awk -v s="$seconds" '{ printf "%.1f", ($1 + $2) / s * 100 }' "$work/bench.time")

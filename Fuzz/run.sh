@@ -4,11 +4,13 @@
 # Fuzz/artifacts/ (add it to Fuzz/Regressions/TARGET/ and fix the parser).
 #   Fuzz/run.sh 30            # what CI runs
 #   Fuzz/run.sh 3600 rtsp     # a longer run of one target
+#   Fuzz/run.sh build         # only build them (CI builds them with everything else)
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-30}"
 only="${2:-}"
 swift build --sanitize=fuzzer --scratch-path ../.build-fuzz 2>&1 | tail -n 3
+[ "$seconds" = build ] && exit 0
 bin="$(swift build --sanitize=fuzzer --scratch-path ../.build-fuzz --show-bin-path)"
 mkdir -p artifacts
 for target in rtsp range ts rtcp config auth; do

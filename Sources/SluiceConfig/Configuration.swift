@@ -55,11 +55,15 @@ public struct Configuration: Sendable {
         /// CA certificates the director, engines and their copies verify each other's
         /// certificates against, besides the system's; nil: the system's alone.
         public var ca: String?
+        /// Mutual TLS between the parts: each presents its certificate when it calls another,
+        /// and cluster calls (the cluster token's routes) are refused without one `ca` signed.
+        public var mutual = false
 
-        public init(certificate: String, key: String, ca: String? = nil) {
+        public init(certificate: String, key: String, ca: String? = nil, mutual: Bool = false) {
             self.certificate = certificate
             self.key = key
             self.ca = ca
+            self.mutual = mutual
         }
     }
 
@@ -291,7 +295,7 @@ public struct Configuration: Sendable {
             if let own = engine.tls {
                 if tls == nil { problems.append("engine '\(engine.name)': tls needs the cluster's tls section too (its CA, and the director's certificate)") }
                 engines[engines.count - 1].tls = tlsFiles(own, field: "engines.\(engine.name).tls", resolve: resolve, problems: &problems).map {
-                    TLSFiles(certificate: $0.certificate, key: $0.key, ca: $0.ca ?? tls?.ca)
+                    TLSFiles(certificate: $0.certificate, key: $0.key, ca: $0.ca ?? tls?.ca, mutual: tls?.mutual ?? false)
                 }
             } else {
                 engines[engines.count - 1].tls = tls
@@ -366,7 +370,11 @@ public struct Configuration: Sendable {
             problems.append("\(field) needs both certificate and key (PEM files)")
             return nil
         }
-        return TLSFiles(certificate: resolve(certificate), key: resolve(key), ca: raw.ca.map(resolve))
+        if raw.mutual == true && raw.ca == nil && field == "tls" {
+            problems.append("tls.mutual needs tls.ca (the CA the parts' certificates are checked against)")
+        }
+        if raw.mutual != nil && field != "tls" { problems.append("\(field).mutual: mutual TLS is the cluster's choice (tls.mutual)") }
+        return TLSFiles(certificate: resolve(certificate), key: resolve(key), ca: raw.ca.map(resolve), mutual: raw.mutual ?? false)
     }
 
     /// `director.quotas`: a section given replaces that default whole (a field left out does
@@ -556,7 +564,7 @@ struct RawConfiguration: Decodable {
         var plainListen: String?
     }
 
-    struct RawTLS: Decodable { var certificate: String?; var key: String?; var ca: String? }
+    struct RawTLS: Decodable { var certificate: String?; var key: String?; var ca: String?; var mutual: Bool? }
 
     struct RawQuota: Decodable { var maxStreams: String?; var maxRate: String? }
     struct RawQuotas: Decodable { var user: RawQuota?; var key: RawQuota?; var groups: [String: RawQuota]? }

@@ -11,7 +11,7 @@ indirect enum ConfigurationSchema: Sendable {
     case value
 
     static let quota = ConfigurationSchema.fields(["maxStreams": .value, "maxRate": .value])
-    static let tls = ConfigurationSchema.fields(["certificate": .value, "key": .value, "ca": .value])
+    static let tls = ConfigurationSchema.fields(["certificate": .value, "key": .value, "ca": .value, "mutual": .value])
 
     static let root = ConfigurationSchema.fields([
         "director": .fields([

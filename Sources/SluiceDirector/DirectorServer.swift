@@ -55,9 +55,11 @@ public struct DirectorServer: Sendable {
         let rtspsCredentials: TLSCredentials?
         let engineClient: HTTPClient
         do {
-            httpsCredentials = try configuration.tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key) }
+            let tls = configuration.tls
+            httpsCredentials = try tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key, clientCA: $0.mutual ? $0.ca : nil) }
             rtspsCredentials = try settings.rtsps == nil ? nil : httpsCredentials?.offering([])
-            engineClient = try ClusterClients.client(trusting: configuration.tls?.ca, failFast: false)
+            engineClient = try ClusterClients.client(
+                trusting: tls?.ca, presenting: tls.flatMap { $0.mutual ? ($0.certificate, $0.key) : nil }, failFast: false)
         } catch {
             throw DirectorStartError(description: "director: \(error)")
         }
@@ -107,7 +109,8 @@ public struct DirectorServer: Sendable {
         let browserSessions = ConsoleSessions()
         DirectorRoutes(
             director: director, engineToken: GrantSigner.engineToken(secret: configuration.grantSecret), reloader: reloader,
-            metricsToken: settings.metricsToken, browserSessions: browserSessions
+            metricsToken: settings.metricsToken, browserSessions: browserSessions,
+            requireClientCertificate: configuration.tls?.mutual ?? false
         ).register(on: router)
         ConsoleRoutes(director: director, sessions: browserSessions, logger: logger).register(on: router)
 

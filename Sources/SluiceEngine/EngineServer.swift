@@ -54,12 +54,14 @@ public struct EngineServer: Sendable {
         let tls: TLSCredentials?
         let client: HTTPClient
         do {
-            tls = try settings.tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key) }
-            client = try ClusterClients.client(trusting: settings.tls?.ca, failFast: true)
+            tls = try settings.tls.map { try TLSCredentials(certificate: $0.certificate, key: $0.key, clientCA: $0.mutual ? $0.ca : nil) }
+            client = try ClusterClients.client(
+                trusting: settings.tls?.ca, presenting: settings.tls.flatMap { $0.mutual ? ($0.certificate, $0.key) : nil }, failFast: true)
         } catch {
             throw EngineStartError(description: "engine \(settings.name): \(error)")
         }
         let director = DirectorLink(baseURLs: directorURLs, token: GrantSigner.engineToken(secret: grantSecret), client: client, logger: logger)
+        let cluster = ClusterCredentials(token: GrantSigner.engineToken(secret: grantSecret), requireClientCertificate: settings.tls?.mutual ?? false)
         let streams = StreamTable(director: director, reconnectGrace: settings.reconnectGrace, logger: logger)
         let router = Router(context: EngineRequestContext.self)
         router.middlewares.add(ProblemMiddleware(server: "engine \(settings.name)", logger: logger))
@@ -76,15 +78,15 @@ public struct EngineServer: Sendable {
         logger.info("rtp sockets bound", metadata: ["rtp_port": "\(sockets.rtpPort)", "rtcp_port": "\(sockets.rtcpPort)", "dscp": "\(settings.dscp)", "gso_burst": "\(sockets.pacer.burst.map { "\($0.window)" } ?? "off")"])
         RTPControlRoutes(
             engineName: settings.name, objects: objects, sessions: rtpSessions, sockets: sockets, director: director,
-            signer: GrantSigner(secret: grantSecret), engineToken: GrantSigner.engineToken(secret: grantSecret),
+            signer: GrantSigner(secret: grantSecret), cluster: cluster,
             sourceHost: settings.host, renewInterval: renewInterval, clock: SystemClock(), work: work, logger: logger
         ).register(on: router)
         ReplicaRoutes(
             engineName: settings.name, objects: objects, director: director,
-            engineToken: GrantSigner.engineToken(secret: grantSecret), work: work, logger: logger
+            cluster: cluster, work: work, logger: logger
         ).register(on: router)
         StreamControlRoutes(
-            streams: streams, rtpSessions: rtpSessions, engineToken: GrantSigner.engineToken(secret: grantSecret), logger: logger
+            streams: streams, rtpSessions: rtpSessions, cluster: cluster, logger: logger
         ).register(on: router)
         EngineRoutes(
             name: settings.name, objects: objects, streams: streams, director: director, signer: GrantSigner(secret: grantSecret),

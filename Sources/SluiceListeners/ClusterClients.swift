@@ -13,15 +13,26 @@ public enum ClusterClients {
     /// `failFast`: a refused connection fails at once and a connect gives up after a second
     /// (the engine's director calls, which try the next director); else AsyncHTTPClient's
     /// defaults.
-    public static func client(trusting ca: String?, failFast: Bool) throws(TLSFileError) -> HTTPClient {
-        let key = "\(failFast) \(ca ?? "")"
+    /// `identity`: the certificate and key presented to the other part (mutual TLS).
+    public static func client(
+        trusting ca: String?, presenting identity: (certificate: String, key: String)? = nil, failFast: Bool
+    ) throws(TLSFileError) -> HTTPClient {
+        let key = "\(failFast) \(ca ?? "") \(identity?.certificate ?? "")"
         if let client = made.withLock({ $0[key] }) { return client }
         var configuration = HTTPClient.Configuration()
         if failFast {
             configuration.timeout.connect = .seconds(1)
             configuration.connectionPool.retryConnectionEstablishment = false
         }
-        if let ca { configuration.tlsConfiguration = try clientTLS(trusting: ca) }
+        if let ca {
+            var tls = try clientTLS(trusting: ca)
+            if let identity {
+                let loaded = try TLSCredentials.identity(certificate: identity.certificate, key: identity.key)
+                tls.certificateChain = loaded.chain.map { .certificate($0) }
+                tls.privateKey = .privateKey(loaded.key)
+            }
+            configuration.tlsConfiguration = tls
+        }
         return made.withLock { clients in
             if let client = clients[key] { return client }
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -32,6 +43,13 @@ public enum ClusterClients {
 
     /// A client's TLS: the system's roots plus the certificates in `ca`, host names verified.
     public static func clientTLS(trusting ca: String) throws(TLSFileError) -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.additionalTrustRoots = [.certificates(try certificates(in: ca))]
+        return configuration
+    }
+
+    /// The certificates of a CA file, at least one.
+    static func certificates(in ca: String) throws(TLSFileError) -> [NIOSSLCertificate] {
         guard let data = FileManager.default.contents(atPath: ca) else {
             throw TLSFileError("cannot read the CA file \(ca): no such file or not readable")
         }
@@ -42,8 +60,6 @@ public enum ClusterClients {
             throw TLSFileError("\(ca) holds no PEM certificate (\(error))")
         }
         guard !certificates.isEmpty else { throw TLSFileError("\(ca) holds no PEM certificate") }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.additionalTrustRoots = [.certificates(certificates)]
-        return configuration
+        return certificates
     }
 }

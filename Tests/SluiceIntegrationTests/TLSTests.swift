@@ -21,10 +21,11 @@ extension IntegrationTests {
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    static func cluster(_ files: Files) throws -> Cluster {
+    /// `mutual`: the parts present their certificate to each other and cluster calls need one.
+    static func cluster(_ files: Files, mutual: Bool = false) throws -> Cluster {
         let cluster = try Cluster(
             directorSettings: "rtspsListen: 127.0.0.1:0\n  plainListen: 127.0.0.1:0",
-            extraYAML: "tls:\n  certificate: \(files.certificate)\n  key: \(files.key)\n  ca: \(files.ca)\n")
+            extraYAML: "tls:\n  certificate: \(files.certificate)\n  key: \(files.key)\n  ca: \(files.ca)\n  mutual: \(mutual)\n")
         cluster.caFile = files.ca
         cluster.client = try ClusterClients.client(trusting: files.ca, failFast: false)
         return cluster
@@ -41,7 +42,7 @@ extension IntegrationTests {
     @Test func curlAndTheClientPlayAndUploadOverHTTPSAndRTSPSAndAWrongCAOrNameFails() async throws {
         let files = try Files()
         defer { files.remove() }
-        let cluster = try Self.cluster(files)
+        let cluster = try Self.cluster(files, mutual: true)
         defer { cluster.stop() }
         try await cluster.start()
         let rtspsURL = cluster.rtspURL
@@ -63,6 +64,21 @@ extension IntegrationTests {
         #expect(ticket.uploadURL.hasPrefix("https://"))
         let upload = try Self.curl(["--cacert", files.ca, "-f", "-T", source, ticket.uploadURL])
         #expect(upload.status == 0, "\(upload.output)")
+
+        // Mutual TLS: the cluster token alone no longer opens an engine's control API; with the
+        // certificate the CA signed it does. A copy goes engine to engine over HTTPS, both ways checked.
+        let engine = try #require(cluster.engineURLs.values.first)
+        let tokenOnly = try Self.curl(["--cacert", files.ca, "-H", "Authorization: Bearer \(cluster.engineToken)", "-w", "%{http_code}", "-o", "/dev/null", engine + "/v1/profiles"])
+        #expect(tokenOnly.output == "403", "\(tokenOnly.output)")
+        let withCertificate = try Self.curl([
+            "--cacert", files.ca, "--cert", files.certificate, "--key", files.key, "-H", "Authorization: Bearer \(cluster.engineToken)",
+            "-w", "%{http_code}", "-o", "/dev/null", engine + "/v1/profiles",
+        ])
+        #expect(withCertificate.output == "200", "\(withCertificate.output)")
+        let holder = try #require(try await cluster.json([Cluster.ObjectRow].self, "/v1/objects").first { $0.object.name == "clip" }?.replicas.first)
+        let other = try #require(cluster.engineNames.first { $0 != holder })
+        let copy = try cluster.run(["replicate", "clip", "--to", other, "--director", cluster.directorURL, "--key", cluster.apiKey, "--cacert", files.ca])
+        #expect(copy.status == 0, "\(copy.output)")
 
         // Play with curl (the redirect leads to the engine's HTTPS port) and with the client.
         let curlOut = cluster.directory + "/curl.ts"

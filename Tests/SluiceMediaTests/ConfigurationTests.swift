@@ -56,6 +56,11 @@ import Testing
         #expect {
             try Configuration.parse(yaml: Self.valid + "\ntls: { certificate: a.pem, key: b.pem, cert: c.pem }\n")
         } throws: { error in "\(error)".contains("tls.cert: unknown key") }
+        #expect {
+            try Configuration.parse(yaml: Self.valid + "\ntls: { certificate: a.pem, key: b.pem, mutual: true }\n")
+        } throws: { error in "\(error)".contains("tls.mutual needs tls.ca") }
+        let mutual = try Configuration.parse(yaml: Self.valid + "\ntls: { certificate: a.pem, key: b.pem, ca: c.pem, mutual: true }\n")
+        #expect(mutual.tls?.mutual == true && mutual.engines.first?.tls?.mutual == true)
     }
 
     @Test func engineDirectorListKeepsOrderAndRejectsWhatIsNotAnHTTPURL() throws {

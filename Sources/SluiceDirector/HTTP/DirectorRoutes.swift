@@ -3,6 +3,7 @@ import Hummingbird
 import SluiceConfig
 import SluiceCore
 import SluiceGrant
+import SluiceListeners
 
 /// The director's HTTP API: the play front door, uploads, the engine control plane and the
 /// operator's views. Handlers decode, call `Director`, encode.
@@ -16,6 +17,8 @@ struct DirectorRoutes {
     /// Browser logins: a request with no key may present a session cookie instead (the watch
     /// page's `<video>` asks for its playlist so). SameSite=Strict keeps other sites' pages out.
     var browserSessions: ConsoleSessions?
+    /// Mutual TLS (`tls.mutual`): engine calls also need a client certificate the CA signed.
+    var requireClientCertificate = false
 
     /// One operation of the API; `path` is written as in the OpenAPI document (`{name}`).
     struct Route: Sendable {
@@ -100,9 +103,12 @@ struct DirectorRoutes {
         }
     }
 
-    private func requireEngine(_ request: Request) throws {
+    private func requireEngine(_ request: Request, _ context: SluiceRequestContext) async throws {
         guard bearer(request) == engineToken else {
             throw HTTPError(.unauthorized, message: "engine calls need the cluster token derived from grantSecret")
+        }
+        if requireClientCertificate, !(await PeerCertificate.isPresented(on: context.channel)) {
+            throw HTTPError(.forbidden, message: "engine calls need a client certificate signed by tls.ca (tls.mutual is on)")
         }
     }
 
@@ -198,7 +204,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func uploadCompleted(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let body = try await JSONResponse.decode(ClusterMessages.UploadCompleted.self, from: request, context: context)
         guard await director.uploadCompleted(streamID: body.streamID, object: body.object, engine: body.engine) else {
             return JSONResponse.problem(.gone, "unknown_upload", "upload \(body.streamID) is not live (its lease may have expired)")
@@ -216,7 +222,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func registerEngine(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let body = try await JSONResponse.decode(ClusterMessages.RegisterEngine.self, from: request, context: context)
         guard await director.isEngineNode(body.name) else {
             return JSONResponse.problem(.badRequest, "unknown_engine", "engine '\(body.name)' is not an engine node of the director's topology")
@@ -227,7 +233,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func heartbeat(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let name = try context.parameters.require("engine")
         guard await director.heartbeat(engine: name) else {
             return JSONResponse.problem(.notFound, "unknown_engine", "engine '\(name)' must register first")
@@ -236,7 +242,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func renew(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let id = try streamID(context)
         let body = try await JSONResponse.decode(ClusterMessages.Renew.self, from: request, context: context)
         guard let leaseExpiry = await director.renew(
@@ -249,7 +255,7 @@ struct DirectorRoutes {
 
     /// Many renewals at once; answers which of the streams are gone.
     @Sendable func renewals(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let body = try await JSONResponse.decode(ClusterMessages.Renewals.self, from: request, context: context)
         guard body.items.count <= ClusterMessages.Renewals.maxItems else {
             return JSONResponse.problem(.contentTooLarge, "too_many_renewals", "at most \(ClusterMessages.Renewals.maxItems) renewals per request")
@@ -258,7 +264,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func end(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let id = try streamID(context)
         let body = try await JSONResponse.decode(ClusterMessages.End.self, from: request, context: context)
         guard await director.end(streamID: id, bytesSent: body.bytesSent, reason: body.reason, quality: body.quality) != nil else {
@@ -350,7 +356,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func copyCompleted(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let body = try await JSONResponse.decode(ClusterMessages.UploadCompleted.self, from: request, context: context)
         guard await director.copyCompleted(streamID: body.streamID, engine: body.engine, object: body.object) else {
             return JSONResponse.problem(.gone, "unknown_copy", "copy \(body.streamID) was not ordered here or its checksum differs")
@@ -359,7 +365,7 @@ struct DirectorRoutes {
     }
 
     @Sendable func copyFailed(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let body = try await JSONResponse.decode(ClusterMessages.CopyFailed.self, from: request, context: context)
         await director.copyFailed(streamID: body.streamID, engine: body.engine, reason: String(body.reason.prefix(500)))
         return JSONResponse.make(["ok": true])
@@ -367,7 +373,7 @@ struct DirectorRoutes {
 
     /// An engine's scrubber found its replica corrupt and quarantined it.
     @Sendable func replicaCorrupt(_ request: Request, context: SluiceRequestContext) async throws -> Response {
-        try requireEngine(request)
+        try await requireEngine(request, context)
         let engine = try context.parameters.require("engine")
         let object = try context.parameters.require("object")
         let body = try await JSONResponse.decode(ClusterMessages.ReplicaCorrupt.self, from: request, context: context)

@@ -6,6 +6,8 @@ import NIOCore
 public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The connection (mutual TLS asks it for the client's certificate).
+    let channel: any Channel
     /// Completes when the client's connection closes: a request waiting for admission then
     /// leaves the queue (`PlayRequest.hangUp`).
     let hangUp: EventLoopFuture<Void>
@@ -14,6 +16,7 @@ public struct SluiceRequestContext: RequestContext, RemoteAddressRequestContext 
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         hangUp = source.channel.closeFuture
+        channel = source.channel
     }
 
     /// Control-plane bodies are small JSON documents.

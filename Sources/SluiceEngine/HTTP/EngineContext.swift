@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import SluiceListeners
 
 /// Request context that keeps the peer address (grants are bound to it) and the connection (a
 /// paced stream runs on its event loop, and asks its `HTTPConnectionGuard` how much got out).
@@ -18,14 +19,24 @@ public struct EngineRequestContext: RequestContext, RemoteAddressRequestContext 
     public var clientIP: String? { remoteAddress?.ipAddress }
 }
 
-extension Request {
-    /// The director's calls carry the cluster token (derived from grantSecret); `what` names
-    /// them in the 401.
-    func requireClusterToken(_ token: String, for what: String) throws {
-        guard headers[.authorization] == "Bearer \(token)" else {
+/// What a cluster call (the director's, or another engine's) must show: the cluster token
+/// (derived from grantSecret) and, with mutual TLS, a client certificate the CA signed.
+struct ClusterCredentials: Sendable {
+    let token: String
+    var requireClientCertificate = false
+
+    /// `what` names the calls in the refusal.
+    func check(_ request: Request, _ context: EngineRequestContext, for what: String) async throws {
+        guard request.headers[.authorization] == "Bearer \(token)" else {
             throw HTTPError(.unauthorized, message: "\(what) need the cluster token")
         }
+        if requireClientCertificate, !(await PeerCertificate.isPresented(on: context.channel)) {
+            throw HTTPError(.forbidden, message: "\(what) need a client certificate signed by tls.ca (tls.mutual is on)")
+        }
     }
+}
+
+extension Request {
 
     /// The body as JSON of `type`, at most `limit` bytes; 400 otherwise.
     func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {

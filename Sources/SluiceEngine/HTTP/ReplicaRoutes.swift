@@ -10,7 +10,7 @@ struct ReplicaRoutes {
     let engineName: String
     let objects: ObjectStore
     let director: DirectorLink
-    let engineToken: String
+    let cluster: ClusterCredentials
     /// Where copy jobs run.
     let work: BackgroundWork
     let logger: Logger
@@ -20,12 +20,12 @@ struct ReplicaRoutes {
         router.delete("/v1/objects/:object", use: delete)
     }
 
-    private func authorize(_ request: Request) throws {
-        try request.requireClusterToken(engineToken, for: "replica orders")
+    private func authorize(_ request: Request, _ context: EngineRequestContext) async throws {
+        try await cluster.check(request, context, for: "replica orders")
     }
 
     @Sendable func copy(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let body = try await request.body.collect(upTo: 1 << 16)
         guard let order = try? JSONDecoder().decode(ClusterMessages.CopyOrder.self, from: Data(body.readableBytesView)),
               MediaObject.isValidName(order.object.name), order.object.sizeBytes > 0,
@@ -48,7 +48,7 @@ struct ReplicaRoutes {
     }
 
     @Sendable func delete(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let name = try context.parameters.require("object")
         guard MediaObject.isValidName(name), await objects.object(named: name) != nil else {
             throw HTTPError(.notFound, message: "engine '\(engineName)' does not hold '\(name.prefix(128))'")

@@ -9,7 +9,7 @@ import SluiceCore
 struct StreamControlRoutes {
     let streams: StreamTable
     let rtpSessions: RTPSessionTable
-    let engineToken: String
+    let cluster: ClusterCredentials
     let logger: Logger
 
     func register(on router: Router<EngineRequestContext>) {
@@ -17,13 +17,13 @@ struct StreamControlRoutes {
         router.get("/v1/profiles", use: profiles)
     }
 
-    private func authorize(_ request: Request) throws {
-        try request.requireClusterToken(engineToken, for: "stream orders and views")
+    private func authorize(_ request: Request, _ context: EngineRequestContext) async throws {
+        try await cluster.check(request, context, for: "stream orders and views")
     }
 
     /// An entry exists from the stream's start to its end or revocation, and no longer.
     @Sendable func profiles(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         var rows = await streams.profiles
         rows += rtpSessions.all.filter { !$0.isFinished }.map {
             ClusterMessages.StreamProfile(streamID: $0.streamID, object: $0.object.name, transport: "rtp", profile: $0.profile, since: $0.openedAt)
@@ -32,7 +32,7 @@ struct StreamControlRoutes {
     }
 
     @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let order = try await request.decodeJSON(ClusterMessages.StopStreams.self, limit: 1 << 20)
         guard order.ids.count <= ClusterMessages.StopStreams.maxItems else {
             throw HTTPError(.badRequest, message: "at most \(ClusterMessages.StopStreams.maxItems) stream IDs per order")

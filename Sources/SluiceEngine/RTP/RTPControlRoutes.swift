@@ -15,7 +15,7 @@ struct RTPControlRoutes {
     let sockets: RTPSockets
     let director: DirectorLink
     let signer: GrantSigner
-    let engineToken: String
+    let cluster: ClusterCredentials
     let sourceHost: String
     let renewInterval: Duration
     let clock: any SluiceClock
@@ -30,8 +30,8 @@ struct RTPControlRoutes {
         router.delete("/v1/rtp/sessions/:id", use: stop)
     }
 
-    private func authorize(_ request: Request) throws {
-        try request.requireClusterToken(engineToken, for: "RTP controls")
+    private func authorize(_ request: Request, _ context: EngineRequestContext) async throws {
+        try await cluster.check(request, context, for: "RTP controls")
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
@@ -50,7 +50,7 @@ struct RTPControlRoutes {
     }
 
     @Sendable func create(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let body = try await decode(ClusterMessages.RTPSessionRequest.self, request)
         let grant: StreamGrant
         do throws(GrantError) {
@@ -97,7 +97,7 @@ struct RTPControlRoutes {
     }
 
     @Sendable func play(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let session = try session(context)
         let body = try await decode(ClusterMessages.RTPPlay.self, request)
         guard !session.isFinished else { throw HTTPError(.gone, message: "the stream has ended") }
@@ -110,13 +110,13 @@ struct RTPControlRoutes {
     }
 
     @Sendable func pause(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         try await session(context).pause()
         return json(["paused": true])
     }
 
     @Sendable func stop(_ request: Request, context: EngineRequestContext) async throws -> Response {
-        try authorize(request)
+        try await authorize(request, context)
         let session = try session(context)
         let summary = await session.stop()
         sessions.remove(session.streamID)

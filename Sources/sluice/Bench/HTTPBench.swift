@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import SluiceClient
 
 /// Opens N paced HTTP streams through the director at once and reports, for each, the rate it
 /// delivered against the rate the director reserved (`X-Sluice-Reserved-Rate`), and the
@@ -28,6 +29,8 @@ struct HTTPBench: AsyncParsableCommand {
     var key: String?
     @Flag(help: "Print the summary as JSON.")
     var json = false
+    @Option(help: "PEM file of a CA to trust besides the system's, for https:// (default: $SLUICE_CACERT).")
+    var cacert: String?
 
     func run() async throws {
         guard (1...5000).contains(streams), seconds > 0, seconds <= 3600, warmup >= 0, warmup < seconds else {
@@ -35,6 +38,7 @@ struct HTTPBench: AsyncParsableCommand {
         }
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = streams * 2 + 8
+        configuration.tlsConfiguration = try ClientTLS(caFile: cacert ?? Environment.caFile).configuration()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
         let (url, seconds, warmup) = (self.url, self.seconds, self.warmup)
