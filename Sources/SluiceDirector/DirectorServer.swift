@@ -166,7 +166,7 @@ public struct DirectorServer: Sendable {
         }
         let application = Application(
             responder: responder,
-            server: .http1(tls: httpsCredentials, configuration: http1),
+            server: .http1(tls: httpsCredentials, limits: limits, configuration: http1),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-director"),
             services: services,
             onServerRunning: { channel in

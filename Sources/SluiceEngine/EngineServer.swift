@@ -119,7 +119,7 @@ public struct EngineServer: Sendable {
         let counter = ConnectionCounter(limit: limits.maxConnectionsPerClient)
         let application = Application(
             router: router,
-            server: .http1(tls: tls, configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, counter: counter, logger: logger)])),
+            server: .http1(tls: tls, limits: limits, configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(limits: limits, counter: counter, logger: logger)])),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "sluice-engine"),
             services: [registration, work] + (tls.map { [TLSReloadOnHangUp(credentials: [$0], logger: logger)] } ?? []),
             onServerRunning: { channel in

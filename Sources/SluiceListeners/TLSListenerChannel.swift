@@ -3,6 +3,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import NIOSSL
+import NIOTLS
+import SluiceCore
 
 /// An HTTP listener's connections with TLS in front: the handshake uses the credentials'
 /// current certificate (so a reload reaches new connections), and a client that speaks plain
@@ -11,15 +13,17 @@ public struct TLSListenerChannel<Base: ServerChildChannel>: ServerChildChannel {
     public typealias Value = Base.Value
     let base: Base
     let credentials: TLSCredentials
+    let handshakeTimeout: TimeAmount
 
-    public init(_ base: Base, credentials: TLSCredentials) {
+    public init(_ base: Base, credentials: TLSCredentials, handshakeTimeout: TimeAmount) {
         self.base = base
         self.credentials = credentials
+        self.handshakeTimeout = handshakeTimeout
     }
 
     public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandlers(credentials.frontHandlers())
+            try channel.pipeline.syncOperations.addHandlers(credentials.frontHandlers(handshakeTimeout: handshakeTimeout))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }
@@ -32,9 +36,13 @@ public struct TLSListenerChannel<Base: ServerChildChannel>: ServerChildChannel {
 }
 
 extension TLSCredentials {
-    /// What goes at the front of a TLS connection's pipeline (HTTP and RTSP alike).
-    public func frontHandlers() -> [any ChannelHandler] {
-        [PlainTextOnTLSPort(scheme: applicationProtocols.isEmpty ? "rtsps" : "https"), NIOSSLServerHandler(context: current)]
+    /// What goes at the front of a TLS connection's pipeline (HTTP and RTSP alike): a
+    /// handshake not done within `handshakeTimeout` of the connection closes it.
+    public func frontHandlers(handshakeTimeout: TimeAmount) -> [any ChannelHandler] {
+        [
+            PlainTextOnTLSPort(scheme: applicationProtocols.isEmpty ? "rtsps" : "https"), NIOSSLServerHandler(context: current),
+            TLSHandshakeDeadline(timeout: handshakeTimeout),
+        ]
     }
 }
 
@@ -43,11 +51,13 @@ extension TLSListenerChannel: HTTPChannelHandler where Base: HTTPChannelHandler 
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1, behind TLS when `tls` is given.
-    public static func http1(tls: TLSCredentials?, configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+    /// HTTP/1.1, behind TLS when `tls` is given (a handshake must be done within
+    /// `limits.requestHeadTimeout` of the connection).
+    public static func http1(tls: TLSCredentials?, limits: ListenerLimits, configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
         guard let tls else { return .http1(configuration: configuration) }
+        let timeout = TimeAmount(limits.requestHeadTimeout)
         return .init { responder in
-            TLSListenerChannel(HTTP1Channel(responder: responder, configuration: configuration), credentials: tls)
+            TLSListenerChannel(HTTP1Channel(responder: responder, configuration: configuration), credentials: tls, handshakeTimeout: timeout)
         }
     }
 }
@@ -81,5 +91,31 @@ final class PlainTextOnTLSPort: ChannelInboundHandler, RemovableChannelHandler {
         // Whatever else arrives is dropped; the answer goes out, then the connection closes.
         channel.close(mode: .output, promise: nil)
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+}
+
+/// Closes a connection whose TLS handshake is not done `timeout` after it was set up: a client
+/// that trickles or stalls its hello holds no connection longer than a slow request head.
+final class TLSHandshakeDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            deadline?.cancel()
+            deadline = nil
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

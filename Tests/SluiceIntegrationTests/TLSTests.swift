@@ -22,10 +22,12 @@ extension IntegrationTests {
     }
 
     /// `mutual`: the parts present their certificate to each other and cluster calls need one.
-    static func cluster(_ files: Files, mutual: Bool = false) throws -> Cluster {
+    /// `limits`: a YAML `limits:` mapping, e.g. `{ requestHeadTimeout: 1s }`.
+    static func cluster(_ files: Files, mutual: Bool = false, limits: String? = nil) throws -> Cluster {
         let cluster = try Cluster(
             directorSettings: "rtspsListen: 127.0.0.1:0\n  plainListen: 127.0.0.1:0",
-            extraYAML: "tls:\n  certificate: \(files.certificate)\n  key: \(files.key)\n  ca: \(files.ca)\n  mutual: \(mutual)\n")
+            extraYAML: "tls:\n  certificate: \(files.certificate)\n  key: \(files.key)\n  ca: \(files.ca)\n  mutual: \(mutual)\n"
+                + (limits.map { "limits: \($0)\n" } ?? ""))
         cluster.caFile = files.ca
         cluster.client = try ClusterClients.client(trusting: files.ca, failFast: false)
         return cluster
@@ -149,7 +151,7 @@ extension IntegrationTests {
     @Test func plainTextAndGarbageOnTLSPortsAreRefusedAndAPlayerBesideThemPlaysOn() async throws {
         let files = try Files()
         defer { files.remove() }
-        let cluster = try Self.cluster(files)
+        let cluster = try Self.cluster(files, limits: "{ requestHeadTimeout: 1s }")
         defer { cluster.stop() }
         try await cluster.start()
         let source = try cluster.makeSample(name: "clip", seconds: 2.5, bitrate: 4_000_000)
@@ -182,6 +184,15 @@ extension IntegrationTests {
                 let answer = try RawTCP.exchange(url: url, bytes: bytes, readReply: index < 2, timeout: 2)
                 #expect(!answer.contains("200 OK"), "\(url)")
             }
+        }
+        // A handshake that stalls halfway is closed at the request-head deadline (1 s here), on
+        // every TLS port: it holds a connection no longer than a slow request head would.
+        for url in [cluster.directorURL, engineURL, cluster.rtspURL] {
+            let started = ContinuousClock.now
+            let answer = try RawTCP.exchange(url: url, bytes: [0x16, 0x03, 0x01, 0x00, 0x40, 0x01, 0x00], timeout: 6)
+            let waited = ContinuousClock.now - started
+            #expect(waited < .seconds(4), "\(url): open for \(waited)")
+            #expect(!answer.contains("200"), "\(url)")
         }
         // The server goes on serving TLS.
         let health = try Self.curl(["--cacert", files.ca, "-f", cluster.directorURL + "/healthz"])
@@ -216,9 +227,11 @@ extension IntegrationTests {
         defer { files.remove() }
         let cluster = try Self.cluster(files)
         defer { cluster.stop() }
-        try await cluster.startDirector()
+        try await cluster.start()
         let before = try Self.curl(["--cacert", files.ca, "-f", cluster.directorURL + "/healthz"])
         #expect(before.status == 0, "\(before.output)")
+        let engine = try #require(cluster.engines["engine-a"])
+        let engineURL = try #require(cluster.engineURLs["engine-a"])
 
         // The files replaced by a certificate from another CA, then SIGHUP.
         let renewed = try Files(name: "Sluice renewed test CA")
@@ -234,6 +247,12 @@ extension IntegrationTests {
         #expect(withNew.status == 0, "\(withNew.output)")
         let withOld = try Self.curl(["--cacert", files.ca, cluster.directorURL + "/healthz"])
         #expect(withOld.status == 60, "\(withOld.output)")
+        // An engine reloads on its own SIGHUP (its readiness answers over the new certificate).
+        #expect(try Self.curl(["--cacert", renewed.ca, engineURL + "/readyz"]).status == 60)
+        kill(engine.process.processIdentifier, SIGHUP)
+        _ = try await engine.waitFor("tls certificate reloaded")
+        let engineNew = try Self.curl(["--cacert", renewed.ca, "-f", engineURL + "/readyz"])
+        #expect(engineNew.status == 0, "\(engineNew.output)")
 
         // A key that is not the certificate's: the reload is refused and the renewed one stays.
         try FileManager.default.removeItem(atPath: files.key)

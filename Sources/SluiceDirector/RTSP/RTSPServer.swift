@@ -103,7 +103,7 @@ struct RTSPServer: Service {
                     try channel.pipeline.syncOperations.addHandler(ConnectionCap(counter: counter, logger: logger))
                     try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(IdleCloser())
-                    if let tls { try channel.pipeline.syncOperations.addHandlers(tls.frontHandlers()) }
+                    if let tls { try channel.pipeline.syncOperations.addHandlers(tls.frontHandlers(handshakeTimeout: requestTimeout)) }
                     try channel.pipeline.syncOperations.addHandler(RTSPRequestDecoder(requestTimeout: requestTimeout))
                     return try NIOAsyncChannel<RTSPInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
