@@ -36,9 +36,12 @@ public struct ClientTLS: Sendable {
     }
 
     /// Throws when `url` would carry a key in clear (http://, rtsp://) to a host other than this
-    /// machine, unless `insecureHTTP`: anyone on the path could reuse it.
+    /// machine, unless `insecureHTTP`: anyone on the path could reuse it. A `key` in the URL's
+    /// query counts as sending one.
     public func checkKeyTransport(url: String, sendsKey: Bool) throws {
-        guard sendsKey, !insecureHTTP, let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+        guard let components = URLComponents(string: url) else { return }
+        let keyInURL = components.queryItems?.contains { $0.name == "key" } ?? false
+        guard sendsKey || keyInURL, !insecureHTTP, let scheme = components.scheme?.lowercased(),
               scheme == "http" || scheme == "rtsp", let host = components.host, !Self.isLoopback(host)
         else { return }
         throw ClientError(

@@ -49,7 +49,7 @@ public struct PlayClient: Sendable {
     public init(tls: ClientTLS = ClientTLS()) { self.tls = tls }
 
     public func play(url: String, apiKey: String?, output: OutputFile?, timeout: Duration = .seconds(3600)) async throws -> PlayReport {
-        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil || url.contains("key="))
+        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil)
         // Redirects are followed by hand: the API key is for the director, not the engine.
         let client = try tls.makeHTTPClient()
         do {

@@ -99,7 +99,10 @@ public struct RTSPPlayClient: Sendable {
         else {
             throw ClientError("'\(url)' is not an rtsp:// or rtsps:// URL")
         }
-        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil || url.contains("key="))
+        try tls.checkKeyTransport(url: url, sendsKey: apiKey != nil)
+        // The director is asked why the stream ended, with the same key.
+        let keyInURL = components.queryItems?.contains { $0.name == "key" } ?? false
+        if let directorURL { try tls.checkKeyTransport(url: directorURL, sendsKey: apiKey != nil || keyInURL) }
         let port = components.port ?? (scheme == "rtsps" ? 322 : 554)
         let tlsContext = try scheme == "rtsps" ? NIOSSLContext(configuration: tls.configuration()) : nil
         let object = components.path.split(separator: "/").first.map(String.init) ?? ""

@@ -61,6 +61,14 @@ director:
     key: { maxStreams: unlimited, maxRate: unlimited }
     # groups: { students: { maxStreams: 20, maxRate: 60Mbit } }
 
+# TLS: with this section the director's API and every engine speak HTTPS, rtspsListen serves
+# RTSPS, and the parts verify each other against ca (`sluice demo --tls` shows it working).
+# tls:
+#   certificate: tls/server.pem    # chain, leaf first; names every host clients and parts use
+#   key: tls/server-key.pem
+#   ca: tls/ca.pem                 # trusted for director <-> engine calls, besides the system's roots
+#   mutual: false                  # true: the parts also present their certificates to each other
+
 # Every listener (director HTTP and RTSP, engines) bounds what one client can hold.
 limits:
   requestHeadTimeout: 10s      # a request head must arrive within this of its first byte (408)

@@ -16,12 +16,12 @@ import Testing
     static let key = "operator-key"
     let directory = NSTemporaryDirectory() + "sluice-app-" + UUID().uuidString
 
-    func build(coreEdge: String = "3200000", metricsToken: String? = nil) async throws -> DirectorApplication {
+    func build(coreEdge: String = "3200000", metricsToken: String? = nil, rtspListen: String = "127.0.0.1:0") async throws -> DirectorApplication {
         let yaml = """
             director:
               \(metricsToken.map { "metricsToken: \($0)" } ?? "")
               listen: 127.0.0.1:0
-              rtspListen: 127.0.0.1:0
+              rtspListen: "\(rtspListen)"
               dataDirectory: \(directory)
               apiKeys: [\(Self.key)]
               maxWait: 2s
@@ -73,6 +73,18 @@ import Testing
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] != nil)
             }
+        }
+        await built.director.shutdown()
+    }
+
+    /// With RTSP turned off the RTSP service has nothing to serve; it must wait for the
+    /// shutdown rather than end (a service that ends takes the director down with it).
+    @Test func aDirectorWithRTSPOffKeepsServing() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let built = try await build(rtspListen: "off")
+        try await built.application.test(.live) { client in
+            try await Task.sleep(for: .milliseconds(300))
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
         await built.director.shutdown()
     }

@@ -14,6 +14,9 @@ extension IntegrationTests {
         for url in ["http://127.0.0.1:8080/play/x", "http://127.8.9.10/x", "rtsp://localhost:8554/x", "http://[::1]:8080/x", "https://media.example/x", "rtsps://10.0.0.5/x"] {
             try strict.checkKeyTransport(url: url, sendsKey: true)
         }
+        // A key in the URL counts; a parameter that merely ends in "key" does not.
+        #expect(throws: ClientError.self) { try strict.checkKeyTransport(url: "http://10.0.0.5/play/x?key=k", sendsKey: false) }
+        try strict.checkKeyTransport(url: "http://10.0.0.5/play/x?monkey=1", sendsKey: false)
         #expect(!ClientTLS.isLoopback("127.0.0.1.example.com"))
         #expect(!ClientTLS.isLoopback("128.0.0.1"))
     }

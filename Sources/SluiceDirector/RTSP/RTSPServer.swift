@@ -51,6 +51,11 @@ struct RTSPServer: Service {
             for (listener, _, _) in listeners { try? await listener.channel.close() }
             throw error
         }
+        guard !listeners.isEmpty else {
+            // RTSP and RTSPS both off: nothing to serve, but ending early would end the director.
+            try? await gracefulShutdown()
+            return
+        }
         let sweeper = service
         let bound = listeners
         try await withThrowingDiscardingTaskGroup { group in
