@@ -87,9 +87,11 @@ final class PlainTextOnTLSPort: ChannelInboundHandler, RemovableChannelHandler {
         let head = isRTSP ? "RTSP/1.0 400 Bad Request" : "HTTP/1.1 400 Bad Request"
         let response = "\(head)\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)"
         let channel = context.channel
-        context.writeAndFlush(wrapInboundOut(ByteBuffer(string: response)), promise: nil)
-        // Whatever else arrives is dropped; the answer goes out, then the connection closes.
-        channel.close(mode: .output, promise: nil)
+        // The answer goes out, then the output side closes (the client reads it all, then
+        // EOF); whatever else arrives is dropped, and the connection closes 2 s later.
+        context.writeAndFlush(wrapInboundOut(ByteBuffer(string: response))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 }
