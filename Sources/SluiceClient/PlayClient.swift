@@ -42,6 +42,14 @@ public struct PlayReport: Sendable, Codable {
     public var checksumMatches: Bool? { expectedSHA256.map { $0 == sha256 } }
 }
 
+extension PlayReport {
+    /// A play that failed before any media: `description` says why.
+    public init(failure description: String) {
+        self.init(status: 0, engineURL: nil, startupMilliseconds: 0, transferMilliseconds: 0, bytes: 0,
+                  averageBitsPerSecond: 0, sha256: "", expectedSHA256: nil, errorMessage: description)
+    }
+}
+
 /// Plays an object over HTTP: follows the director's redirect, writes the bytes, measures.
 public struct PlayClient: Sendable {
     let tls: ClientTLS

@@ -11,13 +11,13 @@ public struct RTPListener: Sendable {
     private let sockets: [any Channel]
     private let receptions: [RTSPPlayClient.Reception]
 
-    /// Binds `count` RTP ports on 127.0.0.1; packets are measured from then on.
-    public static func bind(count: Int) async throws -> RTPListener {
+    /// Binds `count` RTP ports on `host`; packets are measured from then on.
+    public static func bind(count: Int, host: String = "127.0.0.1") async throws -> RTPListener {
         var sockets: [any Channel] = []
         var receptions: [RTSPPlayClient.Reception] = []
         for _ in 0..<count {
             let reception = RTSPPlayClient.Reception(file: nil, recordsLateness: true)
-            sockets.append(try await RTSPPlayClient.bindReceiver(host: "127.0.0.1", port: 0, reception: reception))
+            sockets.append(try await RTSPPlayClient.bindReceiver(host: host, port: 0, reception: reception))
             receptions.append(reception)
         }
         return RTPListener(ports: sockets.map { $0.localAddress?.port ?? 0 }, sockets: sockets, receptions: receptions)

@@ -41,6 +41,24 @@ struct PacedSender: Sendable {
         return Int(min(1 << 20, max(16 << 10, quarterOfASecond)))
     }
 
+    /// Has the kernel spread each chunk over the time its tokens took to come (TCP's internal
+    /// pacing, `SO_MAX_PACING_RATE`), instead of sending it at the line's speed: a quarter of a
+    /// second of many streams at once overflows the queue of a link booked near its capacity,
+    /// and takes other streams' packets down with it (Benchmarks/qos-proof.sh found it). HLS
+    /// segments are left to burst: a player fetches them ahead by design.
+    private func paceInTheKernel() async {
+        guard let channel else { return }
+        let rate = WireFraming.tcpPacingBytesPerSecond(linkBitsPerSecond: grant.bitsPerSecond)
+        do {
+            try await channel.setOption(ChannelOptions.socketOption(Self.maxPacingRate), value: SocketOptionValue(clamping: rate)).get()
+        } catch {
+            logger.debug("the kernel does not pace this connection", metadata: ["stream_id": "\(grant.streamID)", "error": "\(error)"])
+        }
+    }
+
+    /// Linux's SO_MAX_PACING_RATE (asm-generic/socket.h), which Glibc's module does not export.
+    private static let maxPacingRate = NIOBSDSocket.Option(rawValue: 47)
+
     private enum Stop: Error { case revoked, superseded, shuttingDown }
 
     /// The connection's count of body bytes that reached its socket.
@@ -73,10 +91,12 @@ struct PacedSender: Sendable {
         // connections; it runs into debt, so a chunk larger than the burst goes when its own
         // tokens are there: the stream never runs ahead of its rate by more than the burst.
         let burst = grant.profile?.burstBytes ?? burstBytes
+        // The reservation is a link rate: the payload goes slower by what TCP/IP headers take.
         guard let generation = await streams.attach(
-            id, object: grant.object, profile: grant.profile, bitsPerSecond: grant.bitsPerSecond,
+            id, object: grant.object, profile: grant.profile, bitsPerSecond: WireFraming.tcpPayloadRate(linkBitsPerSecond: grant.bitsPerSecond),
             burstBytes: burst, grace: idleGrace, concurrent: concurrent)
         else { throw Stop.revoked }
+        if !concurrent { await paceInTheKernel() }
         // The first read is what the burst lets go at once, so the player starts without waiting
         // for a whole chunk's tokens; whole chunks follow.
         var readBytes = min(chunkBytes, max(burst, 16 << 10))

@@ -3,14 +3,16 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import SluiceClient
+import SluiceCore
 
 /// Opens N paced HTTP streams through the director at once and reports, for each, the rate it
-/// delivered against the rate the director reserved (`X-Sluice-Reserved-Rate`), and the
+/// delivered against the payload rate of what the director reserved (`X-Sluice-Reserved-Rate`,
+/// a link rate: the payload is what TCP/IP headers leave of it, see `WireFraming`), and the
 /// startup latency (request to first media byte).
 struct HTTPBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
-        abstract: "Play N concurrent HTTP streams and report each one's delivered rate against its reserved rate.",
+        abstract: "Play N concurrent HTTP streams and report each one's delivered rate against its reservation's payload rate.",
         discussion: """
             The rate of a stream is measured from `--warmup` seconds after its first byte to the end \
             of the run, so the bucket's initial burst does not count. Streams are dropped (the client \
@@ -31,24 +33,38 @@ struct HTTPBench: AsyncParsableCommand {
     var json = false
     @Option(help: "PEM file of a CA to trust besides the system's, for https:// (default: $SLUICE_CACERT).")
     var cacert: String?
+    @Flag(help: "The URL is the media itself (another server, e.g. nginx), not a director's play URL.")
+    var direct = false
+    @Option(help: "The media's bit rate (e.g. 4000000): measure each stream's stall time as a player playing at this rate would see it.")
+    var mediaBitrate: Double?
+    @Option(help: "Seconds of media the stall-measuring player buffers before it starts playing.")
+    var prebuffer: Double = 1
+    @Option(help: "Write what each viewer saw to this file, one JSON object per line.")
+    var viewersFile: String?
 
     func run() async throws {
         guard (1...5000).contains(streams), seconds > 0, seconds <= 3600, warmup >= 0, warmup < seconds else {
             throw ValidationError("streams must be 1...5000, seconds in (0, 3600] and warmup in [0, seconds)")
         }
+        guard mediaBitrate.map({ $0 > 0 }) ?? true, prebuffer >= 0 else {
+            throw ValidationError("--media-bitrate must be positive and --prebuffer not negative")
+        }
+        guard !direct || mediaBitrate != nil else { throw ValidationError("--direct needs --media-bitrate (there is no reserved rate to compare with)") }
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = streams * 2 + 8
         configuration.tlsConfiguration = try ClientTLS(caFile: cacert ?? Environment.caFile).configuration()
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
-        let (url, seconds, warmup) = (self.url, self.seconds, self.warmup)
+        let options = StreamOptions(url: url, apiKey: apiKey, seconds: seconds, warmup: warmup, direct: direct,
+                                    mediaBitsPerSecond: mediaBitrate, prebufferSeconds: prebuffer)
         let samples = await withTaskGroup(of: Sample.self) { group in
             for _ in 0..<streams {
-                group.addTask { await Self.stream(url: url, apiKey: apiKey, seconds: seconds, warmup: warmup, client: client) }
+                group.addTask { await Self.stream(options, client: client) }
             }
             return await group.reduce(into: [Sample]()) { $0.append($1) }
         }
         try? await client.shutdown()
+        if let viewersFile { try ViewerRecord.write(samples.map(\.record), to: viewersFile) }
         let summary = Summary(streams: streams, samples: samples)
         if json {
             let encoder = JSONEncoder()
@@ -58,37 +74,72 @@ struct HTTPBench: AsyncParsableCommand {
             announce("""
                 streams:   \(summary.played) played, \(summary.failed) failed (of \(streams))
                 delivered: \(String(format: "%.2f", summary.totalDeliveredMbps)) Mbit/s in all
-                ratio:     delivered/reserved min \(String(format: "%.4f", summary.ratioMin)), p50 \(String(format: "%.4f", summary.ratioP50)), max \(String(format: "%.4f", summary.ratioMax)); \(summary.within2Percent) within 2 %
+                ratio:     delivered/payload rate min \(String(format: "%.4f", summary.ratioMin)), p50 \(String(format: "%.4f", summary.ratioP50)), max \(String(format: "%.4f", summary.ratioMax)); \(summary.within2Percent) within 2 %
                 startup:   p50 \(String(format: "%.1f", summary.startupP50Milliseconds)) ms, p99 \(String(format: "%.1f", summary.startupP99Milliseconds)) ms
                 """)
             if let first = summary.firstError { announce("first failure: \(first)") }
         }
     }
 
-    struct Sample: Sendable {
-        var reservedBitsPerSecond: Double = 0
-        var deliveredBitsPerSecond: Double = 0
-        var startupMilliseconds: Double = 0
-        var error: String?
+    struct StreamOptions: Sendable {
+        var url: String
+        var apiKey: String?
+        var seconds: Double
+        var warmup: Double
+        var direct: Bool
+        var mediaBitsPerSecond: Double?
+        var prebufferSeconds: Double
     }
 
-    static func stream(url: String, apiKey: String?, seconds: Double, warmup: Double, client: HTTPClient) async -> Sample {
+    struct Sample: Sendable {
+        /// The payload rate the stream should deliver: its reservation's, or the media's (--direct).
+        var expectedBitsPerSecond: Double = 0
+        var deliveredBitsPerSecond: Double = 0
+        var startupMilliseconds: Double = 0
+        var stallSeconds: Double?
+        /// The director refused the play (and how long that took).
+        var refusalMilliseconds: Double?
+        var error: String?
+
+        var record: ViewerRecord {
+            var record = ViewerRecord(transport: "http", admitted: refusalMilliseconds == nil && error == nil)
+            record.refusalMilliseconds = refusalMilliseconds
+            record.error = error
+            if record.admitted {
+                record.startupMilliseconds = startupMilliseconds
+                record.stallSeconds = stallSeconds
+            }
+            return record
+        }
+    }
+
+    static func stream(_ options: StreamOptions, client: HTTPClient) async -> Sample {
         var sample = Sample()
         let clock = ContinuousClock()
         let start = clock.now
-        let deadline = start + .milliseconds(Int64(seconds * 1000))
+        let deadline = start + .milliseconds(Int64(options.seconds * 1000))
+        let warmup = options.warmup
+        var stall = options.mediaBitsPerSecond.map { StallMeter(bitsPerSecond: $0, prebufferSeconds: options.prebufferSeconds) }
+        func since(_ instant: ContinuousClock.Instant) -> Double { Double((instant - start) / .microseconds(1)) / 1e6 }
         do {
-            var request = HTTPClientRequest(url: url)
-            if let apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
-            let redirect = try await client.execute(request, timeout: .seconds(60))
-            _ = try? await redirect.body.collect(upTo: 1 << 16)
-            guard redirect.status == .found, let location = redirect.headers.first(name: "Location"),
-                  let reserved = redirect.headers.first(name: "X-Sluice-Reserved-Rate").flatMap(Double.init) else {
-                sample.error = "director answered \(redirect.status.code) without a redirect and reserved rate"
-                return sample
+            var location = options.url
+            if !options.direct {
+                var request = HTTPClientRequest(url: options.url)
+                if let apiKey = options.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
+                let redirect = try await client.execute(request, timeout: .seconds(60))
+                _ = try? await redirect.body.collect(upTo: 1 << 16)
+                guard redirect.status == .found, let target = redirect.headers.first(name: "Location"),
+                      let reserved = redirect.headers.first(name: "X-Sluice-Reserved-Rate").flatMap(Double.init) else {
+                    sample.error = "director answered \(redirect.status.code) without a redirect and reserved rate"
+                    if redirect.status == .serviceUnavailable || redirect.status == .tooManyRequests {
+                        sample.refusalMilliseconds = since(clock.now) * 1000
+                    }
+                    return sample
+                }
+                sample.expectedBitsPerSecond = Double(WireFraming.tcpPayloadRate(linkBitsPerSecond: Int64(reserved)))
+                location = target
             }
-            sample.reservedBitsPerSecond = reserved
-            let response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(Int64(seconds) + 60))
+            let response = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(Int64(options.seconds) + 60))
             guard response.status == .ok else {
                 sample.error = "engine answered \(response.status.code)"
                 return sample
@@ -104,11 +155,17 @@ struct HTTPBench: AsyncParsableCommand {
                     sample.startupMilliseconds = Double((now - start) / .microseconds(1)) / 1000
                 }
                 bytes += Int64(chunk.readableBytes)
+                stall?.arrive(bytes: chunk.readableBytes, at: since(now))
                 // The chunk that sets the mark arrived by then: it counts before it, not after.
                 if mark == nil, let firstByte, now - firstByte >= .milliseconds(Int64(warmup * 1000)) { mark = (now, bytes) }
                 last = now
                 if now >= deadline { break }
             }
+            if stall != nil {
+                stall!.advance(to: since(max(last, deadline)))
+                sample.stallSeconds = stall!.started ? stall!.stalledSeconds : options.seconds
+            }
+            if options.direct { sample.expectedBitsPerSecond = options.mediaBitsPerSecond ?? 0 }
             if let mark, last > mark.time {
                 let elapsed = Double((last - mark.time) / .microseconds(1)) / 1e6
                 sample.deliveredBitsPerSecond = Double(bytes - mark.bytes) * 8 / elapsed
@@ -136,7 +193,7 @@ struct HTTPBench: AsyncParsableCommand {
 
         init(streams: Int, samples: [Sample]) {
             let played = samples.filter { $0.error == nil }
-            let ratios = played.map { $0.deliveredBitsPerSecond / $0.reservedBitsPerSecond }
+            let ratios = played.map { $0.deliveredBitsPerSecond / $0.expectedBitsPerSecond }
             self.streams = streams
             self.played = played.count
             failed = samples.count - played.count

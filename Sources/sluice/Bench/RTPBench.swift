@@ -19,24 +19,38 @@ struct RTPBench: AsyncParsableCommand {
     var key: String?
     @Flag(help: "Print the summary as JSON.")
     var json = false
+    @Flag(help: "Send the key over plain rtsp:// to a host that is not this machine (a network that is yours).")
+    var insecureHTTP = false
+    @Option(help: "Write what each viewer saw to this file, one JSON object per line.")
+    var viewersFile: String?
 
     func run() async throws {
         guard (1...5000).contains(streams), seconds > 0, seconds <= 3600 else {
             throw ValidationError("streams must be 1...5000 and seconds in (0, 3600]")
         }
         let apiKey = key ?? ProcessInfo.processInfo.environment["SLUICE_API_KEY"]
-        var client = RTSPPlayClient()
+        var client = RTSPPlayClient(tls: ClientTLS(insecureHTTP: insecureHTTP))
         client.recordsLateness = true
         client.maxDuration = .milliseconds(Int64(seconds * 1000))
         let player = client
         let url = self.url
-        let reports = try await withThrowingTaskGroup(of: PlayReport.self) { group in
+        let plays = await withTaskGroup(of: (PlayReport, Duration).self) { group in
             for _ in 0..<streams {
-                group.addTask { try await player.play(url: url, apiKey: apiKey, output: nil, directorURL: nil) }
+                group.addTask {
+                    let start = ContinuousClock.now
+                    let report: PlayReport
+                    do {
+                        report = try await player.play(url: url, apiKey: apiKey, output: nil, directorURL: nil)
+                    } catch {
+                        report = PlayReport(failure: "\(error)")
+                    }
+                    return (report, ContinuousClock.now - start)
+                }
             }
-            return try await group.reduce(into: [PlayReport]()) { $0.append($1) }
+            return await group.reduce(into: [(PlayReport, Duration)]()) { $0.append($1) }
         }
-        try RTPSummary(streams: streams, reports: reports).report(json: json)
+        if let viewersFile { try ViewerRecord.write(plays.map { ViewerRecord(rtp: $0, elapsed: $1) }, to: viewersFile) }
+        try RTPSummary(streams: streams, reports: plays.map(\.0)).report(json: json)
     }
 }
 
