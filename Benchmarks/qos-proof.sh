@@ -26,14 +26,14 @@
 #                                        shaped links dropped nothing; used by the test suite)
 #
 # Everything it creates (namespaces, veths, processes, files under /tmp) goes at the end.
-# SLUICE_BIN runs another build instead of building this one (release).
+# SLUICE_BIN runs another build instead of building this one (release); QUEUE=20ms gives the
+# shaped links a shorter queue (default 50ms); RUNS="sluice" does only the runs named.
 check=false
 if [ "${1:-}" = "--check" ]; then check=true; shift; fi
 viewers=${1:-30}
 seconds=${2:-30}
-# The check asks for 10 RTP streams first (fewer than the bottleneck's 14), then 18 HTTP ones, so
-# that RTP viewers are admitted every time; the full runs ask for all at once.
-$check && { viewers=28; seconds=8; RTP_VIEWERS=10; HTTP_VIEWERS=18; }
+waves=5
+$check && { viewers=28; seconds=8; waves=4; }
 [ "$(id -u)" = 0 ] || { echo "qos-proof.sh needs root (network namespaces and tc)" >&2; exit 2; }
 for tool in ip tc python3; do command -v $tool >/dev/null || { echo "$tool is needed (iproute2, python3)" >&2; exit 2; }; done
 if ! $check; then
@@ -90,7 +90,7 @@ shape() {
     for spec in "e1 core $uplink" "e2 core $uplink" "core edge $bottleneck"; do
         read -r host dev rate <<< "$spec"
         tc -n "$ns-$host" qdisc del dev "$dev" root 2>/dev/null || true
-        tc -n "$ns-$host" qdisc add dev "$dev" root tbf rate "${rate}mbit" burst 15kb latency 50ms
+        tc -n "$ns-$host" qdisc add dev "$dev" root tbf rate "${rate}mbit" burst 15kb latency "${QUEUE:-50ms}"
     done
 }
 drops() { tc -n "$ns-$1" -s qdisc show dev "$2" | grep -o 'dropped [0-9]*' | head -1 | cut -d' ' -f2; }
@@ -176,7 +176,7 @@ storm() {
     if [ "$run" = peer ]; then
         rm -f "$work/ports"
         at view "$bin" bench rtp-listen --host 10.9.4.2 --streams "$rtp_viewers" --seconds "$seconds" --ports-file "$work/ports" \
-            --viewers-file "$work/$run.rtp" --json >/dev/null &
+            --viewers-file "$work/$run.rtp.1" --json >/dev/null &
         pids+=($!)
         while [ ! -f "$work/ports" ]; do sleep 0.05; done
         local i=0 port
@@ -198,18 +198,24 @@ NGINX
         sleep 0.5
         local half=$(( (http_viewers + 1) / 2 ))
         at view "$bin" bench http "http://10.9.1.2:8081/media.ts" --direct --media-bitrate $media_rate --streams $half \
-            --seconds "$seconds" --viewers-file "$work/$run.http1" --json >/dev/null &
+            --seconds "$seconds" --viewers-file "$work/$run.http.1" --json >/dev/null &
         pids+=($!)
         [ $((http_viewers - half)) -gt 0 ] && { at view "$bin" bench http "http://10.9.2.2:8081/media.ts" --direct --media-bitrate $media_rate \
-            --streams $((http_viewers - half)) --seconds "$seconds" --viewers-file "$work/$run.http2" --json >/dev/null & pids+=($!); }
+            --streams $((http_viewers - half)) --seconds "$seconds" --viewers-file "$work/$run.http.2" --json >/dev/null & pids+=($!); }
     else
         start_sluice "$([ "$run" = sluice ] && echo 1 || echo 1000)"
-        at view "$bin" bench rtp "rtsp://10.9.3.1:8554/qos" --streams "$rtp_viewers" --seconds "$seconds" --key bench --insecure-http \
-            --viewers-file "$work/$run.rtp" --json >/dev/null &
-        pids+=($!)
-        $check && sleep 0.3
-        [ "$http_viewers" -gt 0 ] && { at view "$bin" bench http "$director_url/play/qos" --streams "$http_viewers" --seconds "$seconds" --key bench \
-            --media-bitrate $media_rate --viewers-file "$work/$run.http1" --json >/dev/null & pids+=($!); }
+        # The storm comes in waves 100 ms apart, each with its share of RTP and HTTP viewers
+        # (RTSP takes more round trips than HTTP: asked in one go, HTTP would win every place).
+        local wave r h
+        for wave in $(seq "$waves"); do
+            r=$(( rtp_viewers * wave / waves - rtp_viewers * (wave - 1) / waves ))
+            h=$(( http_viewers * wave / waves - http_viewers * (wave - 1) / waves ))
+            [ "$r" -gt 0 ] && { at view "$bin" bench rtp "rtsp://10.9.3.1:8554/qos" --streams "$r" --seconds "$seconds" --key bench --insecure-http \
+                --viewers-file "$work/$run.rtp.$wave" --json >/dev/null & pids+=($!); }
+            [ "$h" -gt 0 ] && { at view "$bin" bench http "$director_url/play/qos" --streams "$h" --seconds "$seconds" --key bench \
+                --media-bitrate $media_rate --viewers-file "$work/$run.http.$wave" --json >/dev/null & pids+=($!); }
+            sleep 0.1
+        done
     fi
     # TRACE=1: the bottleneck's drop counter and backlog every half second, on stderr.
     local tracer=
@@ -225,7 +231,8 @@ NGINX
                 grep 'sluice_engine_pacing_lateness_seconds_bucket' | grep -o 'transport="[a-z]*".*le="[^"]*"} [0-9]*\|le="[^"]*",transport="[a-z]*"} [0-9]*' | tr -d '"') >&2
         done
     fi
-    cat "$work/$run.http"[12] > "$work/$run.http" 2>/dev/null || : > "$work/$run.http"
+    cat "$work/$run.rtp".* > "$work/$run.rtp" 2>/dev/null || : > "$work/$run.rtp"
+    cat "$work/$run.http".* > "$work/$run.http" 2>/dev/null || : > "$work/$run.http"
     echo "$(drops core edge) $(drops e1 core) $(drops e2 core)" > "$work/$run.drops"
     if [ "$run" = peer ]; then
         for host in e1 e2; do ip netns pids "$ns-$host" | xargs -r kill -TERM 2>/dev/null || true; done
@@ -235,7 +242,8 @@ NGINX
     fi
 }
 
-runs=(sluice best-effort peer)
+# RUNS="sluice peer" does only those (the plot needs all three).
+read -r -a runs <<< "${RUNS:-sluice best-effort peer}"
 $check && runs=(sluice)
 for run in "${runs[@]}"; do storm "$run"; done
 
@@ -256,7 +264,8 @@ if run["stallSecondsMax"] > 0: problems.append(f"an admitted HTTP viewer stalled
 for p in problems: print("qos-proof:", p, file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
-else
-    gnuplot -e "dir='$work'; out='$root/qos-proof.png'" "$(dirname "$0")/qos-plot.gp"
+elif [ "${#runs[@]}" = 3 ]; then
+    lossmax=$(python3 -c 'import json, sys; print(max(5, 5 * round(max(r["lossPercentMax"] for r in json.loads(sys.argv[1])["runs"].values()) / 5 + 0.5)))' "$summary")
+    gnuplot -e "dir='$work'; out='$root/qos-proof.png'; viewers=$viewers; seconds=$seconds; lossmax=$lossmax" "$(dirname "$0")/qos-plot.gp"
     echo "plot: $root/qos-proof.png" >&2
 fi
