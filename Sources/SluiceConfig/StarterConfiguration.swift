@@ -50,7 +50,7 @@ director:
   leaseSlack: 30s              # lease = expected duration x 1.1 + this
   heartbeatTimeout: 6s         # an engine silent this long is down
   claimTimeout: 15s            # an admitted stream nobody starts within this is released
-  rateHeadroom: 0.05           # reserved rate = object bitrate x 1.05
+  rateHeadroom: 0.05           # reserved rate = object bitrate x 1.05; keep >= 0.05: it pays for packet headers
   maxQueueLength: 1000
   ingestRate: 200Mbit          # write bandwidth reserved for one upload
   rtspPauseTimeout: 5m         # a paused RTSP session keeps its reservation this long

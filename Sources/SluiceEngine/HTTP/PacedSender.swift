@@ -47,10 +47,12 @@ struct PacedSender: Sendable {
     /// and takes other streams' packets down with it (Benchmarks/qos-proof.sh found it). HLS
     /// segments are left to burst: a player fetches them ahead by design.
     private func paceInTheKernel() async {
-        guard let channel else { return }
+        // The option is a 32-bit count here: a stream above ~17 Gbit/s (a download at the
+        // line's speed) is left to TCP.
         let rate = WireFraming.tcpPacingBytesPerSecond(linkBitsPerSecond: grant.bitsPerSecond)
+        guard let channel, rate <= Int64(SocketOptionValue.max) else { return }
         do {
-            try await channel.setOption(ChannelOptions.socketOption(Self.maxPacingRate), value: SocketOptionValue(clamping: rate)).get()
+            try await channel.setOption(ChannelOptions.socketOption(Self.maxPacingRate), value: SocketOptionValue(rate)).get()
         } catch {
             logger.debug("the kernel does not pace this connection", metadata: ["stream_id": "\(grant.streamID)", "error": "\(error)"])
         }
