@@ -154,7 +154,7 @@ start_sluice 1000
 echo "uploading the media and copying it to the second engine..." >&2
 at view "$bin" put "$media" --name qos --director "$director_url" --key bench --insecure-http >/dev/null
 # put stores it on one engine; the copy goes to the other (the wrong one answers "already holds").
-at view "$bin" replicate qos --to e2 --director "$director_url" --key bench --insecure-http ||
+at view "$bin" replicate qos --to e2 --director "$director_url" --key bench --insecure-http >&2 ||
     at view "$bin" replicate qos --to e1 --director "$director_url" --key bench --insecure-http >/dev/null
 # The copy's reservation goes when its source reports the send ended; wait for that, or the
 # next director would hold it (from the store) until its lease ran out.
