@@ -123,7 +123,9 @@ struct HTTPBench: AsyncParsableCommand {
         func since(_ instant: ContinuousClock.Instant) -> Double { Double((instant - start) / .microseconds(1)) / 1e6 }
         do {
             var location = options.url
-            if !options.direct {
+            if options.direct {
+                sample.expectedBitsPerSecond = options.mediaBitsPerSecond ?? 0
+            } else {
                 var request = HTTPClientRequest(url: options.url)
                 if let apiKey = options.apiKey { request.headers.add(name: "Authorization", value: "Bearer \(apiKey)") }
                 let redirect = try await client.execute(request, timeout: .seconds(60))
@@ -161,11 +163,10 @@ struct HTTPBench: AsyncParsableCommand {
                 last = now
                 if now >= deadline { break }
             }
-            if stall != nil {
-                stall!.advance(to: since(max(last, deadline)))
-                sample.stallSeconds = stall!.started ? stall!.stalledSeconds : options.seconds
+            if var meter = stall {
+                meter.advance(to: since(max(last, deadline)))
+                sample.stallSeconds = meter.started ? meter.stalledSeconds : options.seconds
             }
-            if options.direct { sample.expectedBitsPerSecond = options.mediaBitsPerSecond ?? 0 }
             if let mark, last > mark.time {
                 let elapsed = Double((last - mark.time) / .microseconds(1)) / 1e6
                 sample.deliveredBitsPerSecond = Double(bytes - mark.bytes) * 8 / elapsed

@@ -40,11 +40,15 @@ struct ViewerRecord: Codable {
         self.admitted = admitted
     }
 
+    /// Writes into `path` as `OutputFile` does (an existing file is truncated in place, a FIFO
+    /// or device written into, never replaced).
     static func write(_ records: [ViewerRecord], to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var text = ""
-        for record in records { text += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n" }
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        var bytes: [UInt8] = []
+        for record in records { bytes += try encoder.encode(record) + [UInt8(ascii: "\n")] }
+        let file = try OutputFile.open(path, force: true)
+        defer { file.close() }
+        try file.write(bytes)
     }
 }
